@@ -1,0 +1,121 @@
+// Builds the command tree and runs it in-process: runCli(argv, env) -> exit code.
+// bin/main.ts is the only caller that touches the real process.
+import { Command, CommanderError, Option } from 'commander';
+import { Context, type IO, type Prompter, type GlobalOptions } from '../src/context.js';
+import { classifyError, ExitCode, SayclawError } from '../src/errors.js';
+import { OUTPUT_FORMATS } from '../src/output/render.js';
+import { setRunner } from './kit.js';
+import { registerConfig } from './config.js';
+import { registerDoctor } from './doctor.js';
+import { registerSchema } from './schema.js';
+import { registerHelp } from './help.js';
+import { registerCompletion } from './completion.js';
+import { registerInstances } from './instances/index.js';
+import { registerServers } from './servers/index.js';
+import { registerUsers } from './users/index.js';
+import { registerKeys } from './keys/index.js';
+import { registerUsage } from './usage/index.js';
+import { VERSION } from './version.js';
+
+export interface CliEnv {
+  io: IO;
+  prompter?: Prompter;
+  signal?: AbortSignal;
+  clock?: () => Date;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sayclaw')
+    .description('Operations CLI for the SayClaw fleet: servers, OC instances, users, keys and usage.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .option('--config <path>', 'config file (default $SAYCLAW_CONFIG or ~/.config/sayclaw/config.json)')
+    .option('--profile <name>', 'profile inside the config file (default $SAYCLAW_PROFILE)')
+    .option('--set <key=value>', 'override one config key, e.g. --set mysql.port=3307 (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as unknown as string[]))
+    .option('--no-color', 'no colour (also NO_COLOR=1)')
+    .option('-q, --quiet', 'only data and errors; no progress or count lines')
+    .option('--debug', 'show causes and stack traces of errors')
+    .showSuggestionAfterError(true)
+    .helpCommand(false);
+  registerInstances(program);
+  registerServers(program);
+  registerUsers(program);
+  registerKeys(program);
+  registerUsage(program);
+  registerDoctor(program);
+  registerSchema(program);
+  registerConfig(program);
+  registerCompletion(program);
+  registerHelp(program);
+  program.addHelpText('after', () => `\n${treeSummary(program)}\nExit codes: sayclaw help exit-codes\n`);
+  return program;
+}
+
+/** "group verb  summary" for every verb: the root --help lists the whole tree. */
+export function treeSummary(program: Command): string {
+  const lines: string[] = ['All verbs:'];
+  const walk = (c: Command, path: string[]) => {
+    for (const sub of c.commands) {
+      const p = [...path, sub.name()];
+      if (sub.commands.length) walk(sub, p);
+      else lines.push(`  ${p.join(' ').padEnd(30)} ${sub.summary() || sub.description()}`);
+    }
+  };
+  walk(program, []);
+  lines.push('', 'Examples:', '  $ sayclaw instances ls --prefix oc-ai-jp-2-', '  $ sayclaw servers check --all',
+    '  $ sayclaw instances rm oc-ai-jp-2-07 --reason "left company" --dry-run', '  $ sayclaw usage summary --since 7d --group department');
+  return lines.join('\n');
+}
+
+function applyCommanderConfig(c: Command, io: IO): void {
+  c.exitOverride();
+  c.configureOutput({
+    writeOut: (s) => { io.stdout.write(s); },
+    writeErr: (s) => { io.stderr.write(s); },
+    outputError: (s, write) => write(s.replace(/^error:/, 'error:')),
+  });
+  for (const sub of c.commands) applyCommanderConfig(sub, io);
+}
+
+export async function runCli(argv: string[], env: CliEnv): Promise<number> {
+  const { io } = env;
+  const program = buildProgram();
+  applyCommanderConfig(program, io);
+  let debug = argv.includes('--debug');
+  let code: number = ExitCode.OK;
+  setRunner(async (cmd, fn) => {
+    const g = cmd.optsWithGlobals() as GlobalOptions;
+    debug = !!g.debug;
+    const ctx = new Context(io, g, { prompter: env.prompter, signal: env.signal, clock: env.clock });
+    try {
+      ctx.throwIfAborted();
+      await ctx.init();
+      await fn(ctx);
+      ctx.throwIfAborted();
+    } finally {
+      await ctx.close();
+    }
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // a group run without a verb prints its help: fine when asked for, a usage error otherwise
+      if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : ExitCode.USAGE;
+      if (err.code === 'commander.executeSubCommandAsync') return 1;
+      // commander already printed its one-line message (with a suggestion when it has one)
+      return ExitCode.USAGE;
+    }
+    const e: SayclawError = classifyError(err);
+    if (e.message) {
+      io.stderr.write(`error: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
+    }
+    if (debug) {
+      const cause = (err as { cause?: unknown }).cause ?? err;
+      io.stderr.write(`debug: ${(cause as Error)?.stack ?? String(cause)}\n`);
+    }
+    code = e.exitCode;
+  }
+  return code;
+}

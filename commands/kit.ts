@@ -1,0 +1,71 @@
+// Helpers for defining verbs: one place that wires a commander action to a Context,
+// validates common flags and leaves error mapping to runCli.
+import { Command, Option, InvalidArgumentError } from 'commander';
+import type { Context } from '../src/context.js';
+
+export type VerbRun<O> = (ctx: Context, opts: O, args: string[]) => Promise<void>;
+
+export interface VerbSpec<O> {
+  name: string;
+  /** e.g. '<id...>' */
+  args?: string;
+  summary: string;
+  /** Lines shown under "Examples:" in --help. */
+  examples?: string[];
+  options?: (c: Command) => Command;
+  /** Allow `-- COMMAND ARGS` passthrough. */
+  passThrough?: boolean;
+  run: VerbRun<O>;
+}
+
+/** Set by runCli: turns a verb run into a Context run with cleanup. */
+export type Runner = (cmd: Command, fn: (ctx: Context) => Promise<void>) => Promise<void>;
+
+let runner: Runner | undefined;
+export function setRunner(r: Runner): void { runner = r; }
+
+export function examplesText(examples: string[] | undefined): string {
+  if (!examples?.length) return '';
+  return `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`;
+}
+
+export function group(parent: Command, name: string, summary: string, examples?: string[]): Command {
+  const g = parent.command(name).description(summary).summary(summary);
+  if (examples) g.addHelpText('after', examplesText(examples));
+  return g;
+}
+
+export function verb<O>(parent: Command, spec: VerbSpec<O>): Command {
+  const c = parent.command(spec.args ? `${spec.name} ${spec.args}` : spec.name).description(spec.summary).summary(spec.summary);
+  if (spec.passThrough) c.passThroughOptions().allowExcessArguments(true);
+  spec.options?.(c);
+  if (spec.examples) c.addHelpText('after', examplesText(spec.examples));
+  c.action(async (...all: unknown[]) => {
+    const cmd = all[all.length - 1] as Command;
+    const opts = cmd.opts() as O;
+    const args = cmd.args;
+    if (!runner) throw new Error('runner not set');
+    await runner(cmd, (ctx) => spec.run(ctx, opts, args));
+  });
+  return c;
+}
+
+/** Parsers for option values: they raise commander's InvalidArgumentError (exit 2). */
+export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`expected a whole number, got "${v}"`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}, got ${v}`);
+    return n;
+  };
+}
+
+export function choiceOption(flags: string, description: string, choices: readonly string[]): Option {
+  return new Option(flags, description).choices(choices as string[]);
+}
+
+export function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+export { Option };

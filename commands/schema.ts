@@ -1,0 +1,56 @@
+// sayclaw schema init | diff | print: the expected schema shipped with the CLI.
+import type { Command } from 'commander';
+import { group, verb } from './kit.js';
+import { ExitSignal } from '../src/errors.js';
+
+export function registerSchema(program: Command): void {
+  const g = group(program, 'schema', 'create, compare or print the expected database schema', [
+    'sayclaw schema print > schema.sql', 'sayclaw schema init', 'sayclaw schema diff -o json']);
+  verb<{ mysql?: boolean; pg?: boolean }>(g, {
+    name: 'init',
+    summary: 'create missing databases and tables (never alters or drops what exists)',
+    examples: ['sayclaw schema init', 'sayclaw schema init --no-pg'],
+    options: (c) => c.option('--no-mysql', 'skip MySQL').option('--no-pg', 'skip the legacy PostgreSQL'),
+    run: async (ctx, o) => {
+      const ops = await import('../src/db/schema-ops.js');
+      if (o.mysql !== false) {
+        const { db, names } = await ctx.mysql();
+        const r = await ops.initMysqlSchema(db, names);
+        for (const c of r.created) ctx.info(`created ${c}`);
+        for (const s of r.skipped) ctx.info(`skipped ${s}`);
+      }
+      if (o.pg !== false) {
+        const pg = await ctx.pg();
+        const r = await ops.initPgSchema(pg.db);
+        for (const c of r.created) ctx.info(`created ${c}`);
+        for (const s of r.skipped) ctx.info(`skipped ${s}`);
+      }
+    },
+  });
+  verb(g, {
+    name: 'diff',
+    summary: 'compare the live databases with the expected schema (exit 1 on drift)',
+    examples: ['sayclaw schema diff', 'sayclaw schema diff -o json'],
+    run: async (ctx) => {
+      const ops = await import('../src/db/schema-ops.js');
+      const { renderList } = await import('../src/output/render.js');
+      const { db, names } = await ctx.mysql();
+      const drift = await ops.diffMysqlSchema(db, names);
+      const pg = await ctx.pg();
+      drift.push(...await ops.diffPgSchema(pg.db, ctx.config().postgres.database));
+      await renderList(ctx.out, drift, { format: ctx.outputFormat, nameKey: 'table', columns: [
+        { key: 'database' }, { key: 'table' }, { key: 'column' }, { key: 'kind' }, { key: 'expected' }, { key: 'actual' }, { key: 'failing' }] });
+      if (!drift.length) ctx.info('no drift: the live schema matches');
+      if (drift.some((d) => d.failing)) throw new ExitSignal(1, 'schema drift found');
+    },
+  });
+  verb(g, {
+    name: 'print',
+    summary: 'print the expected DDL with the configured database names',
+    examples: ['sayclaw schema print'],
+    run: async (ctx) => {
+      const { printSchema } = await import('../src/db/schema-ops.js');
+      ctx.print(printSchema(ctx.config().mysql.databases));
+    },
+  });
+}

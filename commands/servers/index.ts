@@ -1,0 +1,8 @@
+// sayclaw servers: the group and its verbs.
+import type { Command } from 'commander';
+import { group } from '../kit.js';
+
+export function registerServers(program: Command): Command {
+  const g = group(program, 'servers', 'servers: registry, checks, fan-out commands over SSH, Ansible inventory', ['sayclaw servers ls', 'sayclaw servers check --all']);
+  return g;
+}

@@ -1,0 +1,8 @@
+// sayclaw usage: the group and its verbs.
+import type { Command } from 'commander';
+import { group } from '../kit.js';
+
+export function registerUsage(program: Command): Command {
+  const g = group(program, 'usage', 'usage reports, exports, rollups and quota alerts (cron-safe)', ['sayclaw usage summary --since 7d --group department', 'sayclaw usage export --since yesterday --out usage.csv']);
+  return g;
+}

@@ -1,0 +1,11 @@
+// jest: ESM TypeScript through ts-jest (transpile only; `npm run typecheck` type-checks).
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }] },
+  testMatch: ['<rootDir>/tests/**/*.test.ts'],
+  globalSetup: '<rootDir>/tests/support/global-setup.mjs',
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,276 @@
+// Loads the effective config: defaults < file (base, then profile) < environment < flags,
+// and remembers where each value came from for `config show`.
+import { readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { profileSchema, fileSchema, type Config } from './schema.js';
+import { ConfigError } from '../errors.js';
+
+export interface ConfigInputs {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** --config */
+  configPath?: string;
+  /** --profile */
+  profile?: string;
+  /** --set key=value, already split */
+  sets?: Array<[string, string]>;
+  /** Verb flags that map onto config keys (e.g. keys.masterKeyFile). */
+  flagValues?: Record<string, unknown>;
+}
+
+export interface SecretRef {
+  /** Where the secret lives: a password file, or an env URL. Never the value. */
+  source: string;
+  read(): string | null;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** dotted key -> 'default' | 'file:PATH' | 'file:PATH#profile' | 'env:NAME' | 'flag:--x' */
+  sources: Record<string, string>;
+  file: string | null;
+  profile: string | null;
+  warnings: string[];
+  mysqlPassword: SecretRef;
+  pgPassword: SecretRef;
+}
+
+export function expandHome(p: string, env: Record<string, string | undefined> = process.env): string {
+  if (p === '~') return env.HOME ?? homedir();
+  if (p.startsWith('~/')) return join(env.HOME ?? homedir(), p.slice(2));
+  return p;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = obj;
+  for (const p of parts.slice(0, -1)) {
+    if (!isObj(cur[p])) cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+/** Merge src into dst, recording the source of every leaf written. */
+function mergeTracked(dst: Record<string, unknown>, src: Record<string, unknown>, source: string,
+  sources: Record<string, string>, prefix = ''): void {
+  for (const [k, v] of Object.entries(src)) {
+    if (k.startsWith('$')) continue; // "$comment" documentation keys
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isObj(v) && k !== 'profiles') {
+      if (!isObj(dst[k])) dst[k] = {};
+      mergeTracked(dst[k] as Record<string, unknown>, v, source, sources, key);
+    } else {
+      dst[k] = v;
+      sources[key] = source;
+    }
+  }
+}
+
+function leafPaths(obj: unknown, prefix = ''): string[] {
+  if (!isObj(obj)) return [prefix];
+  return Object.entries(obj).flatMap(([k, v]) => leafPaths(v, prefix ? `${prefix}.${k}` : k));
+}
+
+/** Parse a --set value: numbers, booleans and null as JSON, everything else as a string. */
+function parseSetValue(v: string): unknown {
+  if (/^(-?\d+|true|false|null)$/.test(v)) return JSON.parse(v);
+  return v;
+}
+
+function parseUrl(raw: string, varName: string, protocols: string[]): URL {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${varName} is not a valid URL`, { hint: `expected ${protocols[0]}//user:pass@host:port` });
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new ConfigError(`${varName} must start with ${protocols.join(' or ')}//, got ${u.protocol}//`);
+  }
+  return u;
+}
+
+function fileSecret(path: string | null, what: string, warnings: string[], env: ConfigInputs['env']): SecretRef {
+  if (!path) return { source: 'none', read: () => null };
+  const p = expandHome(path, env);
+  return {
+    source: `file:${p}`,
+    read() {
+      let text: string;
+      try {
+        const st = statSync(p);
+        if ((st.mode & 0o077) !== 0) {
+          warnings.push(`warning: ${what} password file ${p} is readable by group or others (chmod 600 ${p})`);
+        }
+        text = readFileSync(p, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`cannot read ${what} password file ${p}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
+          hint: `create it with the password on one line and chmod 600, or set SAYCLAW_${what.toUpperCase()}_URL`,
+          cause: err,
+        });
+      }
+      return text.split(/\r?\n/)[0]!;
+    },
+  };
+}
+
+export function defaultConfigPath(env: ConfigInputs['env']): string {
+  const xdg = env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), '.config');
+  return join(xdg, 'sayclaw', 'config.json');
+}
+
+export function loadConfig(inp: ConfigInputs): LoadedConfig {
+  const { env } = inp;
+  const warnings: string[] = [];
+  const sources: Record<string, string> = {};
+  const raw: Record<string, unknown> = {};
+
+  // 1. file
+  let file: string | null = null;
+  let explicit = false;
+  if (inp.configPath) { file = resolve(inp.cwd, expandHome(inp.configPath, env)); explicit = true; }
+  else if (env.SAYCLAW_CONFIG) { file = resolve(inp.cwd, expandHome(env.SAYCLAW_CONFIG, env)); explicit = true; }
+  else file = defaultConfigPath(env);
+
+  let profileName: string | null = inp.profile ?? env.SAYCLAW_PROFILE ?? null;
+  let fileData: Record<string, unknown> | null = null;
+  try {
+    fileData = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !explicit) file = null;
+    else if (code === 'ENOENT') throw new ConfigError(`config file ${file} does not exist`, { hint: 'check --config / SAYCLAW_CONFIG', cause: err });
+    else if (err instanceof SyntaxError) throw new ConfigError(`config file ${file} is not valid JSON: ${err.message}`, { cause: err });
+    else throw new ConfigError(`cannot read config file ${file}: ${code ?? err}`, { cause: err });
+  }
+  if (fileData !== null) {
+    if (!isObj(fileData)) throw new ConfigError(`config file ${file}: the top level must be a JSON object`);
+    const f = fileSchema.safeParse(fileData);
+    if (!f.success) {
+      const i = f.error.issues[0]!;
+      throw new ConfigError(`config file ${file}: ${i.path.join('.') || '(top)'}: ${i.message}`);
+    }
+    const { profiles, defaultProfile, $schema: _s, $comment: _c, ...base } = fileData as Record<string, unknown> & {
+      profiles?: Record<string, Record<string, unknown>>; defaultProfile?: string;
+    };
+    mergeTracked(raw, base, `file:${file}`, sources);
+    profileName ??= defaultProfile ?? null;
+    if (profileName) {
+      const prof = profiles?.[profileName];
+      if (!prof) {
+        const known = Object.keys(profiles ?? {});
+        throw new ConfigError(`unknown profile "${profileName}" in ${file}`, {
+          hint: known.length ? `known profiles: ${known.join(', ')}` : 'the file defines no profiles',
+        });
+      }
+      mergeTracked(raw, prof, `file:${file}#${profileName}`, sources);
+    }
+  } else if (profileName) {
+    throw new ConfigError(`profile "${profileName}" requested but no config file found (looked at ${defaultConfigPath(env)})`, {
+      hint: 'pass --config PATH or set SAYCLAW_CONFIG',
+    });
+  }
+
+  // 2. environment
+  let mysqlEnvPassword: string | null = null;
+  let pgEnvPassword: string | null = null;
+  if (env.SAYCLAW_MYSQL_URL) {
+    const u = parseUrl(env.SAYCLAW_MYSQL_URL, 'SAYCLAW_MYSQL_URL', ['mysql:', 'mariadb:']);
+    const src = 'env:SAYCLAW_MYSQL_URL';
+    if (u.hostname) { setPath(raw, 'mysql.host', u.hostname); sources['mysql.host'] = src; }
+    if (u.port) { setPath(raw, 'mysql.port', Number(u.port)); sources['mysql.port'] = src; }
+    if (u.username) { setPath(raw, 'mysql.user', decodeURIComponent(u.username)); sources['mysql.user'] = src; }
+    mysqlEnvPassword = u.password ? decodeURIComponent(u.password) : '';
+    setPath(raw, 'mysql.passwordFile', null); sources['mysql.passwordFile'] = src;
+  }
+  if (env.SAYCLAW_PG_URL) {
+    const u = parseUrl(env.SAYCLAW_PG_URL, 'SAYCLAW_PG_URL', ['postgres:', 'postgresql:']);
+    const src = 'env:SAYCLAW_PG_URL';
+    if (u.hostname) { setPath(raw, 'postgres.host', u.hostname); sources['postgres.host'] = src; }
+    if (u.port) { setPath(raw, 'postgres.port', Number(u.port)); sources['postgres.port'] = src; }
+    if (u.username) { setPath(raw, 'postgres.user', decodeURIComponent(u.username)); sources['postgres.user'] = src; }
+    const db = u.pathname.replace(/^\//, '');
+    if (db) { setPath(raw, 'postgres.database', decodeURIComponent(db)); sources['postgres.database'] = src; }
+    pgEnvPassword = u.password ? decodeURIComponent(u.password) : '';
+    setPath(raw, 'postgres.passwordFile', null); sources['postgres.passwordFile'] = src;
+  }
+  const envKeys: Array<[string, string, (v: string) => unknown]> = [
+    ['SAYCLAW_DB_ADMIN', 'mysql.databases.admin', String],
+    ['SAYCLAW_DB_PORTAL', 'mysql.databases.portal', String],
+    ['SAYCLAW_DB_ONEAPI', 'mysql.databases.oneapi', String],
+    ['SAYCLAW_MASTER_KEY_FILE', 'keys.masterKeyFile', String],
+    ['SAYCLAW_OPERATOR', 'operator', String],
+    ['SAYCLAW_USAGE_TIMEZONE', 'usage.timezone', String],
+  ];
+  for (const [name, key, conv] of envKeys) {
+    const v = env[name];
+    if (v !== undefined && v !== '') { setPath(raw, key, conv(v)); sources[key] = `env:${name}`; }
+  }
+
+  // 3. flags
+  for (const [k, v] of inp.sets ?? []) {
+    if (/password$/i.test(k) && !/File$/.test(k)) {
+      throw new ConfigError(`--set ${k}: secrets cannot come from the command line`, { hint: 'use passwordFile or SAYCLAW_MYSQL_URL' });
+    }
+    setPath(raw, k, parseSetValue(v));
+    sources[k] = `flag:--set ${k}`;
+  }
+  for (const [k, v] of Object.entries(inp.flagValues ?? {})) {
+    if (v === undefined) continue;
+    setPath(raw, k, v);
+    sources[k] = `flag`;
+  }
+
+  const parsed = profileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const key = i.path.join('.');
+    const where = sources[key] ?? (file ? `file:${file}` : 'defaults');
+    const what = i.code === 'unrecognized_keys' ? `unknown key(s) ${(i as { keys: string[] }).keys.join(', ')}` : i.message;
+    throw new ConfigError(`invalid config: ${key || '(top level)'}: ${what} (from ${where})`, {
+      hint: 'see config.example.json for every key; sayclaw config validate FILE checks a file',
+    });
+  }
+  const config = parsed.data;
+  for (const k of leafPaths(config)) sources[k] ??= 'default';
+  for (const k of Object.keys(sources)) if (!leafPaths(config).includes(k) && !k.includes('.') && k !== 'operator') delete sources[k];
+
+  const mysqlPassword: SecretRef = mysqlEnvPassword !== null
+    ? { source: 'env:SAYCLAW_MYSQL_URL', read: () => mysqlEnvPassword }
+    : fileSecret(config.mysql.passwordFile, 'mysql', warnings, env);
+  const pgPassword: SecretRef = pgEnvPassword !== null
+    ? { source: 'env:SAYCLAW_PG_URL', read: () => pgEnvPassword }
+    : fileSecret(config.postgres.passwordFile, 'pg', warnings, env);
+
+  return { config, sources, file, profile: profileName, warnings, mysqlPassword, pgPassword };
+}
+
+/** Check a config file: the base and every profile in it. Returns the profiles checked. */
+export function validateConfigFile(path: string, env: ConfigInputs['env'], cwd: string): string[] {
+  // environment must not mask problems in the file: validate with an empty environment
+  const clean: ConfigInputs['env'] = { HOME: env.HOME };
+  loadConfig({ env: clean, cwd, configPath: path });
+  const data = JSON.parse(readFileSync(resolve(cwd, expandHome(path, env)), 'utf8')) as { profiles?: Record<string, unknown> };
+  const names = Object.keys(data.profiles ?? {});
+  for (const p of names) loadConfig({ env: clean, cwd, configPath: path, profile: p });
+  return names;
+}
+
+/** Flatten the effective config for `config show`: key, value, source. */
+export function describeConfig(lc: LoadedConfig): Array<{ setting: string; value: unknown; source: string }> {
+  const rows: Array<{ setting: string; value: unknown; source: string }> = [];
+  const walk = (o: unknown, prefix: string) => {
+    if (isObj(o)) { for (const [k, v] of Object.entries(o)) walk(v, prefix ? `${prefix}.${k}` : k); return; }
+    rows.push({ setting: prefix, value: o, source: lc.sources[prefix] ?? 'default' });
+  };
+  walk(lc.config, '');
+  rows.push({ setting: 'mysql.password', value: lc.mysqlPassword.source === 'none' ? null : '****', source: lc.mysqlPassword.source });
+  rows.push({ setting: 'postgres.password', value: lc.pgPassword.source === 'none' ? null : '****', source: lc.pgPassword.source });
+  return rows;
+}

@@ -1,0 +1,211 @@
+// Context: everything a verb touches — streams, TTY facts, env, config, clock, prompts,
+// cancellation, and lazily opened database handles. Verbs never read process.* directly.
+import { userInfo } from 'node:os';
+import type { Readable } from 'node:stream';
+import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import type { MysqlHandle } from './db/mysql.js';
+import type { PgHandle } from './db/pg.js';
+import { ConnectionError, ConfigError, UsageError, InterruptedError, firstLine, SayclawError } from './errors.js';
+import type { OutputFormat, RenderTarget } from './output/render.js';
+
+export interface IO {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  stdin: Readable;
+  stdoutIsTTY: boolean;
+  stdinIsTTY: boolean;
+  stderrIsTTY: boolean;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+export interface Prompter {
+  /** Free text answer (used for "type the id to confirm"). */
+  input(message: string): Promise<string>;
+  confirm(message: string): Promise<boolean>;
+  /** No echo. */
+  password(message: string): Promise<string>;
+}
+
+export interface GlobalOptions {
+  config?: string;
+  profile?: string;
+  set?: string[];
+  output?: string;
+  color?: boolean;
+  debug?: boolean;
+  quiet?: boolean;
+}
+
+/** Prompts through @inquirer/prompts, loaded only when a prompt is really shown. */
+export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
+  const ctxOpts = { input: io.stdin, output: io.stderr as unknown as NodeJS.WritableStream, signal } as const;
+  return {
+    async input(message) {
+      const { input } = await import('@inquirer/prompts');
+      return input({ message }, ctxOpts as never);
+    },
+    async confirm(message) {
+      const { confirm } = await import('@inquirer/prompts');
+      return confirm({ message, default: false }, ctxOpts as never);
+    },
+    async password(message) {
+      const { password } = await import('@inquirer/prompts');
+      return password({ message, mask: false }, ctxOpts as never);
+    },
+  };
+}
+
+export class Context {
+  readonly io: IO;
+  readonly opts: GlobalOptions;
+  readonly prompter: Prompter;
+  readonly signal: AbortSignal;
+  readonly clock: () => Date;
+  /** Verb flags mapped onto config keys (set by verbs before config() is first called). */
+  configFlags: Record<string, unknown> = {};
+  private loaded?: LoadedConfig;
+  /** The config loader (zod is heavy): imported by init(), before a verb runs. */
+  private loader?: typeof import('./config/load.js');
+  private mysqlHandle?: Promise<MysqlHandle>;
+  private pgHandle?: Promise<PgHandle>;
+  private closers: Array<() => Promise<void> | void> = [];
+  private warned = new Set<string>();
+
+  constructor(io: IO, opts: GlobalOptions, extra: { prompter?: Prompter; signal?: AbortSignal; clock?: () => Date } = {}) {
+    this.io = io;
+    this.opts = opts;
+    this.signal = extra.signal ?? new AbortController().signal;
+    this.prompter = extra.prompter ?? inquirerPrompter(io, this.signal);
+    this.clock = extra.clock ?? (() => new Date());
+  }
+
+  /** Colour: off when stdout is not a TTY, NO_COLOR or --no-color; FORCE_COLOR turns it on. */
+  get color(): boolean {
+    const env = this.io.env;
+    if (this.opts.color === false) return false;
+    if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+    if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+    return this.io.stdoutIsTTY;
+  }
+
+  /** True when a human can answer prompts. */
+  get interactive(): boolean {
+    return this.io.stdinIsTTY && this.io.stdoutIsTTY;
+  }
+
+  get outputFormat(): OutputFormat {
+    return (this.opts.output as OutputFormat | undefined) ?? 'table';
+  }
+
+  get out(): RenderTarget {
+    return { write: (s) => { this.io.stdout.write(s); }, isTTY: this.io.stdoutIsTTY, color: this.color, now: this.clock() };
+  }
+
+  print(s: string): void { this.io.stdout.write(s); }
+  /** Message on stderr (suppressed by --quiet unless it is a warning or error). */
+  info(s: string): void { if (!this.opts.quiet) this.io.stderr.write(`${s}\n`); }
+  warn(s: string): void {
+    if (this.warned.has(s)) return;
+    this.warned.add(s);
+    this.io.stderr.write(`${s.startsWith('warning:') ? s : `warning: ${s}`}\n`);
+  }
+  debug(s: string): void { if (this.opts.debug) this.io.stderr.write(`debug: ${s}\n`); }
+
+  /** Load the heavy config module once; runCli calls this before a verb runs. */
+  async init(): Promise<void> {
+    this.loader ??= await import('./config/load.js');
+  }
+
+  loadedConfig(): LoadedConfig {
+    if (!this.loaded) {
+      if (!this.loader) throw new Error('Context.init() was not awaited');
+      const sets: Array<[string, string]> = (this.opts.set ?? []).map((kv) => {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new UsageError(`--set expects KEY=VALUE, got "${kv}"`, { hint: 'e.g. --set mysql.port=3307' });
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      });
+      this.loaded = this.loader.loadConfig({
+        env: this.io.env, cwd: this.io.cwd, configPath: this.opts.config, profile: this.opts.profile,
+        sets, flagValues: this.configFlags,
+      });
+      for (const w of this.loaded.warnings) this.warn(w);
+    }
+    return this.loaded;
+  }
+
+  config(): Config { return this.loadedConfig().config; }
+
+  /** Who is acting, for audit rows. */
+  who(): { os_user: string; operator: string | null } {
+    let os = this.io.env.SUDO_USER || this.io.env.USER || '';
+    if (!os) { try { os = userInfo().username; } catch { os = 'unknown'; } }
+    return { os_user: os, operator: this.config().operator };
+  }
+
+  /** The MySQL handle, opened (and checked) on first use. */
+  mysql(): Promise<MysqlHandle> {
+    this.mysqlHandle ??= (async () => {
+      const lc = this.loadedConfig();
+      const pw = lc.mysqlPassword.read();
+      for (const w of lc.warnings) this.warn(w);
+      const { createMysql } = await import('./db/mysql.js');
+      const h = createMysql(lc.config.mysql, pw);
+      this.closers.push(() => h.close());
+      const { sql } = await import('kysely');
+      try {
+        await sql`SELECT 1`.execute(h.db);
+      } catch (err) {
+        throw connectionFailure('MySQL', `${lc.config.mysql.user}@${lc.config.mysql.host}:${lc.config.mysql.port}`, err);
+      }
+      return h;
+    })();
+    return this.mysqlHandle;
+  }
+
+  /** The legacy PostgreSQL handle, opened on first use only (never when a range does not need it). */
+  pg(): Promise<PgHandle> {
+    this.pgHandle ??= (async () => {
+      const lc = this.loadedConfig();
+      const pw = lc.pgPassword.read();
+      const { createPg } = await import('./db/pg.js');
+      const h = await createPg(lc.config.postgres, pw);
+      this.closers.push(() => h.close());
+      const { sql } = await import('kysely');
+      try {
+        await sql`SELECT 1`.execute(h.db);
+      } catch (err) {
+        throw connectionFailure('PostgreSQL', `${lc.config.postgres.user}@${lc.config.postgres.host}:${lc.config.postgres.port}/${lc.config.postgres.database}`, err);
+      }
+      return h;
+    })();
+    return this.pgHandle;
+  }
+
+  /** Register cleanup run by close() (connections, temp files, locks). */
+  onClose(fn: () => Promise<void> | void): void { this.closers.push(fn); }
+
+  async close(): Promise<void> {
+    const fns = this.closers.splice(0).reverse();
+    for (const fn of fns) {
+      try { await fn(); } catch { /* closing is best effort */ }
+    }
+  }
+
+  throwIfAborted(): void {
+    if (this.signal.aborted) throw new InterruptedError();
+  }
+}
+
+function connectionFailure(what: string, where: string, err: unknown): SayclawError {
+  if (err instanceof SayclawError) return err;
+  const e = err as { code?: string; message?: string };
+  const msg = firstLine(e.message) || e.code || 'connection failed';
+  const isAuth = e.code === 'ER_ACCESS_DENIED_ERROR' || e.code === '28P01' || e.code === '28000';
+  const Cls = isAuth ? ConfigError : ConnectionError;
+  return new Cls(`cannot connect to ${what} at ${where}: ${msg}`, {
+    hint: isAuth ? 'check the user and its password source (sayclaw config show)' : `is ${what} running? try: sayclaw doctor`,
+    cause: err,
+  });
+}

@@ -1,0 +1,41 @@
+// The MySQL side: one mysql2 pool (utf8mb4, exact BIGINT/DECIMAL, explicit session time zone)
+// wrapped in Kysely with the logical-to-configured database name mapping.
+import { Kysely, MysqlDialect, CompiledQuery } from 'kysely';
+import { createPool } from 'mysql2';
+import type { Config } from '../config/schema.js';
+import { SchemaMapPlugin } from './schema-map.js';
+import type { MysqlDB } from './types.js';
+
+export interface MysqlHandle {
+  db: Kysely<MysqlDB>;
+  names: Config['mysql']['databases'];
+  close(): Promise<void>;
+}
+
+export function createMysql(cfg: Config['mysql'], password: string | null): MysqlHandle {
+  const pool = createPool({
+    host: cfg.host,
+    port: cfg.port,
+    user: cfg.user,
+    password: password ?? undefined,
+    charset: 'utf8mb4_unicode_ci',
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    timezone: cfg.timezone === '+00:00' ? 'Z' : cfg.timezone,
+    connectionLimit: cfg.poolSize,
+    connectTimeout: cfg.connectTimeoutMs,
+    dateStrings: false,
+    multipleStatements: false,
+  });
+  const db = new Kysely<MysqlDB>({
+    dialect: new MysqlDialect({
+      pool,
+      onCreateConnection: async (conn) => {
+        await conn.executeQuery(CompiledQuery.raw(`SET time_zone = '${cfg.timezone}', NAMES utf8mb4`));
+      },
+    }),
+    plugins: [new SchemaMapPlugin({ ...cfg.databases })],
+  });
+  return { db, names: cfg.databases, close: () => db.destroy() };
+}

@@ -1,0 +1,280 @@
+// Kysely table types, column for column with src/db/ddl.ts. BIGINT and DECIMAL are strings
+// (mysql2 bigNumberStrings, pg int8/numeric), never JS numbers; DATETIME is a Date.
+// Table names are written with a logical database ("admin.", "portal.", "oneapi.") that the
+// SchemaMapPlugin rewrites to the configured, fully qualified name.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** BIGINT/DECIMAL: read as string, written as string | bigint | number. */
+export type Big = ColumnType<string, string | bigint | number, string | bigint | number>;
+export type BigNull = ColumnType<string | null, string | bigint | number | null, string | bigint | number | null>;
+export type Dt = ColumnType<Date, Date | string | undefined, Date | string>;
+export type DtNull = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Def<T> = ColumnType<T, T | undefined, T>;
+
+export interface ServersTable {
+  id: Def<string>;
+  name: string | null;
+  ip: string | null;
+  region: string | null;
+  provider: Def<string | null>;
+  cpu_cores: number | null;
+  memory_gb: number | null;
+  disk_gb: number | null;
+  status: Def<string>;
+  ssh_user: Def<string | null>;
+  ssh_port: Def<number>;
+  docker_port: Def<number>;
+  notes: string | null;
+  created_at: Dt;
+  deleted_at: DtNull;
+  ssh_key_path: Def<string>;
+}
+
+export interface OcInstancesTable {
+  id: string;
+  container_id: string | null;
+  server_id: string | null;
+  assigned_user_id: string | null;
+  name: string | null;
+  gateway_port: number | null;
+  gateway_url: string | null;
+  gateway_token: string | null;
+  model: string | null;
+  health_status: Def<string>;
+  health_fail_count: Def<number>;
+  total_requests: Big;
+  total_tokens: Big;
+  last_health_at: DtNull;
+  created_at: Dt;
+  deleted_at: DtNull;
+  notes: string | null;
+  config_json: string | null;
+}
+
+export interface AdminUsersTable {
+  id: Def<string>;
+  email: string;
+  password_hash: string;
+  name: string | null;
+  role: Def<string>;
+  status: Def<string>;
+  last_login_at: DtNull;
+  created_at: Dt;
+  deleted_at: DtNull;
+}
+
+export interface InstanceUsersTable {
+  instance_id: string;
+  user_email: string;
+  assigned_at: Dt;
+}
+
+export interface AdminLogsTable {
+  id: Def<string>;
+  os_user: string | null;
+  operator: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  before_json: string | null;
+  after_json: string | null;
+  reason: string | null;
+  tool: Def<string>;
+  created_at: Dt;
+  deleted_at: DtNull;
+}
+
+export interface OcHealthLogsTable {
+  id: Def<string>;
+  instance_id: string;
+  status: string;
+  live: number | null;
+  ready: number | null;
+  latency_ms: number | null;
+  http_status: number | null;
+  error: string | null;
+  via: Def<string>;
+  checked_at: Dt;
+  deleted_at: DtNull;
+}
+
+export interface ApiMasterKeysTable {
+  id: Def<string>;
+  provider: string;
+  name: string;
+  encrypted_key: string;
+  key_hint: string | null;
+  status: Def<string>;
+  rotated_from_id: string | null;
+  rotated_at: DtNull;
+  revoked_at: DtNull;
+  created_at: Dt;
+  deleted_at: DtNull;
+}
+
+export interface OcApiKeysTable {
+  id: Def<string>;
+  instance_id: string;
+  oneapi_token_id: BigNull;
+  oneapi_token_name: string | null;
+  key_hint: string | null;
+  status: Def<string>;
+  last_used_at: DtNull;
+  created_at: Dt;
+  deleted_at: DtNull;
+}
+
+export interface UsageDailyTable {
+  id: Def<string>;
+  day: ColumnType<string, string, string>;
+  scope: string;
+  scope_id: string;
+  requests: Big;
+  prompt_tokens: Big;
+  completion_tokens: Big;
+  quota: Big;
+  cost_usd: Big;
+  updated_at: Dt;
+  created_at: Dt;
+  deleted_at: DtNull;
+}
+
+export interface JobRunsTable {
+  id: Def<string>;
+  job: string;
+  args_json: string | null;
+  host: string | null;
+  pid: number | null;
+  status: Def<string>;
+  rows_processed: Big;
+  error: string | null;
+  started_at: Dt;
+  finished_at: DtNull;
+  deleted_at: DtNull;
+}
+
+export interface PortalUsersTable {
+  id: Def<string>;
+  email: string;
+  name: string | null;
+  password_hash: string | null;
+  google_id: string | null;
+  department: string | null;
+  status: Def<string>;
+  quota_daily: Big;
+  created_at: Dt;
+  revoked_at: DtNull;
+  telegram_user_id: BigNull;
+  telegram_username: string | null;
+  telegram_bound_at: DtNull;
+}
+
+export type SetupStatus = 'pending' | 'bootstrapping' | 'ready' | 'failed';
+export interface UserInstancesTable {
+  user_id: string;
+  instance_id: string;
+  tg_user_id: BigNull;
+  tg_username: string | null;
+  tg_bound_at: DtNull;
+  tg_bot_token: string | null;
+  tg_bot_username: string | null;
+  profession_id: string | null;
+  setup_status: Def<SetupStatus | null>;
+}
+
+export interface ChatMessagesTable {
+  id: Generated<string>;
+  user_id: string;
+  instance_id: Def<string>;
+  role: 'user' | 'assistant';
+  content: string;
+  created_at: DtNull;
+  tokens: Def<number | null>;
+}
+
+/** One API (MySQL `oneapi` and the legacy PostgreSQL): gorm int is BIGINT, so strings. */
+export interface OneApiLogsTable {
+  id: Generated<string>;
+  user_id: BigNull;
+  created_at: BigNull;
+  type: BigNull;
+  content: string | null;
+  username: string | null;
+  token_name: string | null;
+  model_name: string | null;
+  quota: BigNull;
+  prompt_tokens: BigNull;
+  completion_tokens: BigNull;
+  channel_id: BigNull;
+  request_id: string | null;
+  elapsed_time: BigNull;
+  is_stream: ColumnType<number | boolean | null, number | boolean | null, number | boolean | null>;
+  system_prompt_reset: ColumnType<number | boolean | null, number | boolean | null, number | boolean | null>;
+}
+
+export interface OneApiTokensTable {
+  id: Generated<string>;
+  user_id: BigNull;
+  key: string | null;
+  status: BigNull;
+  name: string | null;
+  created_time: BigNull;
+  accessed_time: BigNull;
+  expired_time: BigNull;
+  remain_quota: BigNull;
+  unlimited_quota: ColumnType<number | boolean | null, number | boolean | null, number | boolean | null>;
+  used_quota: BigNull;
+  models: string | null;
+  subnet: string | null;
+}
+
+export interface OneApiUsersTable {
+  id: Generated<string>;
+  username: string | null;
+  password: string;
+  display_name: string | null;
+  role: BigNull;
+  status: BigNull;
+  email: string | null;
+  access_token: string | null;
+  quota: BigNull;
+  used_quota: BigNull;
+  request_count: BigNull;
+  group: string | null;
+}
+
+/** The MySQL server: three databases, addressed as "admin.x", "portal.x", "oneapi.x". */
+export interface MysqlDB {
+  'admin.servers': ServersTable;
+  'admin.oc_instances': OcInstancesTable;
+  'admin.admin_users': AdminUsersTable;
+  'admin.instance_users': InstanceUsersTable;
+  'admin.admin_logs': AdminLogsTable;
+  'admin.oc_health_logs': OcHealthLogsTable;
+  'admin.api_master_keys': ApiMasterKeysTable;
+  'admin.oc_api_keys': OcApiKeysTable;
+  'admin.usage_daily': UsageDailyTable;
+  'admin.job_runs': JobRunsTable;
+  'portal.users': PortalUsersTable;
+  'portal.user_instances': UserInstancesTable;
+  'portal.chat_messages': ChatMessagesTable;
+  'oneapi.logs': OneApiLogsTable;
+  'oneapi.tokens': OneApiTokensTable;
+  'oneapi.users': OneApiUsersTable;
+}
+
+/** The legacy PostgreSQL One API database. */
+export interface LegacyPgDB {
+  logs: OneApiLogsTable;
+  tokens: OneApiTokensTable;
+  users: OneApiUsersTable;
+}
+
+export type ServerRow = Selectable<ServersTable>;
+export type InstanceRow = Selectable<OcInstancesTable>;
+export type PortalUserRow = Selectable<PortalUsersTable>;
+export type AdminUserRow = Selectable<AdminUsersTable>;
+export type UserInstanceRow = Selectable<UserInstancesTable>;
+export type AdminLogRow = Selectable<AdminLogsTable>;
+export type NewAdminLog = Insertable<AdminLogsTable>;
+export type InstanceUpdate = Updateable<OcInstancesTable>;

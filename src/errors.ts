@@ -1,0 +1,104 @@
+// Error kinds and their exit codes. The only place that knows the numbers; bin/sayclaw maps them.
+export const ExitCode = {
+  OK: 0,
+  RUNTIME: 1,
+  USAGE: 2,
+  PARTIAL: 3,
+  NOT_FOUND: 4,
+  CONFIG: 5,
+  LOCKED: 75,
+  INTERRUPTED: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export const EXIT_CODE_HELP: Array<[number, string, string]> = [
+  [0, 'ok', 'the command did what was asked (an empty list is ok)'],
+  [1, 'runtime', 'unexpected error, or schema drift found by doctor'],
+  [2, 'usage', 'bad flag, verb or input value; a write refused (no --yes without a TTY, guard hit)'],
+  [3, 'partial', 'some servers or items failed, drifted or are unhealthy/over quota'],
+  [4, 'not found', 'a named instance, server, user or key does not exist'],
+  [5, 'config/connection', 'invalid config, unreadable secret file, database or host unreachable'],
+  [75, 'locked', 'another run holds the lock (cron: try later)'],
+  [130, 'interrupted', 'Ctrl-C / SIGINT; nothing half-written'],
+];
+
+export class SayclawError extends Error {
+  readonly exitCode: number;
+  readonly hint?: string;
+  constructor(message: string, exitCode: number, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+    this.hint = opts.hint;
+  }
+}
+
+/** Bad flag, bad value, refused write: exit 2. */
+export class UsageError extends SayclawError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.USAGE, opts);
+  }
+}
+/** A named resource does not exist: exit 4. */
+export class NotFoundError extends SayclawError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.NOT_FOUND, opts);
+  }
+}
+/** Config invalid or a connection failed: exit 5. */
+export class ConfigError extends SayclawError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.CONFIG, opts);
+  }
+}
+export class ConnectionError extends SayclawError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.CONFIG, opts);
+  }
+}
+/** Some items failed; the output already says which: exit 3. */
+export class PartialFailure extends SayclawError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.PARTIAL, opts);
+  }
+}
+export class LockedError extends SayclawError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.LOCKED, opts);
+  }
+}
+export class InterruptedError extends SayclawError {
+  constructor(message = 'interrupted', opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, ExitCode.INTERRUPTED, opts);
+  }
+}
+/** Exit with a code but no message of our own (the verb already printed its report). */
+export class ExitSignal extends SayclawError {
+  constructor(exitCode: number, message = '') {
+    super(message, exitCode);
+  }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST',
+  'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', '28P01', '28000', '3D000', '57P03',
+]);
+
+/** Turn anything thrown into a SayclawError with a one-line message. */
+export function classifyError(err: unknown): SayclawError {
+  if (err instanceof SayclawError) return err;
+  const e = err as { code?: string; message?: string; errno?: number; name?: string };
+  const code = e?.code;
+  if (e?.name === 'ExitPromptError' || e?.name === 'AbortError') return new InterruptedError('interrupted', { cause: err });
+  if (code && CONNECTION_CODES.has(code)) {
+    return new ConnectionError(`database connection failed (${code}): ${firstLine(e.message)}`, {
+      hint: 'check the host, port, user and password source (sayclaw config show; sayclaw doctor)',
+      cause: err,
+    });
+  }
+  return new SayclawError(firstLine(e?.message ?? String(err)) || 'unexpected error', ExitCode.RUNTIME, { cause: err });
+}
+
+export function firstLine(s: string | undefined): string {
+  return (s ?? '').split('\n')[0]!.trim();
+}

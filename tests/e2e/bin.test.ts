@@ -1,0 +1,52 @@
+// The built binary, as a user types it.
+import { runBin } from '../support/bin.js';
+import { createTestEnv, type TestEnv } from '../support/testenv.js';
+
+let t: TestEnv;
+beforeAll(async () => { t = await createTestEnv(); });
+afterAll(async () => { await t?.close(); });
+
+test('--version and --help', async () => {
+  const v = await runBin(['--version'], t.env);
+  expect(v.code).toBe(0);
+  expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  const h = await runBin(['--help'], t.env);
+  expect(h.code).toBe(0);
+  for (const g of ['instances', 'servers', 'users', 'keys', 'usage', 'doctor', 'config', 'completion', 'schema init', 'config show']) expect(h.stdout).toContain(g);
+  expect(h.stdout).toContain('Examples:');
+});
+
+test('every group --help lists its verbs with examples', async () => {
+  for (const g of ['schema', 'config']) {
+    const h = await runBin([g, '--help'], t.env);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('Examples:');
+  }
+});
+
+test('doctor against the test databases', async () => {
+  const r = await runBin(['doctor'], t.env);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+});
+
+test('completion scripts for bash, zsh, fish; bash script is valid', async () => {
+  for (const sh of ['bash', 'zsh', 'fish']) {
+    const r = await runBin(['completion', sh], t.env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('sayclaw');
+  }
+  const { execFileSync } = await import('node:child_process');
+  const script = (await runBin(['completion', 'bash'], t.env)).stdout;
+  const out = execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=(sayclaw sch); COMP_CWORD=1; _sayclaw; echo "\${COMPREPLY[@]}"; COMP_WORDS=(sayclaw schema ""); COMP_CWORD=2; _sayclaw; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' });
+  expect(out).toContain('schema');
+  expect(out).toMatch(/init.*diff.*print|init diff print/);
+  const bad = await runBin(['completion', 'tcsh'], t.env);
+  expect(bad.code).toBe(2);
+});
+
+test('unknown verb exits 2 from the binary', async () => {
+  const r = await runBin(['nope'], t.env);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/unknown command 'nope'/);
+});
