@@ -90,6 +90,12 @@ export function classifyError(err: unknown): SayclawError {
   const e = err as { code?: string; message?: string; errno?: number; name?: string };
   const code = e?.code;
   if (e?.name === 'ExitPromptError' || e?.name === 'AbortError') return new InterruptedError('interrupted', { cause: err });
+  const lost = /connection is in closed state|connection lost|server closed the connection|Connection terminated/i.test(e?.message ?? '');
+  if (lost || (e as { fatal?: boolean })?.fatal === true) {
+    return new ConnectionError(`database connection lost: ${firstLine(e.message)}; the open transaction was rolled back by the server`, {
+      hint: 'nothing was half-written; check the database and re-run', cause: err,
+    });
+  }
   if (code && CONNECTION_CODES.has(code)) {
     return new ConnectionError(`database connection failed (${code}): ${firstLine(e.message)}`, {
       hint: 'check the host, port, user and password source (sayclaw config show; sayclaw doctor)',

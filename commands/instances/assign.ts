@@ -1,0 +1,84 @@
+// sayclaw instances assign | unassign | reassign | check-bindings
+import type { Command } from 'commander';
+import { verb } from '../kit.js';
+import { ExitSignal } from '../../src/errors.js';
+import type { Context } from '../../src/context.js';
+
+interface AssignOpts { reason?: string; dryRun?: boolean; yes?: boolean }
+
+const common = (c: Command) => c.option('--reason <TEXT>', 'why (recorded in the audit log)')
+  .option('-n, --dry-run', 'show what would change and stop').option('-y, --yes', 'do not ask (required without a TTY)');
+
+async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string | null, mode: 'assign' | 'reassign' | 'unassign'): Promise<void> {
+  const a = await import('../../src/fleet/assignment.js');
+  const { confirmChange } = await import('../../src/confirm.js');
+  const { renderList } = await import('../../src/output/render.js');
+  const { NotFoundError } = await import('../../src/errors.js');
+  const { db } = await ctx.mysql();
+  const view = (await a.readAssignments(db, [id])).get(id);
+  if (!view) throw new NotFoundError(`no such instance: ${id}`, { hint: 'list them with: sayclaw instances ls' });
+  const target = email ? await a.findPortalUser(db, email) : undefined;
+  const to = mode === 'unassign' ? 'nobody' : (target?.email ?? email);
+  ctx.info(`${id}: ${view.assigned_email ?? 'unassigned'} -> ${to}`);
+  // assign to an unassigned instance changes nothing anyone had; the others take something away
+  const needsConfirm = mode !== 'assign';
+  if (o.dryRun) { ctx.info('dry run: nothing changed'); return; }
+  if (needsConfirm && view.assigned_user_id) {
+    const ok = await confirmChange(ctx, { verb: mode, noun: 'instance', ids: [id], yes: o.yes });
+    if (!ok) return;
+  }
+  const res = await db.transaction().execute((trx) => mode === 'unassign'
+    ? a.unassignInTrx(trx, ctx.who(), id, { reason: o.reason })
+    : a.assignInTrx(trx, ctx.who(), id, email!, { reassign: mode === 'reassign', reason: o.reason }));
+  await renderList(ctx.out, [res], { format: ctx.outputFormat, nameKey: 'instance_id', columns: [
+    { key: 'instance_id' }, { key: 'action' }, { key: 'from' }, { key: 'to' }, { key: 'changed' }] });
+  if (!res.changed) ctx.info(mode === 'unassign' ? `${id} was not assigned; nothing changed` : `${id} is already assigned to ${res.to}; nothing changed`);
+}
+
+export function registerAssign(g: Command): void {
+  verb<AssignOpts>(g, {
+    name: 'assign', args: '<id> <email>',
+    summary: 'assign an unassigned instance to a portal user (all three records, one transaction)',
+    examples: ['sayclaw instances assign oc-ai-jp-2-11 li.na@sayclaw.test --reason "new hire"'],
+    options: common,
+    run: (ctx, o, args) => runAssign(ctx, o, args[0]!, args[1]!, 'assign'),
+  });
+  verb<AssignOpts>(g, {
+    name: 'unassign', args: '<id>',
+    summary: 'release an instance (assigned_user_id = NULL; binding rows kept as history)',
+    examples: ['sayclaw instances unassign oc-ai-jp-2-11 --reason "left" --yes'],
+    options: common,
+    run: (ctx, o, args) => runAssign(ctx, o, args[0]!, null, 'unassign'),
+  });
+  verb<AssignOpts>(g, {
+    name: 'reassign', args: '<id> <email>',
+    summary: 'move an instance to another portal user in one transaction',
+    examples: ['sayclaw instances reassign oc-ai-jp-2-11 wang.fang@sayclaw.test --yes'],
+    options: common,
+    run: (ctx, o, args) => runAssign(ctx, o, args[0]!, args[1]!, 'reassign'),
+  });
+  verb<{ includeDeleted?: boolean }>(g, {
+    name: 'check-bindings',
+    summary: 'instances whose three assignment records disagree (exit 3 if any)',
+    examples: ['sayclaw instances check-bindings', 'sayclaw instances check-bindings -o json'],
+    options: (c) => c.option('--include-deleted', 'also soft-deleted, unassigned instances'),
+    run: async (ctx, o) => {
+      const { checkBindings } = await import('../../src/fleet/assignment.js');
+      const { renderList } = await import('../../src/output/render.js');
+      const { db } = await ctx.mysql();
+      const bad = await checkBindings(db, { includeDeleted: o.includeDeleted });
+      const rows = bad.map((v) => ({
+        instance_id: v.instance_id, assigned_user_id: v.assigned_user_id, assigned_email: v.assigned_email,
+        admin_emails: v.admin_bindings.filter((b) => !b.history).map((b) => b.user_email),
+        portal_emails: v.portal_bindings.filter((b) => !b.history).map((b) => b.email ?? b.user_id),
+        problems: v.problems,
+      }));
+      await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'instance_id', columns: [
+        { key: 'instance_id', header: 'INSTANCE' }, { key: 'assigned_email', header: 'OC_INSTANCES' },
+        { key: 'admin_emails', header: 'INSTANCE_USERS' }, { key: 'portal_emails', header: 'USER_INSTANCES' },
+        { key: 'problems' }, { key: 'assigned_user_id', wide: true }] });
+      if (rows.length) throw new ExitSignal(3, `${rows.length} instance(s) with disagreeing assignment records`);
+      ctx.info('all assignment records agree');
+    },
+  });
+}

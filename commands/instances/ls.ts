@@ -1,0 +1,30 @@
+// sayclaw instances ls
+import type { Command } from 'commander';
+import { verb } from '../kit.js';
+import { addFilterOptions, filterFromOpts, type FilterOpts } from './filters.js';
+import { INSTANCE_COLUMNS } from './columns.js';
+
+export function registerLs(g: Command): void {
+  verb<FilterOpts>(g, {
+    name: 'ls',
+    summary: 'list instances (alive by default) with filters; natural sort by id',
+    examples: [
+      'sayclaw instances ls --prefix oc-ai-jp-2-',
+      'sayclaw instances ls --region jp-2 --health unhealthy -o wide',
+      'sayclaw instances ls --user zhang.wei@sayclaw.test',
+      'sayclaw instances ls --unassigned --sort -tokens --limit 10',
+      'sayclaw instances ls --deleted -o json',
+      'sayclaw instances ls --prefix oc-ai-jp-2- -o name | xargs -n1 sayclaw instances show',
+    ],
+    options: (c) => addFilterOptions(c),
+    run: async (ctx, o) => {
+      const { listInstances } = await import('../../src/fleet/instances.js');
+      const { renderList } = await import('../../src/output/render.js');
+      const filter = filterFromOpts(o);
+      const { db } = await ctx.mysql();
+      const rows = await listInstances(db, filter);
+      await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: INSTANCE_COLUMNS });
+      if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}`);
+    },
+  });
+}

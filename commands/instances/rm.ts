@@ -1,0 +1,72 @@
+// sayclaw instances rm | restore: soft delete and its undo, with preview, dry run, confirmation,
+// bulk guard and one transaction with the audit rows.
+import type { Command } from 'commander';
+import { verb, intArg } from '../kit.js';
+import { addFilterOptions, filterFromOpts, hasFilter, type FilterOpts } from './filters.js';
+import { PREVIEW_COLUMNS } from './columns.js';
+import { UsageError } from '../../src/errors.js';
+import type { Context } from '../../src/context.js';
+
+interface WriteOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?: boolean; max: number }
+
+async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[], del: boolean): Promise<void> {
+  if (ids.length && hasFilter(o)) throw new UsageError('give instance ids or --prefix/filters, not both');
+  if (!ids.length && !hasFilter(o)) throw new UsageError(`name the instances to ${del ? 'remove' : 'restore'}: ids, or --prefix P [filters]`, { hint: `e.g. sayclaw instances ${del ? 'rm' : 'restore'} oc-ai-jp-2-07` });
+  const { selectForWrite, setDeleted } = await import('../../src/fleet/instances.js');
+  const { renderList } = await import('../../src/output/render.js');
+  const { confirmChange } = await import('../../src/confirm.js');
+  const { db } = await ctx.mysql();
+  const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted');
+  const verbText = del ? 'soft-delete' : 'restore';
+  for (const s of skipped) ctx.info(`${s.id}: ${s.result === 'already-deleted' ? 'already soft-deleted, skipped' : 'not deleted, skipped'}`);
+  if (targets.length > o.max) {
+    throw new UsageError(`would ${verbText} ${targets.length} instances, more than --max ${o.max}; nothing changed`, { hint: `check the selection with --dry-run, then raise --max ${targets.length} if it is right` });
+  }
+  if (!targets.length) {
+    ctx.info(`nothing to ${verbText}`);
+    return;
+  }
+  if (!ctx.opts.quiet) {
+    ctx.io.stderr.write(`will ${verbText} ${targets.length} instance${targets.length === 1 ? '' : 's'}:\n`);
+    await renderList({ write: (s) => { ctx.io.stderr.write(s); }, isTTY: ctx.io.stderrIsTTY, color: false, now: ctx.clock() }, targets, { format: 'table', columns: PREVIEW_COLUMNS });
+  }
+  const go = await confirmChange(ctx, { verb: verbText, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun });
+  if (!go) return;
+  const outcomes = await setDeleted(db, ctx.who(), targets.map((t) => t.id), del, o.reason ?? null, ctx.signal);
+  const changed = outcomes.filter((x) => x.result === (del ? 'deleted' : 'restored'));
+  const raced = outcomes.length - changed.length;
+  await renderList(ctx.out, [...outcomes, ...skipped], { format: ctx.outputFormat, columns: [{ key: 'id' }, { key: 'result' }] });
+  ctx.info(`${del ? 'soft-deleted' : 'restored'} ${changed.length} instance${changed.length === 1 ? '' : 's'}${raced ? ` (${raced} changed by someone else meanwhile, not counted)` : ''}`);
+  if (changed.length && del) ctx.info(`undo: sayclaw instances restore ${changed.map((c) => c.id).join(' ')}`);
+}
+
+function writeOptions(c: Command): Command {
+  addFilterOptions(c, { state: false, sort: false });
+  return c.option('--reason <TEXT>', 'why (recorded in the audit log)')
+    .option('-n, --dry-run', 'list what would change and stop')
+    .option('-y, --yes', 'do not ask (required without a TTY)')
+    .option('--max <N>', 'refuse to change more than N rows', intArg(1), 20);
+}
+
+export function registerRm(g: Command): void {
+  verb<WriteOpts>(g, {
+    name: 'rm',
+    args: '[ids...]',
+    summary: 'soft-delete instances (deleted_at = now), with preview, confirmation and audit',
+    examples: [
+      'sayclaw instances rm oc-ai-jp-2-07 --reason "left the company"',
+      'sayclaw instances rm --prefix oc-ai-jp-2- --unassigned --dry-run',
+      'sayclaw instances rm --prefix oc-ai-sg-1- --yes --max 50 --reason "region closed"',
+    ],
+    options: writeOptions,
+    run: (ctx, o, args) => runSoftDeleteOrRestore(ctx, o, args, true),
+  });
+  verb<WriteOpts>(g, {
+    name: 'restore',
+    args: '[ids...]',
+    summary: 'undo a soft delete (deleted_at = NULL), same confirmation and audit rules',
+    examples: ['sayclaw instances restore oc-ai-jp-2-07', 'sayclaw instances restore --prefix oc-ai-sg-1- --yes --reason "reopened"'],
+    options: writeOptions,
+    run: (ctx, o, args) => runSoftDeleteOrRestore(ctx, o, args, false),
+  });
+}

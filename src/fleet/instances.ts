@@ -1,0 +1,213 @@
+// Instances: listing with filters, one instance in full, soft delete and restore.
+// Writes are one transaction with their audit rows, race-safe (WHERE deleted_at IS NULL).
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { MysqlDB } from '../db/types.js';
+import { likePrefix, naturalCompare } from '../db/sql-helpers.js';
+import { InterruptedError, NotFoundError, UsageError } from '../errors.js';
+import { writeAudit, type Actor } from './audit.js';
+import { readAssignments, type AssignmentView } from './assignment.js';
+import { suggestIds } from './instance-targets.js';
+
+export interface InstanceFilter {
+  prefix?: string;
+  ids?: string[];
+  server?: string;
+  region?: string;
+  user?: string;
+  model?: string;
+  health?: string;
+  unassigned?: boolean;
+  /** 'alive' (default), 'deleted' (only soft-deleted), 'all' */
+  state?: 'alive' | 'deleted' | 'all';
+  sort?: string;
+  limit?: number;
+}
+
+export interface InstanceListRow {
+  id: string;
+  server_name: string | null;
+  region: string | null;
+  assigned_email: string | null;
+  model: string | null;
+  health_status: string;
+  gateway_port: number | null;
+  total_requests: string;
+  total_tokens: string;
+  last_health_at: Date | null;
+  container_id: string | null;
+  gateway_url: string | null;
+  gateway_token: string | null;
+  server_id: string | null;
+  assigned_user_id: string | null;
+  created_at: Date;
+  deleted_at: Date | null;
+}
+
+/** --sort FIELD (leading '-' for descending) -> comparator over list rows. */
+const SORTS: Record<string, (a: InstanceListRow, b: InstanceListRow) => number> = {
+  id: (a, b) => naturalCompare(a.id, b.id),
+  server: (a, b) => cmpNullable(a.server_name, b.server_name),
+  region: (a, b) => cmpNullable(a.region, b.region),
+  user: (a, b) => cmpNullable(a.assigned_email, b.assigned_email),
+  model: (a, b) => cmpNullable(a.model, b.model),
+  health: (a, b) => a.health_status.localeCompare(b.health_status),
+  port: (a, b) => (a.gateway_port ?? -1) - (b.gateway_port ?? -1),
+  requests: (a, b) => cmpBig(a.total_requests, b.total_requests),
+  tokens: (a, b) => cmpBig(a.total_tokens, b.total_tokens),
+  last_health: (a, b) => (a.last_health_at?.getTime() ?? 0) - (b.last_health_at?.getTime() ?? 0),
+  created: (a, b) => a.created_at.getTime() - b.created_at.getTime(),
+};
+export const SORT_FIELDS = Object.keys(SORTS);
+
+function cmpNullable(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return naturalCompare(a, b);
+}
+function cmpBig(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function parseSort(s: string | undefined): (a: InstanceListRow, b: InstanceListRow) => number {
+  if (!s) return SORTS.id!;
+  const desc = s.startsWith('-');
+  const key = desc ? s.slice(1) : s;
+  const f = SORTS[key];
+  if (!f) throw new UsageError(`unknown sort field "${key}"`, { hint: `use one of ${SORT_FIELDS.join(', ')} (prefix - for descending)` });
+  return (a, b) => (desc ? -f(a, b) : f(a, b)) || naturalCompare(a.id, b.id);
+}
+
+/** The server a --server NAME|IP|ID means; exit 4 when none. */
+export async function resolveServerIds(db: Kysely<MysqlDB>, term: string): Promise<string[]> {
+  const rows = await db.selectFrom('admin.servers').select('id')
+    .where((eb) => eb.or([eb('id', '=', term), eb('name', '=', term), eb('ip', '=', term)])).execute();
+  if (!rows.length) throw new NotFoundError(`no such server: ${term}`, { hint: 'list them with: sayclaw servers ls' });
+  return rows.map((r) => r.id);
+}
+
+function baseQuery(db: Kysely<MysqlDB>) {
+  return db.selectFrom('admin.oc_instances as i')
+    .leftJoin('admin.servers as s', 's.id', 'i.server_id')
+    .leftJoin('portal.users as u', 'u.id', 'i.assigned_user_id')
+    .select([
+      'i.id', 's.name as server_name', 's.region', 'u.email as assigned_email', 'i.model', 'i.health_status', 'i.gateway_port',
+      'i.total_requests', 'i.total_tokens', 'i.last_health_at', 'i.container_id', 'i.gateway_url', 'i.gateway_token',
+      'i.server_id', 'i.assigned_user_id', 'i.created_at', 'i.deleted_at',
+    ]);
+}
+type ListQuery = ReturnType<typeof baseQuery>;
+
+export async function applyFilter(db: Kysely<MysqlDB>, q: ListQuery, f: InstanceFilter): Promise<ListQuery> {
+  if (f.prefix !== undefined) {
+    if (f.prefix === '') throw new UsageError('--prefix must not be empty', { hint: 'omit it to list every instance' });
+    q = q.where(likePrefix('i.id', f.prefix));
+  }
+  if (f.ids?.length) q = q.where('i.id', 'in', f.ids);
+  if (f.server !== undefined) q = q.where('i.server_id', 'in', await resolveServerIds(db, f.server));
+  if (f.region !== undefined) q = q.where('s.region', '=', f.region);
+  if (f.user !== undefined) q = q.where('u.email', '=', f.user);
+  if (f.model !== undefined) q = q.where('i.model', '=', f.model);
+  if (f.health !== undefined) q = q.where('i.health_status', '=', f.health);
+  if (f.unassigned) q = q.where('i.assigned_user_id', 'is', null);
+  const state = f.state ?? 'alive';
+  if (state === 'alive') q = q.where('i.deleted_at', 'is', null);
+  else if (state === 'deleted') q = q.where('i.deleted_at', 'is not', null);
+  return q;
+}
+
+export async function listInstances(db: Kysely<MysqlDB>, f: InstanceFilter): Promise<InstanceListRow[]> {
+  const cmp = parseSort(f.sort);
+  const q = await applyFilter(db, baseQuery(db), f);
+  const rows = (await q.execute()) as InstanceListRow[];
+  rows.sort(cmp);
+  return f.limit !== undefined ? rows.slice(0, f.limit) : rows;
+}
+
+export interface InstanceDetail {
+  instance: Record<string, unknown>;
+  server: Record<string, unknown> | null;
+  assignment: AssignmentView;
+  config: unknown;
+  config_error: string | null;
+  health_history: Array<Record<string, unknown>>;
+}
+
+export async function showInstance(db: Kysely<MysqlDB>, id: string, historyLimit = 10): Promise<InstanceDetail> {
+  const inst = await db.selectFrom('admin.oc_instances').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!inst) {
+    const sugg = await suggestIds(db, id);
+    throw new NotFoundError(`no such instance: ${id}`, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : 'list them with: sayclaw instances ls' });
+  }
+  const server = inst.server_id
+    ? await db.selectFrom('admin.servers').select(['id', 'name', 'ip', 'region', 'provider', 'status', 'ssh_user', 'ssh_port', 'deleted_at'])
+      .where('id', '=', inst.server_id).executeTakeFirst() ?? null
+    : null;
+  const assignment = (await readAssignments(db, [id])).get(id)!;
+  let config: unknown = null;
+  let configError: string | null = null;
+  if (inst.config_json) {
+    try { config = JSON.parse(inst.config_json); } catch (e) { configError = `config_json is not valid JSON: ${(e as Error).message}`; }
+  }
+  const health = await db.selectFrom('admin.oc_health_logs')
+    .select(['checked_at', 'status', 'live', 'ready', 'latency_ms', 'http_status', 'error', 'via'])
+    .where('instance_id', '=', id).where('deleted_at', 'is', null).orderBy('checked_at', 'desc').limit(historyLimit).execute();
+  const { config_json: _c, ...rest } = inst;
+  return { instance: rest, server: server as Record<string, unknown> | null, assignment, config, config_error: configError, health_history: health };
+}
+
+export interface WriteOutcome { id: string; result: string }
+
+/** The rows a bulk write will change: explicit ids (all must exist) or a filter. */
+export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[]; filter?: InstanceFilter }, want: 'alive' | 'deleted'):
+  Promise<{ targets: InstanceListRow[]; skipped: WriteOutcome[] }> {
+  if (sel.ids?.length) {
+    const ids = [...new Set(sel.ids)];
+    const rows = await listInstances(db, { ids, state: 'all' });
+    const found = new Set(rows.map((r) => r.id));
+    const missing = ids.filter((i) => !found.has(i));
+    if (missing.length) {
+      const sugg = await suggestIds(db, missing[0]!);
+      throw new NotFoundError(`no such instance: ${missing.join(', ')}; nothing changed`, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : 'list them with: sayclaw instances ls --all' });
+    }
+    const targets = rows.filter((r) => (want === 'alive' ? r.deleted_at === null : r.deleted_at !== null));
+    const skipped = rows.filter((r) => !targets.includes(r)).map((r) => ({ id: r.id, result: want === 'alive' ? 'already-deleted' : 'not-deleted' }));
+    return { targets, skipped };
+  }
+  if (!sel.filter) throw new UsageError('name instances by id or with --prefix P [filters]');
+  return { targets: await listInstances(db, { ...sel.filter, state: want }), skipped: [] };
+}
+
+/**
+ * Soft delete (deleted_at = NOW(3)) or restore (deleted_at = NULL) in ONE transaction with one
+ * audit row per changed row. A row someone else changed meanwhile is reported, not audited.
+ */
+export async function setDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
+  signal?: AbortSignal): Promise<WriteOutcome[]> {
+  return db.transaction().execute(async (trx) => {
+    const out: WriteOutcome[] = [];
+    for (const id of ids) {
+      if (signal?.aborted) throw new InterruptedError();
+      const before = await trx.selectFrom('admin.oc_instances').select(['id', 'deleted_at', 'assigned_user_id', 'server_id'])
+        .where('id', '=', id).forUpdate().executeTakeFirst();
+      const res = await trx.updateTable('admin.oc_instances')
+        .set({ deleted_at: del ? sql<Date>`NOW(3)` as never : null })
+        .where('id', '=', id)
+        .where('deleted_at', del ? 'is' : 'is not', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) {
+        const after = await trx.selectFrom('admin.oc_instances').select(['deleted_at']).where('id', '=', id).executeTakeFirstOrThrow();
+        await writeAudit(trx, actor, { action: del ? 'instances.rm' : 'instances.restore', target_type: 'instance', target_id: id,
+          reason, before, after: { ...before, deleted_at: after.deleted_at } });
+        out.push({ id, result: del ? 'deleted' : 'restored' });
+      } else {
+        out.push({ id, result: del ? 'already-deleted' : 'not-deleted' });
+      }
+    }
+    return out;
+  });
+}
+
+export type { SelectQueryBuilder };
