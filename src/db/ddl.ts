@@ -113,6 +113,7 @@ export const MYSQL_SCHEMA: Record<DbKey, TableDdl[]> = {
   \`name\` varchar(100) NOT NULL,
   \`encrypted_key\` text NOT NULL,
   \`key_hint\` varchar(32) DEFAULT NULL,
+  \`master_key_id\` varchar(16) DEFAULT NULL,
   \`status\` varchar(20) NOT NULL DEFAULT 'active',
   \`rotated_from_id\` varchar(36) DEFAULT NULL,
   \`rotated_at\` datetime(3) DEFAULT NULL,
@@ -120,7 +121,8 @@ export const MYSQL_SCHEMA: Record<DbKey, TableDdl[]> = {
   \`created_at\` datetime(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   \`deleted_at\` datetime(3) DEFAULT NULL,
   PRIMARY KEY (\`id\`),
-  KEY \`idx_provider\` (\`provider\`)`),
+  KEY \`idx_provider\` (\`provider\`),
+  KEY \`idx_rotated_from\` (\`rotated_from_id\`)`),
     T('oc_api_keys', false, `
   \`id\` varchar(36) NOT NULL DEFAULT (uuid()),
   \`instance_id\` varchar(100) NOT NULL,

@@ -104,6 +104,8 @@ export interface ApiMasterKeysTable {
   name: string;
   encrypted_key: string;
   key_hint: string | null;
+  /** 8 hex: which master key encrypted encrypted_key (see src/crypto/aesgcm.ts masterKeyId). */
+  master_key_id: string | null;
   status: Def<string>;
   rotated_from_id: string | null;
   rotated_at: DtNull;

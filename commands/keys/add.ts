@@ -1,0 +1,57 @@
+// sayclaw keys add: encrypt and store a new LLM master key (secret from a no-echo prompt or stdin).
+import type { Command } from 'commander';
+import { verb } from '../kit.js';
+import { masterKeyOptions, type MasterKeyOpts } from './shared.js';
+import { UsageError } from '../../src/errors.js';
+import type { Context } from '../../src/context.js';
+
+interface Opts extends MasterKeyOpts { provider: string; name: string; secretStdin?: boolean; reason?: string; dryRun?: boolean }
+
+/** The secret from stdin (--secret-stdin) or a no-echo prompt; never from a flag. */
+export async function readSecret(ctx: Context, fromStdin: boolean | undefined, label: string): Promise<string> {
+  const { checkSecret } = await import('../../src/fleet/keys/master-keys.js');
+  if (fromStdin) {
+    if (ctx.io.stdinIsTTY) throw new UsageError('--secret-stdin reads a pipe, but stdin is a terminal', { hint: 'drop --secret-stdin to be prompted without echo' });
+    const { readStdin } = await import('../../src/fleet/keys/master-key-source.js');
+    return checkSecret(await readStdin(ctx));
+  }
+  if (!ctx.interactive) {
+    throw new UsageError('no secret given: not a terminal, so no prompt; nothing changed', { hint: 'pipe it in with --secret-stdin, e.g. sayclaw keys add ... --secret-stdin < secret.txt' });
+  }
+  return checkSecret(await ctx.prompter.password(`${label} (input is not shown):`));
+}
+
+export function registerKeysAdd(g: Command): void {
+  verb<Opts>(g, {
+    name: 'add',
+    summary: 'store a new LLM master key, AES-256-GCM encrypted (secret from a no-echo prompt or --secret-stdin)',
+    examples: [
+      'sayclaw keys add --provider openai --name prod',
+      'pass show openai/prod | sayclaw keys add --provider openai --name prod --secret-stdin',
+      'sayclaw keys add --provider anthropic --name backup --master-key-file ~/.config/sayclaw/master.key',
+    ],
+    options: (c) => masterKeyOptions(c
+      .requiredOption('--provider <name>', 'provider, e.g. openai, anthropic, deepseek')
+      .requiredOption('--name <name>', 'a label, unique among the provider\'s active keys')
+      .option('--secret-stdin', 'read the secret from stdin (one line) instead of prompting')
+      .option('--reason <text>', 'recorded in the audit log')
+      .option('-n, --dry-run', 'check everything, write nothing'), { stdin: false }),
+    run: async (ctx, o) => {
+      const { applyMasterKeyFlags, loadMasterKey } = await import('../../src/fleet/keys/master-key-source.js');
+      const { addMasterKey, checkProviderName } = await import('../../src/fleet/keys/master-keys.js');
+      const { renderObject } = await import('../../src/output/render.js');
+      checkProviderName(o.provider, o.name);
+      applyMasterKeyFlags(ctx, o);
+      const mk = await loadMasterKey(ctx, o);
+      const { db } = await ctx.mysql();
+      const secret = await readSecret(ctx, o.secretStdin, `Secret for ${o.provider}/${o.name}`);
+      if (o.dryRun) {
+        ctx.info(`dry run: would add a ${o.provider} key named "${o.name}" encrypted with master key ${mk.id}; nothing changed`);
+        return;
+      }
+      const row = await addMasterKey(db, ctx.who(), mk, { provider: o.provider, name: o.name, secret, reason: o.reason ?? null, now: ctx.clock() });
+      await renderObject(ctx.out, { ...row }, { format: ctx.outputFormat, sections: [{ title: 'Added master key', data: {
+        id: row.id, provider: row.provider, name: row.name, status: row.status, fingerprint: row.fingerprint, master_key_id: row.master_key_id } }] });
+    },
+  });
+}

@@ -1,0 +1,43 @@
+// sayclaw keys oneapi ls: One API tokens with status names, quota and money, expiry.
+import type { Command } from 'commander';
+import { verb, group, choiceOption } from '../kit.js';
+
+interface Opts { exhausted?: boolean; expiringWithin?: string; status?: string; prefix?: string }
+
+export function registerKeysOneapi(keys: Command): void {
+  const g = group(keys, 'oneapi', 'One API tokens (oneapi.tokens)', ['sayclaw keys oneapi ls --exhausted']);
+  verb<Opts>(g, {
+    name: 'ls',
+    summary: 'One API tokens: status, remaining/used quota and USD (usage.quotaPerUsd), expiry',
+    examples: ['sayclaw keys oneapi ls', 'sayclaw keys oneapi ls --exhausted', 'sayclaw keys oneapi ls --expiring-within 7d -o csv',
+      'sayclaw keys oneapi ls --prefix oc-oc-ai-jp-2- --set usage.quotaPerUsd=500000'],
+    options: (c) => c
+      .option('--exhausted', 'only tokens out of quota (status exhausted, or limited with remain_quota <= 0)')
+      .option('--expiring-within <duration>', 'only tokens expiring within this time from now, e.g. 7d, 12h, 2w')
+      .addOption(choiceOption('--status <status>', 'only tokens with this stored status', ['enabled', 'disabled', 'expired', 'exhausted']))
+      .option('--prefix <prefix>', 'only token names starting with this (matched literally)'),
+    run: async (ctx, o) => {
+      const { listOneApiTokens, parseDurationSeconds } = await import('../../src/fleet/keys/oneapi-tokens.js');
+      const { renderList } = await import('../../src/output/render.js');
+      const within = o.expiringWithin !== undefined ? parseDurationSeconds(o.expiringWithin) : undefined;
+      const quotaPerUsd = ctx.config().usage.quotaPerUsd;
+      const { db } = await ctx.mysql();
+      const rows = await listOneApiTokens(db, { exhausted: o.exhausted, expiringWithinSec: within, status: o.status, namePrefix: o.prefix,
+        now: ctx.clock(), quotaPerUsd });
+      const f = ctx.outputFormat;
+      const human = f === 'table' || f === 'wide';
+      type R = (typeof rows)[number];
+      await renderList(ctx.out, rows, { format: f, columns: [
+        { key: 'id' }, { key: 'name' }, { key: 'status' },
+        { key: 'effective_status', header: 'EFFECTIVE' },
+        { key: 'remain_quota', get: human ? (r: R) => (r.unlimited_quota ? 'unlimited' : r.remain_quota) : undefined },
+        { key: 'remain_usd' }, { key: 'used_quota' }, { key: 'used_usd' },
+        { key: 'expires_at', get: human ? (r: R) => r.expires_at ?? (r.expired_time === '-1' ? 'never' : null) : undefined },
+        { key: 'accessed_at', relative: true, wide: true }, { key: 'created_at', wide: true }, { key: 'user_id', wide: true },
+        { key: 'unlimited_quota', wide: true }, { key: 'expired_time', wide: true }, { key: 'key_hint', wide: true },
+      ] });
+      if (!rows.length) ctx.info('no tokens match');
+      else if (!ctx.opts.quiet && human) ctx.info(`${rows.length} token(s); money = quota / ${quotaPerUsd} per USD`);
+    },
+  });
+}
