@@ -1,86 +1,95 @@
-// The config schema (zod): every key, its type and default. config.example.json documents the same keys.
-import { z } from 'zod';
+// The config schema (zod/mini: the tree-shakable build keeps startup fast): every key, its type
+// and default. config.example.json documents the same keys.
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 
-const port = z.number().int().min(1).max(65535);
-const offset = z.string().regex(/^[+-](0\d|1[0-4]):[0-5]\d$/, 'must be a UTC offset like +00:00 or +08:00');
+z.config(en());
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().check(z.minimum(min), z.maximum(max));
+const nonEmpty = () => z.string().check(z.minLength(1));
+const port = () => int(1, 65535);
+const offset = z.string().check(z.regex(/^[+-](0\d|1[0-4]):[0-5]\d$/, 'must be a UTC offset like +00:00 or +08:00'));
+const dbName = z.string().check(z.regex(/^[A-Za-z0-9_$]+$/, 'must be a plain database name'));
+const def = <T extends z.core.SomeType>(s: T, v: z.core.util.NoUndefined<z.core.output<T>>) => z._default(s, v as never);
+const nullPath = () => def(z.nullable(nonEmpty()), null);
 
 export const mysqlSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: port.default(3306),
-  user: z.string().min(1).default('root'),
+  host: def(nonEmpty(), '127.0.0.1'),
+  port: def(port(), 3306),
+  user: def(nonEmpty(), 'root'),
   /** Path to a file holding the password (first line). Must not be readable by others. */
-  passwordFile: z.string().min(1).nullable().default(null),
-  databases: z.strictObject({
-    admin: z.string().regex(/^[A-Za-z0-9_$]+$/, 'must be a plain database name').default('sayclaw_admin'),
-    portal: z.string().regex(/^[A-Za-z0-9_$]+$/, 'must be a plain database name').default('sayclaw_portal'),
-    oneapi: z.string().regex(/^[A-Za-z0-9_$]+$/, 'must be a plain database name').default('oneapi'),
-  }).prefault({}),
+  passwordFile: nullPath(),
+  databases: z.prefault(z.strictObject({
+    admin: def(dbName, 'sayclaw_admin'),
+    portal: def(dbName, 'sayclaw_portal'),
+    oneapi: def(dbName, 'oneapi'),
+  }), {}),
   /** Session time_zone, set on every connection; DATETIME values are read and written in it. */
-  timezone: offset.default('+00:00'),
-  connectTimeoutMs: z.number().int().positive().default(10000),
-  poolSize: z.number().int().min(1).max(100).default(4),
+  timezone: def(offset, '+00:00'),
+  connectTimeoutMs: def(int(1), 10000),
+  poolSize: def(int(1, 100), 4),
 });
 
 export const postgresSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: port.default(5432),
-  user: z.string().min(1).default('postgres'),
-  passwordFile: z.string().min(1).nullable().default(null),
-  database: z.string().min(1).default('postgres'),
-  connectTimeoutMs: z.number().int().positive().default(10000),
+  host: def(nonEmpty(), '127.0.0.1'),
+  port: def(port(), 5432),
+  user: def(nonEmpty(), 'postgres'),
+  passwordFile: nullPath(),
+  database: def(nonEmpty(), 'postgres'),
+  connectTimeoutMs: def(int(1), 10000),
 });
 
 export const sshSchema = z.strictObject({
   /** Overrides servers.ssh_user when set. */
-  user: z.string().min(1).nullable().default(null),
+  user: nullPath(),
   /** Overrides servers.ssh_key_path when set. */
-  keyPath: z.string().min(1).nullable().default(null),
-  knownHostsFile: z.string().min(1).default('~/.config/sayclaw/known_hosts'),
-  hostKeyPolicy: z.enum(['strict', 'accept-new', 'off']).default('accept-new'),
-  connectTimeoutMs: z.number().int().positive().default(10000),
-  commandTimeoutMs: z.number().int().positive().default(60000),
+  keyPath: nullPath(),
+  knownHostsFile: def(nonEmpty(), '~/.config/sayclaw/known_hosts'),
+  hostKeyPolicy: def(z.enum(['strict', 'accept-new', 'off']), 'accept-new'),
+  connectTimeoutMs: def(int(1), 10000),
+  commandTimeoutMs: def(int(1), 60000),
   /** Servers reached at once. */
-  concurrency: z.number().int().min(1).max(1024).default(32),
+  concurrency: def(int(1, 1024), 32),
   /** Channels at once on one connection; stays below OpenSSH's MaxSessions (10). */
-  sessionsPerConnection: z.number().int().min(1).max(9).default(8),
+  sessionsPerConnection: def(int(1, 9), 8),
 });
 
 export const dockerSchema = z.strictObject({
-  transport: z.enum(['ssh', 'tls']).default('ssh'),
-  tls: z.strictObject({
-    caFile: z.string().nullable().default(null),
-    certFile: z.string().nullable().default(null),
-    keyFile: z.string().nullable().default(null),
-  }).prefault({}),
+  transport: def(z.enum(['ssh', 'tls']), 'ssh'),
+  tls: z.prefault(z.strictObject({
+    caFile: def(z.nullable(z.string()), null),
+    certFile: def(z.nullable(z.string()), null),
+    keyFile: def(z.nullable(z.string()), null),
+  }), {}),
 });
 
 export const usageSchema = z.strictObject({
-  quotaPerUsd: z.number().int().positive().default(500000),
+  quotaPerUsd: def(int(1), 500000),
   /** IANA zone for report days, e.g. Asia/Shanghai. */
-  timezone: z.string().min(1).default('UTC'),
+  timezone: def(nonEmpty(), 'UTC'),
   /** Last created_at (unix seconds or ISO) served by the legacy PostgreSQL; null = detect. */
-  legacyUntil: z.union([z.number().int(), z.string()]).nullable().default(null),
-  lockDir: z.string().min(1).default('~/.cache/sayclaw'),
+  legacyUntil: def(z.nullable(z.union([z.int(), z.string()])), null),
+  lockDir: def(nonEmpty(), '~/.cache/sayclaw'),
 });
 
 export const keysSchema = z.strictObject({
-  masterKeyFile: z.string().min(1).nullable().default(null),
+  masterKeyFile: nullPath(),
 });
 
 export const profileSchema = z.strictObject({
   /** Recorded in admin_logs beside the OS user. */
-  operator: z.string().min(1).nullable().default(null),
-  mysql: mysqlSchema.prefault({}),
-  postgres: postgresSchema.prefault({}),
-  ssh: sshSchema.prefault({}),
-  docker: dockerSchema.prefault({}),
-  usage: usageSchema.prefault({}),
-  keys: keysSchema.prefault({}),
+  operator: nullPath(),
+  mysql: z.prefault(mysqlSchema, {}),
+  postgres: z.prefault(postgresSchema, {}),
+  ssh: z.prefault(sshSchema, {}),
+  docker: z.prefault(dockerSchema, {}),
+  usage: z.prefault(usageSchema, {}),
+  keys: z.prefault(keysSchema, {}),
 });
 export type Config = z.infer<typeof profileSchema>;
 
 /** The file: profile keys at the top level are the base; profiles.NAME overrides them. */
 export const fileSchema = z.looseObject({
-  defaultProfile: z.string().optional(),
-  profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  defaultProfile: z.optional(z.string()),
+  profiles: z.optional(z.record(z.string(), z.record(z.string(), z.unknown()))),
 });
