@@ -1,0 +1,35 @@
+// The cron lock: one lock file per job in usage.lockDir (proper-lockfile: an atomic mkdir,
+// refreshed while held, taken over when stale after a crash). A second overlapping run fails
+// at once with LockedError (exit 75) instead of doing the work twice. Released by ctx.close().
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Context } from '../context.js';
+import { LockedError } from '../errors.js';
+
+export function lockPath(ctx: Context, name: string): string {
+  const dir = ctx.config().usage.lockDir;
+  const home = ctx.io.env.HOME ?? '/';
+  const abs = dir === '~' ? home : dir.startsWith('~/') ? join(home, dir.slice(2)) : resolve(ctx.io.cwd, dir);
+  return join(abs, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.lock`);
+}
+
+/** Take the named lock for the rest of this run, or throw LockedError (exit 75). */
+export async function acquireLock(ctx: Context, name: string): Promise<string> {
+  const path = lockPath(ctx, name);
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  const { default: lockfile } = await import('proper-lockfile');
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(path, {
+      realpath: false, retries: 0, stale: 120_000, update: 30_000,
+      onCompromised: (err) => { ctx.warn(`lock ${path} was lost: ${err.message}`); },
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ELOCKED') {
+      throw new LockedError(`another "${name}" run holds the lock ${path}`, { hint: 'try again later; a crashed run frees it after 2 minutes' });
+    }
+    throw err;
+  }
+  ctx.onClose(() => release().catch(() => undefined));
+  return path;
+}

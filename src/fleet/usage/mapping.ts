@@ -1,0 +1,56 @@
+// Attribution of One API log rows: token_name -> admin.oc_api_keys.oneapi_token_name (alive
+// keys; one instance per token name) -> oc_instances.id -> assigned_user_id -> portal.users
+// (department). Rows that map to nothing are reported as UNMAPPED, never dropped.
+// MySQL joins in SQL; PostgreSQL partial aggregates are mapped through tokenMap().
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { MysqlDB } from '../../db/types.js';
+
+export const UNMAPPED = '(unmapped)';
+/** A mapped user without a department. */
+export const NO_DEPARTMENT = '(none)';
+
+/** One row per alive token name (MIN(instance_id) if a token were ever mapped twice). */
+export function keysTable(): RawBuilder<unknown> {
+  return sql`(SELECT oneapi_token_name, MIN(instance_id) AS instance_id FROM ${sql.table('admin.oc_api_keys')}
+    WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL GROUP BY oneapi_token_name)`;
+}
+
+/** FROM clause for MySQL logs with attribution joins; aliases l, k, i, u. */
+export function attributedFrom(): RawBuilder<unknown> {
+  return sql`${sql.table('oneapi.logs')} l
+    LEFT JOIN ${keysTable()} k ON k.oneapi_token_name = l.token_name
+    LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = k.instance_id
+    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`;
+}
+
+export interface Attribution {
+  instance_id: string;
+  user_id: string;
+  user_email: string | null;
+  user_name: string | null;
+  department: string;
+}
+
+export const UNMAPPED_ATTRIBUTION: Attribution = {
+  instance_id: UNMAPPED, user_id: UNMAPPED, user_email: null, user_name: null, department: UNMAPPED,
+};
+
+/** token_name -> attribution, for rows that come from PostgreSQL (small: one row per token). */
+export async function tokenMap(db: Kysely<MysqlDB>): Promise<Map<string, Attribution>> {
+  const r = await sql<{ token_name: string; instance_id: string; user_id: string | null; email: string | null; name: string | null; department: string | null }>`
+    SELECT k.oneapi_token_name AS token_name, k.instance_id, u.id AS user_id, u.email, u.name, u.department
+    FROM ${keysTable()} k
+    LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = k.instance_id
+    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`.execute(db);
+  const m = new Map<string, Attribution>();
+  for (const x of r.rows) {
+    m.set(x.token_name, {
+      instance_id: x.instance_id,
+      user_id: x.user_id ?? UNMAPPED,
+      user_email: x.email,
+      user_name: x.name,
+      department: x.user_id === null ? UNMAPPED : (x.department ?? NO_DEPARTMENT),
+    });
+  }
+  return m;
+}

@@ -1,0 +1,195 @@
+// Usage aggregates: requests, prompt/completion tokens, quota and exact cost per period and
+// group, over MySQL and (when the range reaches back) the legacy PostgreSQL. Each database
+// aggregates in SQL (GROUP BY); the two partial aggregates are combined exactly (BigInt).
+import { sql, type RawBuilder } from 'kysely';
+import type { Context } from '../../context.js';
+import { UsageError } from '../../errors.js';
+import { attributedFrom, tokenMap, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
+import { costUsd } from './money.js';
+import { buckets, type Bucket, type Period, type TimeRange } from './range.js';
+import { splitRange, type SourceSplit } from './sources.js';
+
+export const GROUPS = ['user', 'instance', 'department', 'model', 'token', 'channel', 'type'] as const;
+export type Group = (typeof GROUPS)[number];
+
+/** consume (2) by default; refunds (6) count negative in quota and cost when included */
+export const DEFAULT_TYPES = [2];
+export const REFUND_TYPE = 6;
+
+export interface UsageQuery {
+  range: TimeRange;
+  by?: Period;
+  groups: Group[];
+  types: number[];
+}
+
+export type UsageRow = Record<string, string | null> & {
+  requests: string; prompt_tokens: string; completion_tokens: string; quota: string; cost_usd: string;
+};
+
+export interface UsageResult {
+  columns: string[];
+  rows: UsageRow[];
+  split: SourceSplit;
+  buckets: Bucket[];
+}
+
+/** Output key columns of each group, in order. */
+export const GROUP_COLUMNS: Record<Group, string[]> = {
+  user: ['user_id', 'user_email', 'user_name'],
+  instance: ['instance_id'],
+  department: ['department'],
+  model: ['model_name'],
+  token: ['token_name'],
+  channel: ['channel_id'],
+  type: ['type'],
+};
+export const MEASURES = ['requests', 'prompt_tokens', 'completion_tokens', 'quota', 'cost_usd'] as const;
+
+export function parseGroups(v: string | string[] | undefined): Group[] {
+  const parts = (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const out: Group[] = [];
+  for (const p of parts) {
+    if (!(GROUPS as readonly string[]).includes(p)) {
+      throw new UsageError(`unknown group "${p}"`, { hint: `use one or more of ${GROUPS.join(', ')} (comma-separated)` });
+    }
+    if (!out.includes(p as Group)) out.push(p as Group);
+  }
+  return out;
+}
+
+export function parseTypes(v: string | undefined): number[] {
+  if (v === undefined) return [...DEFAULT_TYPES];
+  const out = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    if (!/^\d{1,2}$/.test(s)) throw new UsageError(`--types expects log type numbers like 2,6, got "${s}"`, { hint: '2 consume, 6 refund, 5 error, 1 top-up' });
+    return Number(s);
+  });
+  if (!out.length) throw new UsageError('--types is empty');
+  return [...new Set(out)];
+}
+
+/** SQL for the bucket number (1..n) of created_at. */
+function bucketSql(bs: Bucket[], dialect: 'mysql' | 'pg'): RawBuilder<number> {
+  if (bs.length === 1) return sql<number>`1`;
+  const starts = bs.map((b) => String(Math.trunc(b.start)));
+  // INTERVAL() and width_bucket() binary-search integer thresholds
+  return dialect === 'mysql'
+    ? sql<number>`INTERVAL(l.created_at, ${sql.raw(starts.join(', '))})`
+    : sql<number>`width_bucket(l.created_at, ${sql.raw(`'{${starts.join(',')}}'`)}::bigint[])`;
+}
+
+const typeList = (types: number[]) => sql.raw(types.map((t) => String(Math.trunc(t))).join(', '));
+const quotaSum = sql`COALESCE(SUM(CASE WHEN l.type = ${sql.raw(String(REFUND_TYPE))} THEN -l.quota ELSE l.quota END), 0)`;
+
+interface Partial { b: number; keys: Record<string, string | null>; requests: string; prompt_tokens: string; completion_tokens: string; quota: string }
+
+async function mysqlPartials(ctx: Context, q: UsageQuery, bs: Bucket[], from: number, to: number): Promise<Partial[]> {
+  const { db } = await ctx.mysql();
+  const sel: RawBuilder<unknown>[] = [];
+  const aliases: Array<[string, string]> = [];
+  const add = (col: string, expr: RawBuilder<unknown>, grouped = true) => {
+    const alias = `g_${col}`;
+    sel.push(sql`${expr} AS ${sql.ref(alias)}`);
+    aliases.push([col, alias]);
+    if (!grouped) groupedOut.add(alias);
+  };
+  const groupedOut = new Set<string>();
+  for (const g of q.groups) {
+    if (g === 'user') {
+      add('user_id', sql`COALESCE(u.id, ${UNMAPPED_ATTRIBUTION.user_id})`);
+      add('user_email', sql`MAX(u.email)`, false);
+      add('user_name', sql`MAX(u.name)`, false);
+    } else if (g === 'instance') add('instance_id', sql`COALESCE(k.instance_id, ${UNMAPPED_ATTRIBUTION.instance_id})`);
+    else if (g === 'department') add('department', sql`CASE WHEN u.id IS NULL THEN ${UNMAPPED_ATTRIBUTION.department} ELSE COALESCE(u.department, '(none)') END`);
+    else if (g === 'model') add('model_name', sql`COALESCE(l.model_name, '')`);
+    else if (g === 'token') add('token_name', sql`COALESCE(l.token_name, '')`);
+    else if (g === 'channel') add('channel_id', sql`l.channel_id`);
+    else if (g === 'type') add('type', sql`l.type`);
+  }
+  const groupBy = ['g_b', ...aliases.map(([, a]) => a).filter((a) => !groupedOut.has(a))];
+  const r = await sql<Record<string, string | number | null>>`
+    SELECT ${bucketSql(bs, 'mysql')} AS g_b${sel.length ? sql`, ${sql.join(sel)}` : sql``},
+      COUNT(*) AS requests, COALESCE(SUM(l.prompt_tokens), 0) AS prompt_tokens,
+      COALESCE(SUM(l.completion_tokens), 0) AS completion_tokens, ${quotaSum} AS quota
+    FROM ${attributedFrom()}
+    WHERE l.created_at >= ${from} AND l.created_at < ${to} AND l.type IN (${typeList(q.types)})
+    GROUP BY ${sql.join(groupBy.map((a) => sql.ref(a)))}`.execute(db);
+  return r.rows.map((row) => {
+    const keys: Record<string, string | null> = {};
+    for (const [col, alias] of aliases) keys[col] = row[alias] === null ? null : String(row[alias]);
+    return { b: Number(row.g_b), keys, requests: String(row.requests), prompt_tokens: String(row.prompt_tokens), completion_tokens: String(row.completion_tokens), quota: String(row.quota) };
+  });
+}
+
+async function pgPartials(ctx: Context, q: UsageQuery, bs: Bucket[], from: number, to: number): Promise<Partial[]> {
+  const needsToken = q.groups.some((g) => g === 'user' || g === 'instance' || g === 'department' || g === 'token');
+  const cols: Array<[string, RawBuilder<unknown>]> = [];
+  if (needsToken) cols.push(['token_name', sql`COALESCE(l.token_name, '')`]);
+  if (q.groups.includes('model')) cols.push(['model_name', sql`COALESCE(l.model_name, '')`]);
+  if (q.groups.includes('channel')) cols.push(['channel_id', sql`l.channel_id`]);
+  if (q.groups.includes('type')) cols.push(['type', sql`l.type`]);
+  const map = needsToken ? await tokenMap((await ctx.mysql()).db) : new Map<string, Attribution>();
+  const { db } = await ctx.pg();
+  const r = await sql<Record<string, string | number | null>>`
+    SELECT ${bucketSql(bs, 'pg')} AS g_b${cols.length ? sql`, ${sql.join(cols.map(([c, e]) => sql`${e} AS ${sql.ref(`g_${c}`)}`))}` : sql``},
+      COUNT(*) AS requests, COALESCE(SUM(l.prompt_tokens), 0) AS prompt_tokens,
+      COALESCE(SUM(l.completion_tokens), 0) AS completion_tokens, ${quotaSum} AS quota
+    FROM logs l
+    WHERE l.created_at >= ${from} AND l.created_at < ${to} AND l.type IN (${typeList(q.types)})
+    GROUP BY ${sql.join(['g_b', ...cols.map(([c]) => `g_${c}`)].map((a) => sql.ref(a)))}`.execute(db);
+  return r.rows.map((row) => {
+    const token = needsToken ? String(row.g_token_name ?? '') : '';
+    const a = map.get(token) ?? UNMAPPED_ATTRIBUTION;
+    const keys: Record<string, string | null> = {};
+    for (const g of q.groups) {
+      if (g === 'user') { keys.user_id = a.user_id; keys.user_email = a.user_email; keys.user_name = a.user_name; }
+      else if (g === 'instance') keys.instance_id = a.instance_id;
+      else if (g === 'department') keys.department = a.department;
+      else if (g === 'token') keys.token_name = token;
+      else if (g === 'model') keys.model_name = String(row.g_model_name ?? '');
+      else if (g === 'channel') keys.channel_id = row.g_channel_id === null ? null : String(row.g_channel_id);
+      else if (g === 'type') keys.type = row.g_type === null ? null : String(row.g_type);
+    }
+    return { b: Number(row.g_b), keys, requests: String(row.requests), prompt_tokens: String(row.prompt_tokens), completion_tokens: String(row.completion_tokens), quota: String(row.quota) };
+  });
+}
+
+export function columnsOf(q: Pick<UsageQuery, 'by' | 'groups'>): string[] {
+  return [...(q.by ? ['period'] : []), ...q.groups.flatMap((g) => GROUP_COLUMNS[g]), ...MEASURES];
+}
+
+/** The report: partial aggregates from each database needed by the range, combined exactly. */
+export async function aggregateUsage(ctx: Context, q: UsageQuery): Promise<UsageResult> {
+  const bs = buckets(q.range, q.by);
+  const split = await splitRange(ctx, q.range.from, q.range.to);
+  // PostgreSQL first: when it is unreachable the verb fails before writing anything
+  const parts: Partial[] = [];
+  if (split.pg) parts.push(...await pgPartials(ctx, q, bs, split.pg.from, split.pg.to));
+  if (split.mysql) parts.push(...await mysqlPartials(ctx, q, bs, split.mysql.from, split.mysql.to));
+  const qpu = ctx.config().usage.quotaPerUsd;
+  const keyCols = q.groups.flatMap((g) => GROUP_COLUMNS[g]);
+  // identity of a group: its key columns except the descriptive user_email/user_name
+  const idCols = keyCols.filter((c) => c !== 'user_email' && c !== 'user_name');
+  const acc = new Map<string, { b: number; keys: Record<string, string | null>; n: bigint; p: bigint; c: bigint; qt: bigint }>();
+  for (const p of parts) {
+    const id = JSON.stringify([p.b, ...idCols.map((c) => p.keys[c] ?? null)]);
+    let a = acc.get(id);
+    if (!a) { a = { b: p.b, keys: { ...p.keys }, n: 0n, p: 0n, c: 0n, qt: 0n }; acc.set(id, a); }
+    a.n += BigInt(p.requests); a.p += BigInt(p.prompt_tokens); a.c += BigInt(p.completion_tokens); a.qt += BigInt(p.quota);
+    if (a.keys.user_email == null && p.keys.user_email != null) { a.keys.user_email = p.keys.user_email; a.keys.user_name = p.keys.user_name ?? null; }
+  }
+  const sorted = [...acc.values()].sort((x, y) => x.b - y.b || (y.qt > x.qt ? 1 : y.qt < x.qt ? -1 : 0)
+    || JSON.stringify(idCols.map((c) => x.keys[c])).localeCompare(JSON.stringify(idCols.map((c) => y.keys[c]))));
+  const rows: UsageRow[] = sorted.map((a) => {
+    const row: Record<string, string | null> = {};
+    if (q.by) row.period = bs[a.b - 1]?.label ?? null;
+    for (const c of keyCols) row[c] = a.keys[c] ?? null;
+    row.requests = a.n.toString();
+    row.prompt_tokens = a.p.toString();
+    row.completion_tokens = a.c.toString();
+    row.quota = a.qt.toString();
+    row.cost_usd = costUsd(a.qt, qpu);
+    return row as UsageRow;
+  });
+  return { columns: columnsOf(q), rows, split, buckets: bs };
+}
