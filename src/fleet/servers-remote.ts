@@ -1,0 +1,83 @@
+// One remote session per command run: the SSH pool built from config, server rows turned into
+// SSH targets (user/port/key from the row unless config overrides), and a dockerode per server
+// over that server's pooled connection (or TLS). Closed with the Context.
+import type Dockerode from 'dockerode';
+import type { Context } from '../context.js';
+import type { SshConn, SshPool, SshTarget } from '../remote/ssh.js';
+import type { Config } from '../config/schema.js';
+
+export interface ServerRef {
+  id: string;
+  name: string | null;
+  ip: string | null;
+  ssh_user: string | null;
+  ssh_port: number | null;
+  ssh_key_path: string | null;
+  docker_port: number | null;
+}
+
+export function expandHome(p: string, home: string | undefined): string {
+  if (p === '~') return home ?? p;
+  return p.startsWith('~/') && home ? `${home}${p.slice(1)}` : p;
+}
+
+export function sshTargetOf(s: ServerRef, cfg: Config, home: string | undefined): SshTarget {
+  if (!s.ip) throw new Error(`server ${s.name ?? s.id} has no ip`);
+  return {
+    key: s.id,
+    name: s.name ?? s.id,
+    host: s.ip,
+    port: s.ssh_port ?? 22,
+    user: cfg.ssh.user ?? s.ssh_user ?? 'root',
+    keyPath: expandHome(cfg.ssh.keyPath ?? s.ssh_key_path ?? '~/.ssh/id_ed25519', home),
+  };
+}
+
+export class RemoteSession {
+  private dockers = new Map<string, Promise<Dockerode>>();
+  constructor(readonly ctx: Context, readonly pool: SshPool, readonly cfg: Config) {}
+
+  get concurrency(): number { return this.cfg.ssh.concurrency; }
+  get commandTimeoutMs(): number { return this.cfg.ssh.commandTimeoutMs; }
+
+  conn(s: ServerRef): Promise<SshConn> {
+    return this.pool.get(sshTargetOf(s, this.cfg, this.ctx.io.env.HOME));
+  }
+
+  /** dockerode for a server; over SSH its requests reuse the server's one connection. */
+  docker(s: ServerRef): Promise<Dockerode> {
+    let d = this.dockers.get(s.id);
+    if (!d) {
+      d = (async () => {
+        const { dockerOverSsh, dockerOverTls } = await import('../remote/docker.js');
+        if (this.cfg.docker.transport === 'tls') {
+          return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, this.commandTimeoutMs);
+        }
+        return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, this.ctx.signal);
+      })();
+      this.dockers.set(s.id, d);
+    }
+    return d;
+  }
+
+  /** The connection used for Docker calls, when Docker goes over SSH (for error messages). */
+  async dockerConn(s: ServerRef): Promise<SshConn | undefined> {
+    if (this.cfg.docker.transport === 'tls') return undefined;
+    try { return await this.conn(s); } catch { return undefined; }
+  }
+}
+
+export async function openRemote(ctx: Context): Promise<RemoteSession> {
+  const cfg = ctx.config();
+  const { SshPool } = await import('../remote/ssh.js');
+  const pool = new SshPool({
+    knownHostsFile: expandHome(cfg.ssh.knownHostsFile, ctx.io.env.HOME),
+    hostKeyPolicy: cfg.ssh.hostKeyPolicy,
+    connectTimeoutMs: cfg.ssh.connectTimeoutMs,
+    commandTimeoutMs: cfg.ssh.commandTimeoutMs,
+    sessionsPerConnection: cfg.ssh.sessionsPerConnection,
+    signal: ctx.signal,
+  });
+  ctx.onClose(() => pool.closeAll());
+  return new RemoteSession(ctx, pool, cfg);
+}

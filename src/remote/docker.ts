@@ -1,0 +1,59 @@
+// dockerode for one server: its HTTP requests travel over `docker system dial-stdio` exec
+// channels on the server's pooled SSH connection (no extra handshakes), or over TCP+TLS on
+// docker_port when docker.transport is tls. dockerode is imported lazily.
+import { readFileSync } from 'node:fs';
+import type { Agent } from 'node:http';
+import type Dockerode from 'dockerode';
+import type { SshConn } from './ssh.js';
+import { RemoteError } from './ssh.js';
+
+export interface DockerTls { caFile: string | null; certFile: string | null; keyFile: string | null }
+
+/** An http.Agent whose sockets are dial-stdio channels on conn (one channel per request). */
+export async function dialStdioAgent(conn: SshConn, signal?: AbortSignal): Promise<Agent> {
+  const http = await import('node:http');
+  const agent = new http.Agent({ keepAlive: false });
+  (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: unknown) => void) => {
+    conn.openStream({ exec: 'docker system dial-stdio' }, signal).then((s) => cb(null, s), (e: Error) => cb(e));
+    return undefined;
+  };
+  return agent;
+}
+
+export async function dockerOverSsh(conn: SshConn, timeoutMs: number, signal?: AbortSignal): Promise<Dockerode> {
+  const { default: Docker } = await import('dockerode');
+  const agent = await dialStdioAgent(conn, signal);
+  return new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: timeoutMs } as Dockerode.DockerOptions);
+}
+
+export async function dockerOverTls(host: string, port: number, tls: DockerTls, timeoutMs: number): Promise<Dockerode> {
+  const { default: Docker } = await import('dockerode');
+  const read = (f: string | null) => (f ? readFileSync(f) : undefined);
+  return new Docker({ protocol: 'https', host, port, ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), timeout: timeoutMs });
+}
+
+/** One-line reason for a failed Docker API call (the dial-stdio stderr says most). */
+export function dockerFailure(err: unknown, conn?: SshConn): RemoteError {
+  if (err instanceof RemoteError) return err;
+  const e = err as { message?: string; statusCode?: number; json?: { message?: string } };
+  const dial = conn?.lastDialError;
+  const msg = dial ? dial : e.json?.message ?? e.message ?? String(err);
+  return new RemoteError('docker', `docker: ${msg.replace(/\s+/g, ' ').trim()}`, { cause: err });
+}
+
+/** Demultiplex a non-TTY docker log/exec stream buffer into stdout and stderr text. */
+export function demux(buf: Buffer): { stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  let i = 0;
+  // if it does not look multiplexed (TTY container), it is plain stdout
+  if (buf.length < 8 || buf[0]! > 2 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) return { stdout: buf.toString('utf8'), stderr: '' };
+  while (i + 8 <= buf.length) {
+    const type = buf[i]!;
+    const n = buf.readUInt32BE(i + 4);
+    const chunk = buf.subarray(i + 8, i + 8 + n).toString('utf8');
+    if (type === 2) stderr += chunk; else stdout += chunk;
+    i += 8 + n;
+  }
+  return { stdout, stderr };
+}
