@@ -19,8 +19,21 @@ export function maskSecret(value: unknown): string | null {
   return `****${s.slice(-4)}`;
 }
 
+const secretKeyCache = new Map<string, boolean>();
 export function isSecretKey(key: string): boolean {
-  return SECRET_FIELDS.has(key) || SECRET_KEY_RE.test(key);
+  let v = secretKeyCache.get(key);
+  if (v === undefined) {
+    v = SECRET_FIELDS.has(key) || SECRET_KEY_RE.test(key);
+    secretKeyCache.set(key, v);
+  }
+  return v;
+}
+
+/** Mask one field's value: secret-named fields are masked, objects are masked deeply. */
+export function maskField(key: string, value: unknown): unknown {
+  if (isSecretKey(key) && (typeof value === 'string' || typeof value === 'number')) return maskSecret(value);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) return maskDeep(value);
+  return value;
 }
 
 /** Deep copy with every secret-named key masked. */

@@ -1,6 +1,6 @@
 // The one renderer for list and show verbs: table, wide, json, ndjson, csv, yaml, name.
 // Field names are the database column names; secrets are masked before any format sees a row.
-import { maskDeep } from './mask.js';
+import { maskDeep, maskField } from './mask.js';
 import { UsageError } from '../errors.js';
 import { toCell, toData } from './format.js';
 
@@ -74,10 +74,11 @@ async function yamlText(v: unknown): Promise<string> {
 }
 
 /** Render a list of rows. */
-export async function renderList<R extends object>(out: RenderTarget, rawRows: R[], opts: ListOptions<R>): Promise<void> {
-  const rows = rawRows.map((r) => maskDeep(r));
+export async function renderList<R extends object>(out: RenderTarget, rows: R[], opts: ListOptions<R>): Promise<void> {
   const cols = opts.columns;
-  const value = (c: Column<R>, r: R) => (c.get ? c.get(r) : (r as Record<string, unknown>)[c.key]);
+  // Every value goes through maskField on its way out: secret-named columns are masked, nested
+  // objects masked deeply (cheaper than copying whole rows first; this is the hot path of ls).
+  const value = (c: Column<R>, r: R) => maskField(c.key, c.get ? c.get(r) : (r as Record<string, unknown>)[c.key]);
   switch (opts.format) {
     case 'table':
     case 'wide': {
@@ -92,14 +93,14 @@ export async function renderList<R extends object>(out: RenderTarget, rawRows: R
     }
     case 'name': {
       const k = opts.nameKey ?? 'id';
-      for (const r of rows) out.write(`${String((r as Record<string, unknown>)[k])}\n`);
+      out.write(rows.map((r) => `${String(maskField(k, (r as Record<string, unknown>)[k]))}\n`).join(''));
       return;
     }
     case 'json':
       out.write(`${JSON.stringify(rows.map((r) => dataRow(cols, r, value)), null, 2)}\n`);
       return;
     case 'ndjson':
-      for (const r of rows) out.write(`${JSON.stringify(dataRow(cols, r, value))}\n`);
+      out.write(rows.map((r) => `${JSON.stringify(dataRow(cols, r, value))}\n`).join(''));
       return;
     case 'yaml':
       out.write(await yamlText(rows.map((r) => dataRow(cols, r, value))));
