@@ -15,6 +15,7 @@ export function registerKeys(program: Command): Command {
   const g = group(program, 'keys', 'LLM master keys (AES-256-GCM), instance API keys, One API tokens', [
     'sayclaw keys ls', 'sayclaw keys add --provider openai --name prod', 'sayclaw keys verify',
     'sayclaw keys oc ls --prefix oc-ai-jp-2-', 'sayclaw keys oneapi ls --exhausted']);
+  g.helpCommand(false);
   registerKeysLs(g);
   registerKeysAdd(g);
   registerKeysRotate(g);

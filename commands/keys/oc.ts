@@ -7,6 +7,7 @@ interface Opts { prefix?: string; problems?: boolean }
 
 export function registerKeysOc(keys: Command): void {
   const g = group(keys, 'oc', 'instance API keys (sayclaw_admin.oc_api_keys): instance -> One API token', ['sayclaw keys oc ls --prefix oc-ai-jp-2-']);
+  g.helpCommand(false);
   verb<Opts>(g, {
     name: 'ls',
     summary: 'instances, their One API token, its status and last use, and mapping problems',

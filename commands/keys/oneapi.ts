@@ -6,6 +6,7 @@ interface Opts { exhausted?: boolean; expiringWithin?: string; status?: string; 
 
 export function registerKeysOneapi(keys: Command): void {
   const g = group(keys, 'oneapi', 'One API tokens (oneapi.tokens)', ['sayclaw keys oneapi ls --exhausted']);
+  g.helpCommand(false);
   verb<Opts>(g, {
     name: 'ls',
     summary: 'One API tokens: status, remaining/used quota and USD (usage.quotaPerUsd), expiry',

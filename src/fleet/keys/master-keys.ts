@@ -182,11 +182,11 @@ export async function revokeMasterKey(db: Kysely<MysqlDB>, actor: Actor,
   });
 }
 
-export type VerifyProblem = 'ok' | 'wrong_master_key' | 'tampered' | 'authentication_failed' | 'malformed' | 'unknown_version';
+export type VerifyProblem = 'wrong_master_key' | 'tampered' | 'authentication_failed' | 'malformed' | 'unknown_version';
 
 export interface VerifyRow {
   id: string; provider: string; name: string; status: string; master_key_id: string | null;
-  result: 'ok' | 'failed'; problem: VerifyProblem; detail: string;
+  result: 'ok' | 'failed'; problem: VerifyProblem | null; detail: string | null;
 }
 
 /** Decrypt one row; the plaintext (if any) goes to `use` and is dropped right after. */
@@ -214,7 +214,7 @@ export async function verifyMasterKeys(db: Kysely<MysqlDB>, mk: MasterKey, f: { 
   return rows.map((row) => {
     const r = tryDecrypt(mk, row);
     const base = { id: row.id, provider: row.provider, name: row.name, status: row.status, master_key_id: row.master_key_id };
-    if (r.ok) return { ...base, result: 'ok' as const, problem: 'ok' as const, detail: '' };
+    if (r.ok) return { ...base, result: 'ok' as const, problem: null, detail: null };
     return { ...base, result: 'failed' as const, problem: r.problem, detail: r.detail };
   }).sort((a, b) => naturalCompare(a.provider, b.provider) || naturalCompare(a.name, b.name) || naturalCompare(a.id, b.id));
 }

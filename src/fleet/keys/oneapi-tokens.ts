@@ -20,7 +20,9 @@ const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_EVEN });
 /** quota / quotaPerUsd as a decimal string with 6 places (exact for the default 500000). */
 export function quotaToUsd(quota: string | number | bigint | null, quotaPerUsd: number): string | null {
   if (quota === null || quota === undefined) return null;
-  return new D(String(quota)).div(quotaPerUsd).toFixed(6);
+  const s = new D(String(quota)).div(quotaPerUsd).toFixed(6);
+  return /^-0\.0+$/.test(s) ? s.slice(1) : s; // no "-0.000000"
+
 }
 
 /** "7d", "12h", "30m", "90s", "2w" -> seconds. */
