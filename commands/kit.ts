@@ -13,7 +13,9 @@ export interface VerbSpec<O> {
   /** Lines shown under "Examples:" in --help. */
   examples?: string[];
   options?: (c: Command) => Command;
-  /** Allow `-- COMMAND ARGS` passthrough. */
+  /** Allow `-- COMMAND ARGS`: everything after `--` arrives as plain arguments (commander's own
+   * rule), so no passThroughOptions (that would need positional options on the whole tree and
+   * break global flags placed after the verb). */
   passThrough?: boolean;
   run: VerbRun<O>;
 }
@@ -37,7 +39,7 @@ export function group(parent: Command, name: string, summary: string, examples?:
 
 export function verb<O>(parent: Command, spec: VerbSpec<O>): Command {
   const c = parent.command(spec.args ? `${spec.name} ${spec.args}` : spec.name).description(spec.summary).summary(spec.summary);
-  if (spec.passThrough) c.passThroughOptions().allowExcessArguments(true);
+  if (spec.passThrough) c.allowExcessArguments(true);
   spec.options?.(c);
   if (spec.examples) c.addHelpText('after', examplesText(spec.examples));
   c.action(async (...all: unknown[]) => {
