@@ -6,7 +6,23 @@ import type { Context } from '../../src/context.js';
 
 interface SelOpts { all?: boolean; region?: string }
 interface CheckOpts extends SelOpts { namePattern?: string }
-interface ExecOpts extends SelOpts { group?: boolean; timeout?: string }
+interface ExecOpts extends SelOpts { group?: boolean; timeout?: string; commandArgv?: string[] }
+
+/**
+ * commander drops `--` from the operands when names precede it, so the split between server
+ * names and the command is taken from the raw argv: what follows the first `--` is the command.
+ */
+function splitAtDoubleDash(c: Command): Command {
+  return c.hook('preAction', (_self, action) => {
+    let root: Command = action;
+    while (root.parent) root = root.parent;
+    const raw = (root as unknown as { rawArgs?: string[] }).rawArgs ?? [];
+    const i = raw.indexOf('--');
+    const n = i >= 0 ? raw.length - i - 1 : 0;
+    action.setOptionValue('commandArgv', n ? action.args.slice(action.args.length - n) : []);
+    action.setOptionValue('serverNames', n ? action.args.slice(0, action.args.length - n) : action.args);
+  });
+}
 interface InvOpts { list?: boolean; host?: string }
 
 async function selectServers(ctx: Context, names: string[], o: SelOpts) {
@@ -71,17 +87,16 @@ export function registerServerRemote(g: Command): void {
   verb<ExecOpts>(g, {
     name: 'exec',
     args: '[servers...]',
-    passThrough: true,
     summary: 'run a command on many servers at once (-- COMMAND); output prefixed by server, summary, exit 3 if any failed',
     examples: ['sayclaw servers exec --all -- uptime', 'sayclaw servers exec --region jp-2 --group -- docker ps --format "{{.Names}}"',
       'sayclaw servers exec jp-2-srv-01 jp-2-srv-02 -- df -h /', 'sayclaw servers exec --all -o json -- cat /etc/os-release'],
     options: (c) => c.option('--all', 'every alive server (retired ones excluded)').option('--region <R>', 'alive servers of one region')
       .option('--group', 'print each server\'s output as one block when it finishes (instead of prefixed lines)')
-      .option('--timeout <SECONDS>', 'per-server command timeout (default ssh.commandTimeoutMs)'),
-    run: async (ctx, o, args) => {
-      const dd = args.indexOf('--');
-      const names = dd >= 0 ? args.slice(0, dd) : [];
-      const cmdv = dd >= 0 ? args.slice(dd + 1) : args;
+      .option('--timeout <SECONDS>', 'per-server command timeout (default ssh.commandTimeoutMs)').allowExcessArguments(true)
+      && splitAtDoubleDash(c),
+    run: async (ctx, o) => {
+      const cmdv = o.commandArgv ?? [];
+      const names = (o as { serverNames?: string[] }).serverNames ?? [];
       if (!cmdv.length) throw new UsageError('give the command after --', { hint: 'e.g. sayclaw servers exec --all -- uptime' });
       let timeoutMs: number | undefined;
       if (o.timeout !== undefined) {

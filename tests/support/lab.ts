@@ -153,7 +153,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       if (!p || p.exitCode !== null) return;
       const exited = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 15000); })]);
+      clearTimeout(timer);
       e.proc = null;
     },
     async startEngine(e) {
