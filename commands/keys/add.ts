@@ -2,24 +2,8 @@
 import type { Command } from 'commander';
 import { verb } from '../kit.js';
 import { masterKeyOptions, type MasterKeyOpts } from './shared.js';
-import { UsageError } from '../../src/errors.js';
-import type { Context } from '../../src/context.js';
 
 interface Opts extends MasterKeyOpts { provider: string; name: string; secretStdin?: boolean; reason?: string; dryRun?: boolean }
-
-/** The secret from stdin (--secret-stdin) or a no-echo prompt; never from a flag. */
-export async function readSecret(ctx: Context, fromStdin: boolean | undefined, label: string): Promise<string> {
-  const { checkSecret } = await import('../../src/fleet/keys/master-keys.js');
-  if (fromStdin) {
-    if (ctx.io.stdinIsTTY) throw new UsageError('--secret-stdin reads a pipe, but stdin is a terminal', { hint: 'drop --secret-stdin to be prompted without echo' });
-    const { readStdin } = await import('../../src/fleet/keys/master-key-source.js');
-    return checkSecret(await readStdin(ctx));
-  }
-  if (!ctx.interactive) {
-    throw new UsageError('no secret given: not a terminal, so no prompt; nothing changed', { hint: 'pipe it in with --secret-stdin, e.g. sayclaw keys add ... --secret-stdin < secret.txt' });
-  }
-  return checkSecret(await ctx.prompter.password(`${label} (input is not shown):`));
-}
 
 export function registerKeysAdd(g: Command): void {
   verb<Opts>(g, {
@@ -37,14 +21,14 @@ export function registerKeysAdd(g: Command): void {
       .option('--reason <text>', 'recorded in the audit log')
       .option('-n, --dry-run', 'check everything, write nothing'), { stdin: false }),
     run: async (ctx, o) => {
-      const { applyMasterKeyFlags, loadMasterKey } = await import('../../src/fleet/keys/master-key-source.js');
+      const { applyMasterKeyFlags, loadMasterKey, readSecretInput } = await import('../../src/fleet/keys/master-key-source.js');
       const { addMasterKey, checkProviderName } = await import('../../src/fleet/keys/master-keys.js');
       const { renderObject } = await import('../../src/output/render.js');
       checkProviderName(o.provider, o.name);
       applyMasterKeyFlags(ctx, o);
       const mk = await loadMasterKey(ctx, o);
       const { db } = await ctx.mysql();
-      const secret = await readSecret(ctx, o.secretStdin, `Secret for ${o.provider}/${o.name}`);
+      const secret = await readSecretInput(ctx, o.secretStdin, `Secret for ${o.provider}/${o.name}`);
       if (o.dryRun) {
         ctx.info(`dry run: would add a ${o.provider} key named "${o.name}" encrypted with master key ${mk.id}; nothing changed`);
         return;

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { verb } from '../kit.js';
 import { masterKeyOptions, type MasterKeyOpts } from './shared.js';
-import { readSecret } from './add.js';
 
 interface Opts extends MasterKeyOpts { secretStdin?: boolean; reason?: string; yes?: boolean; dryRun?: boolean }
 
@@ -19,7 +18,7 @@ export function registerKeysRotate(g: Command): void {
       .option('-n, --dry-run', 'show what would change, write nothing'), { stdin: false }),
     run: async (ctx, o, args) => {
       const id = args[0]!;
-      const { applyMasterKeyFlags, loadMasterKey } = await import('../../src/fleet/keys/master-key-source.js');
+      const { applyMasterKeyFlags, loadMasterKey, readSecretInput } = await import('../../src/fleet/keys/master-key-source.js');
       const { getMasterKeyRow, assertRotatable, rotateMasterKey } = await import('../../src/fleet/keys/master-keys.js');
       const { confirmChange } = await import('../../src/confirm.js');
       const { renderObject } = await import('../../src/output/render.js');
@@ -32,7 +31,7 @@ export function registerKeysRotate(g: Command): void {
         return;
       }
       const mk = await loadMasterKey(ctx, o);
-      const secret = await readSecret(ctx, o.secretStdin, `New secret for ${row.provider}/${row.name}`);
+      const secret = await readSecretInput(ctx, o.secretStdin, `New secret for ${row.provider}/${row.name}`);
       ctx.info(`rotate ${row.provider}/${row.name} (${row.id}, ${row.key_hint ?? 'no fingerprint'})`);
       if (!await confirmChange(ctx, { verb: 'rotate', noun: 'master key', ids: [id], yes: o.yes })) return;
       const r = await rotateMasterKey(db, ctx.who(), mk, { id, secret, reason: o.reason ?? null, now: ctx.clock() });

@@ -436,6 +436,35 @@ describe('One API tokens: keys oneapi ls', () => {
   });
 });
 
+describe('concurrency', () => {
+  test('keys add waits for a running re-encryption, then refuses the master key it replaced', async () => {
+    // stand-in for `keys reencrypt` to a third key: lock every row, rewrite master_key_id, hold
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => { locked = r; });
+    const trxDone = t.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('admin.api_master_keys').select('id').forUpdate().execute();
+      await trx.updateTable('admin.api_master_keys').set({ master_key_id: 'ffffffff' }).where('id', 'is not', null).execute();
+      locked();
+      await held;
+    });
+    await isLocked;
+    let finished = false;
+    const addP = run(['keys', 'add', '--provider', 'openai', '--name', 'race', '--secret-stdin'], { stdin: S3, env: { SAYCLAW_MASTER_KEY_FILE: mk2File } })
+      .then((r) => { finished = true; return r; });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(finished).toBe(false);
+    release();
+    await trxDone;
+    const r = await addP;
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/is not the one the stored keys use \(id ffffffff\)/);
+    expect(await t.db.selectFrom('admin.api_master_keys').select('id').where('name', '=', 'race').execute()).toHaveLength(0);
+    await t.db.updateTable('admin.api_master_keys').set({ master_key_id: masterKeyId(MK2) }).where('id', 'is not', null).execute();
+  });
+});
+
 describe('no flag takes a secret; nothing leaks', () => {
   test('every keys option that takes a value is a path, a name or a filter, never a secret', async () => {
     const program = buildProgram();

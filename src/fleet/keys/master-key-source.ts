@@ -46,7 +46,7 @@ export function readKeyFile(path: string, ctx: Context, what = 'master key file'
     }
     throw new ConfigError(`cannot read ${what} ${p}: ${code}`, { hint: 'the file holds 64 hex characters or base64 of 32 bytes; chmod 600', cause: err });
   }
-  return fromText(text, `file:${p}`, what);
+  return wipeOnClose(ctx, fromText(text, `file:${p}`, what));
 }
 
 function fromText(text: string, source: string, what: string): MasterKey {
@@ -62,6 +62,12 @@ function fromText(text: string, source: string, what: string): MasterKey {
     throw err;
   }
   return { key, id: masterKeyId(key), source };
+}
+
+/** Zero key material when the command ends (best effort: strings elsewhere cannot be wiped). */
+function wipeOnClose(ctx: Context, mk: MasterKey): MasterKey {
+  ctx.onClose(() => { mk.key.fill(0); });
+  return mk;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -102,7 +108,7 @@ export async function loadMasterKey(ctx: Context, f: MasterKeyFlags): Promise<Ma
         hint: 'e.g. sayclaw keys verify --master-key-stdin < master.key',
       });
     }
-    return fromText(await readStdin(ctx), 'stdin', 'master key from stdin');
+    return wipeOnClose(ctx, fromText(await readStdin(ctx), 'stdin', 'master key from stdin'));
   }
   const path = ctx.config().keys.masterKeyFile;
   if (!path) {
@@ -111,4 +117,19 @@ export async function loadMasterKey(ctx: Context, f: MasterKeyFlags): Promise<Ma
     });
   }
   return readKeyFile(path, ctx);
+}
+
+/** The secret to store: from stdin (--secret-stdin) or a no-echo prompt; never from a flag. */
+export async function readSecretInput(ctx: Context, fromStdin: boolean | undefined, label: string): Promise<string> {
+  const { checkSecret } = await import('./master-keys.js');
+  if (fromStdin) {
+    if (ctx.io.stdinIsTTY) throw new UsageError('--secret-stdin reads a pipe, but stdin is a terminal', { hint: 'drop --secret-stdin to be prompted without echo' });
+    return checkSecret(await readStdin(ctx));
+  }
+  if (!ctx.interactive) {
+    throw new UsageError('no secret given: not a terminal, so no prompt; nothing changed', {
+      hint: 'pipe it in with --secret-stdin, e.g. sayclaw keys add ... --secret-stdin < secret.txt',
+    });
+  }
+  return checkSecret(await ctx.prompter.password(`${label} (input is not shown):`));
 }

@@ -83,9 +83,10 @@ export async function getMasterKeyRow(db: Kysely<MysqlDB> | Transaction<MysqlDB>
  * a mistyped key file would be unreadable for everyone else.
  */
 async function assertSameMasterKey(db: Kysely<MysqlDB> | Transaction<MysqlDB>, mk: MasterKey): Promise<void> {
-  const ids = await db.selectFrom('admin.api_master_keys').select('master_key_id').distinct()
-    .where('deleted_at', 'is', null).where('master_key_id', 'is not', null).execute();
-  const other = ids.map((r) => r.master_key_id!).filter((x) => x !== mk.id);
+  // a locking read: it waits for a running `keys reencrypt` and then sees its committed ids
+  const rows = await db.selectFrom('admin.api_master_keys').select('master_key_id')
+    .where('deleted_at', 'is', null).where('master_key_id', 'is not', null).forUpdate().execute();
+  const other = [...new Set(rows.map((r) => r.master_key_id!))].filter((x) => x !== mk.id);
   if (other.length) {
     throw new ConfigError(`the master key from ${mk.source} (id ${mk.id}) is not the one the stored keys use (id ${other.join(', ')}); nothing changed`, {
       hint: 'check --master-key-file / SAYCLAW_MASTER_KEY_FILE; to move to a new master key use: sayclaw keys reencrypt --new-master-key-file F',
