@@ -70,15 +70,20 @@ class FileSink extends Buffered {
   protected async flushChunk(s: string): Promise<void> {
     if (this.failed) throw this.failed;
     if (!this.ws.write(s)) {
-      await Promise.race([once(this.ws, 'drain'), once(this.ws, 'error')]);
-      if (this.failed) throw this.failed;
+      const ws = this.ws;
+      await new Promise<void>((res, rej) => {
+        const onDrain = () => { ws.off('error', onErr); res(); };
+        const onErr = (e: Error) => { ws.off('drain', onDrain); rej(e); };
+        ws.once('drain', onDrain);
+        ws.once('error', onErr);
+      });
     }
   }
   async commit(): Promise<void> {
     await this.flush();
-    this.ws.end();
-    await Promise.race([once(this.ws, 'finish'), once(this.ws, 'error')]);
     if (this.failed) throw this.failed;
+    const ws = this.ws;
+    await new Promise<void>((res, rej) => { ws.once('error', rej); ws.end(() => res()); });
     await rename(this.tmpPath, this.path);
     this.done = true;
   }

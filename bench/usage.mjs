@@ -1,0 +1,107 @@
+// Benchmark: `sayclaw usage export --raw` to CSV against `mysql --batch --quick` writing the
+// same rows (same SELECT with the attribution joins) to a file, at 200,000 and 2,000,000 log
+// rows; peak RSS of each (GNU time); and `usage summary --group department,model` against the
+// bare SQL GROUP BY run by the mysql client. Prints figures, asserts nothing.
+// Usage: npm run build && node bench/usage.mjs [rows...]   (default 200000 2000000)
+// Needs the local MariaDB (root, no password) and the built bin/sayclaw. Creates and drops
+// databases named bench_usage_*.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compare } from './lib.mjs';
+
+const BIN = fileURLToPath(new URL('../bin/sayclaw', import.meta.url));
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const SIZES = sizes.length ? sizes : [200000, 2000000];
+const DB = { admin: 'bench_usage_admin', portal: 'bench_usage_portal', oneapi: 'bench_usage_oneapi' };
+const BASE = Math.floor(Date.UTC(2026, 9, 1) / 1000);
+const SINCE = `@${BASE}`;
+const UNTIL = '2026-12-31';
+const tmp = mkdtempSync(join(tmpdir(), 'sayclaw-bench-usage-'));
+const env = {
+  ...process.env, HOME: tmp, SAYCLAW_MYSQL_URL: 'mysql://root@127.0.0.1:3306',
+  SAYCLAW_PG_URL: 'postgres://postgres@127.0.0.1:1/unused', // never contacted: the range is all MySQL
+  SAYCLAW_DB_ADMIN: DB.admin, SAYCLAW_DB_PORTAL: DB.portal, SAYCLAW_DB_ONEAPI: DB.oneapi, SAYCLAW_USAGE_TIMEZONE: 'UTC',
+};
+
+function mysql(q, out) {
+  const r = spawnSync('mysql', ['-uroot', '-h127.0.0.1', '--batch', '--quick', '-e', q], { stdio: ['ignore', out ?? 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`mysql: ${r.stderr}`);
+  return r.stdout?.toString() ?? '';
+}
+
+function setup(n) {
+  for (const d of Object.values(DB)) mysql(`DROP DATABASE IF EXISTS ${d}`);
+  const init = spawnSync(process.execPath, [BIN, 'schema', 'init', '--no-pg', '--quiet'], { env, encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`schema init: ${init.stderr}`);
+  const depts = ['研发部', '市场部', '销售部', '人力资源部', 'Operations'];
+  mysql(`INSERT INTO ${DB.portal}.users (id, email, name, department, quota_daily)
+    SELECT CONCAT('u-', seq), CONCAT('user', seq, '@sayclaw.test'), CONCAT('用户', seq), ELT(1 + seq % 5, ${depts.map((d) => `'${d}'`).join(',')}), 1000000
+    FROM ${DB.portal}.seq_1_to_40;
+    INSERT INTO ${DB.admin}.oc_instances (id, assigned_user_id, model) SELECT CONCAT('oc-ai-jp-2-', LPAD(seq, 3, '0')), IF(seq % 5 = 0, NULL, CONCAT('u-', 1 + seq % 40)), 'gpt-4o' FROM ${DB.admin}.seq_1_to_100;
+    INSERT INTO ${DB.admin}.oc_api_keys (id, instance_id, oneapi_token_id, oneapi_token_name) SELECT CONCAT('k-', seq), CONCAT('oc-ai-jp-2-', LPAD(seq, 3, '0')), seq, CONCAT('oc-oc-ai-jp-2-', LPAD(seq, 3, '0')) FROM ${DB.admin}.seq_1_to_100;
+    INSERT INTO ${DB.oneapi}.logs (user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, completion_tokens, channel_id, request_id, elapsed_time, is_stream, system_prompt_reset)
+    SELECT 1, ${BASE} + (seq * 13) % (60 * 86400), IF(seq % 50 = 0, 6, 2), '', 'sayclaw', IF(seq % 23 = 0, 'stray', CONCAT('oc-oc-ai-jp-2-', LPAD(1 + seq % 110, 3, '0'))),
+      ELT(1 + seq % 4, 'claude-sonnet-4', 'gpt-4o', 'deepseek-chat', 'qwen-max'), (seq * 7919) % 20000, seq % 4000, seq % 2000, 1 + seq % 3, '', 100, 0, 0
+    FROM ${DB.oneapi}.seq_1_to_${n};`);
+}
+
+// the same rows and columns the CLI writes (cost as DECIMAL in SQL; created_at as unix seconds)
+const RAW_SQL = `SELECT l.id, l.created_at, l.type, l.token_name, COALESCE(k.instance_id, '(unmapped)') AS instance_id,
+  COALESCE(u.id, '(unmapped)') AS user_id, u.email AS user_email,
+  CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department,
+  l.model_name, l.channel_id, l.prompt_tokens, l.completion_tokens, l.quota, ROUND(CAST(l.quota AS DECIMAL(30,6)) / 500000, 6) AS cost_usd
+FROM ${DB.oneapi}.logs l
+LEFT JOIN (SELECT oneapi_token_name, MIN(instance_id) AS instance_id FROM ${DB.admin}.oc_api_keys WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL GROUP BY oneapi_token_name) k ON k.oneapi_token_name = l.token_name
+LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
+LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
+WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)`;
+const AGG_SQL = `SELECT CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department, COALESCE(l.model_name, '') AS model_name,
+  COUNT(*), SUM(l.prompt_tokens), SUM(l.completion_tokens), SUM(IF(l.type = 6, -l.quota, l.quota)) AS quota
+FROM ${DB.oneapi}.logs l
+LEFT JOIN (SELECT oneapi_token_name, MIN(instance_id) AS instance_id FROM ${DB.admin}.oc_api_keys WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL GROUP BY oneapi_token_name) k ON k.oneapi_token_name = l.token_name
+LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
+LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
+WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)
+GROUP BY 1, 2`;
+
+/** Wall ms and peak RSS (KB) of one run, through GNU time. */
+function timed(cmd, args, outFile) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}`);
+  const kb = Number(r.stderr.trim().split('\n').pop());
+  return { ms, kb, bytes: outFile ? statSync(outFile).size : 0 };
+}
+
+const cliOut = join(tmp, 'cli.csv');
+const myOut = join(tmp, 'mysql.tsv');
+const LEGACY = ['--set', `usage.legacyUntil=${BASE - 1}`];
+const cli = [...LEGACY, 'usage', 'export', '--raw', '--since', SINCE, '--until', UNTIL, '--out', cliOut, '--quiet', '--no-lock'];
+const mysqlRaw = ['sh', ['-c', `mysql -uroot -h127.0.0.1 --batch --quick -e "${RAW_SQL.replace(/"/g, '\\"').replace(/\n/g, ' ')}" > ${myOut}`]];
+const results = [];
+try {
+  for (const n of SIZES) {
+    const t0 = Date.now();
+    setup(n);
+    console.log(`\n== ${n.toLocaleString('en')} log rows (loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s) ==`);
+    const runs = n >= 1000000 ? 3 : 5;
+    const peak = { cli: 0, mysql: 0 };
+    const res = compare(`raw export ${n} rows: sayclaw CSV vs mysql --batch --quick`,
+      () => { const r = timed(process.execPath, [BIN, ...cli], cliOut); peak.cli = Math.max(peak.cli, r.kb); return r.ms; },
+      () => { const r = timed(mysqlRaw[0], mysqlRaw[1], myOut); peak.mysql = Math.max(peak.mysql, r.kb); return r.ms; },
+      { runs, warmup: 1 });
+    console.log(`   peak RSS: sayclaw ${(peak.cli / 1024).toFixed(0)} MB, mysql client ${(peak.mysql / 1024).toFixed(0)} MB; files ${(statSync(cliOut).size / 1e6).toFixed(0)} MB / ${(statSync(myOut).size / 1e6).toFixed(0)} MB`);
+    const agg = compare(`summary ${n} rows: sayclaw --group department,model vs SQL GROUP BY`,
+      () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']).ms,
+      () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', AGG_SQL]).ms, { runs, warmup: 1 });
+    results.push({ rows: n, raw: res, peak_mb: { sayclaw: +(peak.cli / 1024).toFixed(1), mysql: +(peak.mysql / 1024).toFixed(1) }, aggregate: agg });
+  }
+  console.log(`\n${JSON.stringify(results)}`);
+} finally {
+  for (const d of Object.values(DB)) mysql(`DROP DATABASE IF EXISTS ${d}`);
+  rmSync(tmp, { recursive: true, force: true });
+}
