@@ -13,4 +13,4 @@ export SAYCLAW_PG_URL="${SAYCLAW_PG_URL:-postgres://postgres@127.0.0.1:5432/post
 node dist/demo/seed-demo.js
 echo
 echo "\$ sayclaw instances ls --prefix oc-ai-jp-2-"
-./bin/sayclaw instances ls --prefix oc-ai-jp-2- 2>/dev/null || ./bin/sayclaw doctor
+./bin/sayclaw instances ls --prefix oc-ai-jp-2-
