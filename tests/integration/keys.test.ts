@@ -18,7 +18,7 @@ const S1 = 'sk-proj-TESTSECRET0001aaaaBBBBccccDDDD1111';
 const S2 = 'sk-ant-api03-SECRET0002-xyzXYZ9876543210';
 const S3 = 'sk-rotated-SECRET0003-QQQQwwwwEEEErrrr';
 const S4 = 'tamper-me-SECRET0004-0123456789abcdef';
-const SECRETS = [S1, S2, S3, S4];
+const SECRETS = [S1, S2, S3, S4, `${S4}-v2`, `${S1}-v2`];
 const KEY_TEXTS = [MK1.toString('hex'), MK2.toString('base64'), MK1.toString('base64'), MK2.toString('hex')];
 
 /** Every run's output, with the secrets it is allowed to show (only `reveal` shows one). */
@@ -225,6 +225,11 @@ describe('tampering and wrong master keys', () => {
     const asValue = await run(['keys', 'verify', '--master-key-file', MK1.toString('hex')]);
     expect(asValue.code).toBe(2);
     expect(asValue.stderr).toMatch(/looks like a key \(not shown\)/);
+    const envValue = await run(['keys', 'verify'], { env: { SAYCLAW_MASTER_KEY: MK1.toString('hex') } });
+    expect(envValue.code).toBe(0);
+    expect(envValue.stderr).toMatch(/SAYCLAW_MASTER_KEY is ignored/);
+    const envOnly = await run(['keys', 'verify'], { env: { SAYCLAW_MASTER_KEY_FILE: undefined, SAYCLAW_MASTER_KEY: MK1.toString('hex') } });
+    expect(envOnly.code).toBe(5);
     const none = await run(['keys', 'verify'], { env: { SAYCLAW_MASTER_KEY_FILE: undefined } });
     expect(none.code).toBe(5);
     expect(none.stderr).toMatch(/no master key configured/);
@@ -264,6 +269,14 @@ describe('rotate, revoke, reencrypt', () => {
     expect(active.map((x) => x.id)).not.toContain(ids.openaiOld);
     const rv = await run(['keys', 'reveal', ids.openai!, '--yes'], { allow: [S3] });
     expect(rv.stdout).toBe(`${S3}\n`);
+    // on a TTY: the new secret from the no-echo prompt, then "type the id"
+    const tty = await run(['keys', 'rotate', ids.tamper!], { tty: true, answers: [`${S4}-v2`, ids.tamper!] });
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toMatch(/new_id\s+[0-9a-f-]{36}/);
+    expect((await row(ids.tamper!)).status).toBe('rotated');
+    const badTty = await run(['keys', 'rotate', ids.openai!], { tty: true, answers: [`${S1}-v2`, 'wrong id'] });
+    expect(badTty.code).toBe(2);
+    expect((await row(ids.openai!)).status).toBe('active');
     const again = await run(['keys', 'rotate', ids.openaiOld!, '--secret-stdin', '--yes'], { stdin: S4 });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/is rotated \(not active\)/);
@@ -312,7 +325,7 @@ describe('rotate, revoke, reencrypt', () => {
     const r = await run(['keys', 'reencrypt', '--new-master-key-file', mk2File, '--yes', '-o', 'json']);
     expect(r.stderr).toMatch(/verified/);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ count: 4, from_master_key_id: masterKeyId(MK1), to_master_key_id: masterKeyId(MK2) });
+    expect(JSON.parse(r.stdout)).toMatchObject({ count: 5, from_master_key_id: masterKeyId(MK1), to_master_key_id: masterKeyId(MK2) });
     const rows = await t.db.selectFrom('admin.api_master_keys').select('master_key_id').execute();
     expect(new Set(rows.map((x) => x.master_key_id))).toEqual(new Set([masterKeyId(MK2)]));
     expect((await run(['keys', 'verify', '--all'])).code).toBe(3);
@@ -328,7 +341,7 @@ describe('rotate, revoke, reencrypt', () => {
     const logs = await t.db.selectFrom('admin.admin_logs').select(['action', 'target_type', 'os_user']).execute();
     const count = (a: string) => logs.filter((l) => l.action === a).length;
     expect(count('keys.add')).toBe(3);
-    expect(count('keys.rotate')).toBe(1);
+    expect(count('keys.rotate')).toBe(2);
     expect(count('keys.revoke')).toBe(1);
     expect(logs.every((l) => l.os_user === 'tester')).toBe(true);
   });

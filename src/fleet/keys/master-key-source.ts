@@ -99,6 +99,9 @@ export function applyMasterKeyFlags(ctx: Context, f: MasterKeyFlags): void {
 
 /** The configured master key (stdin, else the key file from flag/env/config). */
 export async function loadMasterKey(ctx: Context, f: MasterKeyFlags): Promise<MasterKey> {
+  if (ctx.io.env.SAYCLAW_MASTER_KEY !== undefined) {
+    ctx.warn('SAYCLAW_MASTER_KEY is ignored: the master key never comes from an environment value (set SAYCLAW_MASTER_KEY_FILE to a file path)');
+  }
   if (f.masterKeyStdin && f.masterKeyFile) {
     throw new UsageError('use either --master-key-file or --master-key-stdin, not both');
   }
