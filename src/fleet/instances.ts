@@ -108,7 +108,11 @@ export async function applyFilter(db: Kysely<MysqlDB>, q: ListQuery, f: Instance
   if (f.ids?.length) q = q.where('i.id', 'in', f.ids);
   if (f.server !== undefined) q = q.where('i.server_id', 'in', await resolveServerIds(db, f.server));
   if (f.region !== undefined) q = q.where('s.region', '=', f.region);
-  if (f.user !== undefined) q = q.where('u.email', '=', f.user);
+  if (f.user !== undefined) {
+    const u = await db.selectFrom('portal.users').select('id').where('email', '=', f.user).executeTakeFirst();
+    if (!u) throw new NotFoundError(`no such portal user: ${f.user}`, { hint: 'list them with: sayclaw users ls' });
+    q = q.where('i.assigned_user_id', '=', u.id);
+  }
   if (f.model !== undefined) q = q.where('i.model', '=', f.model);
   if (f.health !== undefined) q = q.where('i.health_status', '=', f.health);
   if (f.unassigned) q = q.where('i.assigned_user_id', 'is', null);

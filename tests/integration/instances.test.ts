@@ -69,6 +69,9 @@ describe('instances ls', () => {
     const u = fleet.users.find((x) => alive().some((i) => i.assigned_user_id === x.id))!;
     const r4 = await t.run(['instances', 'ls', '--user', u.email, '-o', 'name']);
     expect(r4.stdout.trim().split('\n')).toEqual(alive().filter((i) => i.assigned_user_id === u.id).map((i) => i.id).sort(naturalCompare));
+    const r6 = await t.run(['instances', 'ls', '--user', 'nobody@nowhere.test']);
+    expect(r6.code).toBe(4);
+    expect(r6.stderr).toMatch(/no such portal user: nobody@nowhere.test/);
     const r5 = await t.run(['instances', 'ls', '--server', 'no-such-server']);
     expect(r5.code).toBe(4);
     expect(r5.stderr).toMatch(/no such server: no-such-server/);
