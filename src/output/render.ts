@@ -69,7 +69,9 @@ export async function csvText(header: string[], rows: unknown[][]): Promise<stri
 }
 
 async function yamlText(v: unknown): Promise<string> {
-  const { stringify } = await import('yaml');
+  // bundled by esbuild, yaml (CommonJS) arrives as { default: module.exports }: named exports are missing
+  const m = await import('yaml');
+  const stringify = m.stringify ?? (m as unknown as { default: typeof m }).default.stringify;
   return stringify(v);
 }
 
