@@ -6,6 +6,8 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /** BIGINT/DECIMAL: read as string, written as string | bigint | number. */
 export type Big = ColumnType<string, string | bigint | number, string | bigint | number>;
+/** BIGINT NOT NULL with a default: optional on insert. */
+export type BigDef = ColumnType<string, string | bigint | number | undefined, string | bigint | number>;
 export type BigNull = ColumnType<string | null, string | bigint | number | null, string | bigint | number | null>;
 export type Dt = ColumnType<Date, Date | string | undefined, Date | string>;
 export type DtNull = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -42,8 +44,8 @@ export interface OcInstancesTable {
   model: string | null;
   health_status: Def<string>;
   health_fail_count: Def<number>;
-  total_requests: Big;
-  total_tokens: Big;
+  total_requests: BigDef;
+  total_tokens: BigDef;
   last_health_at: DtNull;
   created_at: Dt;
   deleted_at: DtNull;
@@ -131,11 +133,11 @@ export interface UsageDailyTable {
   day: ColumnType<string, string, string>;
   scope: string;
   scope_id: string;
-  requests: Big;
-  prompt_tokens: Big;
-  completion_tokens: Big;
-  quota: Big;
-  cost_usd: Big;
+  requests: BigDef;
+  prompt_tokens: BigDef;
+  completion_tokens: BigDef;
+  quota: BigDef;
+  cost_usd: BigDef;
   updated_at: Dt;
   created_at: Dt;
   deleted_at: DtNull;
@@ -148,7 +150,7 @@ export interface JobRunsTable {
   host: string | null;
   pid: number | null;
   status: Def<string>;
-  rows_processed: Big;
+  rows_processed: BigDef;
   error: string | null;
   started_at: Dt;
   finished_at: DtNull;
@@ -163,7 +165,7 @@ export interface PortalUsersTable {
   google_id: string | null;
   department: string | null;
   status: Def<string>;
-  quota_daily: Big;
+  quota_daily: BigDef;
   created_at: Dt;
   revoked_at: DtNull;
   telegram_user_id: BigNull;

@@ -48,7 +48,7 @@ describe('instances ls', () => {
       .leftJoin('portal.users as u', 'u.id', 'i.assigned_user_id').select(['i.id']);
     const q = await applyFilter(t.db, base as never, { prefix: 'oc-ai-jp-2-' });
     const c = (q as unknown as { compile(): { sql: string; parameters: unknown[] } }).compile();
-    const ex = await sql.raw<{ table: string; type: string; key: string }>(`EXPLAIN ${c.sql.replace(/\?/g, () => mysql.escape(c.parameters.shift()))}`).execute(t.db);
+    const ex = await sql.raw<{ table: string; type: string; key: string }>(`EXPLAIN ${c.sql.replace(/\?/g, () => mysql.escape(c.parameters.shift() as string))}`).execute(t.db);
     const i = ex.rows.find((r) => r.table === 'i')!;
     expect(i.key).toBe('PRIMARY');
     expect(i.type).toBe('range');
