@@ -1,7 +1,140 @@
 // Container half of `sayclaw instances` (logs, restart, stop, start, exec, health): registered
-// here, implemented through src/remote/. Owned by the servers/remote work (issue 4).
+// here, implemented through src/remote/ (issue 4).
 import type { Command } from 'commander';
+import { verb, intArg } from '../kit.js';
+import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
+import type { Context } from '../../src/context.js';
+import type { ContainerAction } from '../../src/fleet/containers.js';
 
-export function registerInstanceContainerVerbs(_g: Command): void {
-  // verbs are added by the servers/remote work
+interface ActionOpts { prefix?: string; all?: boolean; yes?: boolean; dryRun?: boolean; reason?: string; time?: number }
+interface LogsOpts { tail?: number; since?: string; follow?: boolean; timestamps?: boolean }
+interface ExecOpts { commandArgv?: string[] }
+interface HealthOpts { prefix?: string; all?: boolean; via: string; record?: boolean; timeout: number }
+
+/** `instances exec ID -- CMD`: what follows `--` in the raw argv is the command. */
+function splitAtDoubleDash(c: Command): Command {
+  return c.allowExcessArguments(true).hook('preAction', (_self, action) => {
+    let root: Command = action;
+    while (root.parent) root = root.parent;
+    const raw = (root as unknown as { rawArgs?: string[] }).rawArgs ?? [];
+    const i = raw.indexOf('--');
+    const n = i >= 0 ? raw.length - i - 1 : 0;
+    action.setOptionValue('commandArgv', n ? action.args.slice(action.args.length - n) : []);
+  });
+}
+
+async function targetsOf(ctx: Context, ids: string[], o: { prefix?: string; all?: boolean }) {
+  const { resolveInstanceTargets } = await import('../../src/fleet/instance-targets.js');
+  const { db } = await ctx.mysql();
+  return { db, targets: await resolveInstanceTargets(db, { ids: ids.length ? [...new Set(ids)] : undefined, prefix: o.prefix, all: o.all }) };
+}
+
+async function progressFor(ctx: Context, total: number, label: string) {
+  const { Progress } = await import('../../src/remote/progress.js');
+  return new Progress(ctx.io.stderr, ctx.io.stderrIsTTY && !ctx.opts.quiet, total, label);
+}
+
+async function runAction(ctx: Context, action: ContainerAction, ids: string[], o: ActionOpts): Promise<void> {
+  const { db, targets } = await targetsOf(ctx, ids, o);
+  if (!targets.length) { ctx.info('no instances match'); return; }
+  if (targets.length > 1 || o.dryRun) {
+    if (!ctx.opts.quiet) ctx.io.stderr.write(`will ${action} ${targets.length} container${targets.length === 1 ? '' : 's'}: ${targets.map((t) => `${t.id}@${t.server_name}`).join(', ')}\n`);
+    const { confirmChange } = await import('../../src/confirm.js');
+    const go = await confirmChange(ctx, { verb: action, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun });
+    if (!go) return;
+  }
+  const { openRemote } = await import('../../src/fleet/servers-remote.js');
+  const { containerAction, auditContainerActions } = await import('../../src/fleet/containers.js');
+  const { renderList } = await import('../../src/output/render.js');
+  const remote = await openRemote(ctx);
+  const progress = await progressFor(ctx, targets.length, `${action}ing`);
+  const rows = await containerAction(remote, targets, action, { timeoutSec: o.time, onDone: (x, d) => progress.tick(d, x.ok) });
+  progress.end();
+  await auditContainerActions(db, ctx.who(), rows, o.reason ?? null);
+  if (ctx.signal.aborted) throw new InterruptedError('interrupted; connections closed');
+  await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: [{ key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'action' },
+    { key: 'result' }, { key: 'state' }, { key: 'container', wide: true }, { key: 'ms', wide: true }, { key: 'error' }] });
+  const bad = rows.filter((r) => r.result !== 'ok').length;
+  ctx.info(`${action}: ${rows.length - bad} ok, ${bad} failed`);
+  if (bad) throw new ExitSignal(3);
+}
+
+export function registerInstanceContainerVerbs(g: Command): void {
+  verb<LogsOpts>(g, {
+    name: 'logs',
+    args: '<id>',
+    summary: 'container logs of an instance (through its server\'s SSH connection)',
+    examples: ['sayclaw instances logs oc-ai-jp-2-01 --tail 100', 'sayclaw instances logs oc-ai-jp-2-01 --since 10m -f'],
+    options: (c) => c.option('--tail <N>', 'last N lines', intArg(0)).option('--since <WHEN>', '10m, 2h, 1d, unix seconds or ISO time')
+      .option('-f, --follow', 'keep streaming until Ctrl-C').option('--timestamps', 'prefix lines with timestamps'),
+    run: async (ctx, o, args) => {
+      const { targets } = await targetsOf(ctx, [args[0]!], {});
+      const { openRemote } = await import('../../src/fleet/servers-remote.js');
+      const { containerLogs } = await import('../../src/fleet/containers.js');
+      const remote = await openRemote(ctx);
+      await containerLogs(remote, targets[0]!, o, { stdout: (s) => ctx.print(s), stderr: (s) => ctx.io.stderr.write(s) });
+      if (ctx.signal.aborted && !o.follow) throw new InterruptedError();
+    },
+  });
+  const actionOpts = (c: Command) => c.option('--prefix <P>', 'instances whose id starts with P').option('--all', 'every alive instance')
+    .option('-n, --dry-run', 'list what would happen and stop').option('-y, --yes', 'do not ask (required without a TTY for more than one)')
+    .option('--reason <TEXT>', 'why (recorded in the audit log)').option('--time <SECONDS>', 'seconds to wait for a stop before killing', intArg(0, 3600));
+  for (const [name, summary] of [['restart', 'restart instance containers'], ['stop', 'stop instance containers'], ['start', 'start instance containers']] as const) {
+    verb<ActionOpts>(g, {
+      name,
+      args: '[ids...]',
+      summary: `${summary} (by id or --prefix; confirmation for more than one; audited)`,
+      examples: [`sayclaw instances ${name} oc-ai-jp-2-01`, `sayclaw instances ${name} --prefix oc-ai-jp-2- --yes --reason "config rollout"`],
+      options: actionOpts,
+      run: (ctx, o, ids) => runAction(ctx, name, ids, o),
+    });
+  }
+  verb<ExecOpts>(g, {
+    name: 'exec',
+    args: '<id>',
+    summary: 'run a command in an instance\'s container (-- COMMAND); exits with the command\'s exit code',
+    examples: ['sayclaw instances exec oc-ai-jp-2-01 -- cat /home/node/.openclaw/openclaw.json', 'sayclaw instances exec oc-ai-jp-2-01 -- sh -c "ps; df -h"'],
+    options: splitAtDoubleDash,
+    run: async (ctx, o, args) => {
+      const cmd = o.commandArgv ?? [];
+      if (!cmd.length) throw new UsageError('give the command after --', { hint: 'e.g. sayclaw instances exec oc-ai-jp-2-01 -- uptime' });
+      const { targets } = await targetsOf(ctx, [args[0]!], {});
+      const { openRemote } = await import('../../src/fleet/servers-remote.js');
+      const { containerExec } = await import('../../src/fleet/containers.js');
+      const remote = await openRemote(ctx);
+      const code = await containerExec(remote, targets[0]!, cmd, { stdout: (s) => ctx.print(s), stderr: (s) => ctx.io.stderr.write(s) });
+      if (ctx.signal.aborted) throw new InterruptedError();
+      if (code !== 0) throw new ExitSignal(code);
+    },
+  });
+  verb<HealthOpts>(g, {
+    name: 'health',
+    args: '[ids...]',
+    summary: 'probe gateways\' /healthz and /readyz (direct or --via ssh); --record stores the result; exit 3 if any is unhealthy',
+    examples: ['sayclaw instances health --all', 'sayclaw instances health --prefix oc-ai-jp-2- --via ssh --record', 'sayclaw instances health oc-ai-jp-2-01 -o json'],
+    options: (c) => c.option('--prefix <P>', 'instances whose id starts with P').option('--all', 'every alive instance')
+      .option('--via <HOW>', 'http (gateway_url, default) or ssh (from the server, over its SSH connection)', 'http')
+      .option('--record', 'update health_status, health_fail_count, last_health_at and append to oc_health_logs')
+      .option('--timeout <MS>', 'per-probe timeout in ms', intArg(1, 600000), 5000),
+    run: async (ctx, o, ids) => {
+      if (o.via !== 'http' && o.via !== 'ssh') throw new UsageError(`--via expects http or ssh, got "${o.via}"`);
+      const { db, targets } = await targetsOf(ctx, ids, o);
+      const { probeInstances, recordHealth } = await import('../../src/fleet/health.js');
+      const { renderList } = await import('../../src/output/render.js');
+      const remote = o.via === 'ssh' ? await (await import('../../src/fleet/servers-remote.js')).openRemote(ctx) : null;
+      const progress = await progressFor(ctx, targets.length, 'probing');
+      const rows = await probeInstances(remote, targets, { via: o.via, timeoutMs: o.timeout, concurrency: ctx.config().ssh.concurrency, signal: ctx.signal,
+        onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });
+      progress.end();
+      if (ctx.signal.aborted) throw new InterruptedError('interrupted; nothing recorded');
+      if (o.record) await recordHealth(db, ctx.who(), rows, ctx.signal);
+      const color = (v: unknown, t: string) => (v === 'healthy' ? `\x1b[32m${t}\x1b[39m` : `\x1b[31m${t}\x1b[39m`);
+      await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: [{ key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'status', color },
+        { key: 'live' }, { key: 'ready' }, { key: 'latency_ms', header: 'LATENCY_MS' }, { key: 'http_status', wide: true }, { key: 'via', wide: true },
+        { key: 'url', wide: true }, { key: 'fail_count', wide: true }, { key: 'error' }] });
+      const bad = rows.filter((r) => r.status !== 'healthy').length;
+      ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}: ${rows.length - bad} healthy, ${bad} unhealthy${o.record ? ' (recorded)' : ''}`);
+      if (bad) throw new ExitSignal(3);
+    },
+  });
 }

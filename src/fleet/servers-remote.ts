@@ -45,17 +45,20 @@ export class RemoteSession {
   }
 
   /** dockerode for a server; over SSH its requests reuse the server's one connection. */
-  docker(s: ServerRef): Promise<Dockerode> {
-    let d = this.dockers.get(s.id);
+  docker(s: ServerRef, o: { timeoutMs?: number } = {}): Promise<Dockerode> {
+    // timeoutMs 0: no idle timeout (logs -f, exec); the connection is the same either way
+    const timeoutMs = o.timeoutMs ?? this.commandTimeoutMs;
+    const key = `${s.id}:${timeoutMs}`;
+    let d = this.dockers.get(key);
     if (!d) {
       d = (async () => {
         const { dockerOverSsh, dockerOverTls } = await import('../remote/docker.js');
         if (this.cfg.docker.transport === 'tls') {
-          return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, this.commandTimeoutMs);
+          return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, timeoutMs);
         }
-        return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, this.ctx.signal);
+        return dockerOverSsh(await this.conn(s), timeoutMs, this.ctx.signal);
       })();
-      this.dockers.set(s.id, d);
+      this.dockers.set(key, d);
     }
     return d;
   }

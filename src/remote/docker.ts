@@ -23,13 +23,13 @@ export async function dialStdioAgent(conn: SshConn, signal?: AbortSignal): Promi
 export async function dockerOverSsh(conn: SshConn, timeoutMs: number, signal?: AbortSignal): Promise<Dockerode> {
   const { default: Docker } = await import('dockerode');
   const agent = await dialStdioAgent(conn, signal);
-  return new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, timeout: timeoutMs } as Dockerode.DockerOptions);
+  return new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, ...(timeoutMs ? { timeout: timeoutMs } : {}) } as Dockerode.DockerOptions);
 }
 
 export async function dockerOverTls(host: string, port: number, tls: DockerTls, timeoutMs: number): Promise<Dockerode> {
   const { default: Docker } = await import('dockerode');
   const read = (f: string | null) => (f ? readFileSync(f) : undefined);
-  return new Docker({ protocol: 'https', host, port, ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), timeout: timeoutMs });
+  return new Docker({ protocol: 'https', host, port, ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), ...(timeoutMs ? { timeout: timeoutMs } : {}) });
 }
 
 /** One-line reason for a failed Docker API call (the dial-stdio stderr says most). */

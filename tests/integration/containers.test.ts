@@ -1,0 +1,126 @@
+// Container operations and health probes on instances, against the real lab (two sshd, each
+// with its own dockerd, gateway containers made from the offline busybox image).
+import { createTestEnv, type TestEnv } from '../support/testenv.js';
+import { startLab, type Lab } from '../support/lab.js';
+
+let t: TestEnv;
+let lab: Lab;
+const port: Record<string, number> = {};
+
+beforeAll(async () => {
+  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'ct' })]);
+  const ids = await lab.register(t.db);
+  for (const n of ['oc-ct-01', 'oc-ct-02', 'oc-ct-03']) port[n] = await lab.freePort();
+  const c1 = lab.runGateway(lab.servers[0]!, 'oc-ct-01', port['oc-ct-01']!);
+  lab.runGateway(lab.servers[0]!, 'oc-ct-02', port['oc-ct-02']!, { ready: false });
+  lab.runGateway(lab.servers[1]!, 'oc-ct-03', port['oc-ct-03']!);
+  const row = (id: string, srv: string, container: string | null, url: boolean) => ({
+    id, server_id: srv, container_id: container, name: id, gateway_port: port[id]!,
+    gateway_url: url ? `http://127.0.0.1:${port[id]}` : null, gateway_token: 'gwt_0123456789abcdef', model: 'gpt-4o',
+    health_status: 'unknown', health_fail_count: 2,
+  });
+  await t.db.insertInto('admin.oc_instances').values([
+    // oc-ct-01 by container_id; the others have none (found by the name = instance id)
+    row('oc-ct-01', ids[0]!, c1.slice(0, 12), true), row('oc-ct-02', ids[0]!, null, true), row('oc-ct-03', ids[1]!, null, false),
+  ]).execute();
+  // wait until the gateways answer
+  for (const p of Object.values(port)) {
+    for (let i = 0; i < 40; i++) {
+      const ok = await fetch(`http://127.0.0.1:${p}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}, 120000);
+afterAll(async () => { await Promise.all([lab?.close(), t?.close()]); }, 60000);
+
+test('logs: stdout and stderr, --tail', async () => {
+  const r = await t.run(['instances', 'logs', 'oc-ct-01']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/gateway .* listening on 127\.0\.0\.1:\d+ \(live=1 ready=1\)/);
+  expect(r.stderr).toMatch(/starting channels/);
+  const r2 = await t.run(['instances', 'logs', 'oc-ct-03', '--tail', '1']);
+  expect(r2.code).toBe(0);
+  expect(r2.stdout.trim().split('\n').length).toBeLessThanOrEqual(1);
+});
+
+test('logs -f streams until Ctrl-C (abort)', async () => {
+  const ac = new AbortController();
+  const p = t.run(['instances', 'logs', 'oc-ct-01', '-f'], { signal: ac.signal });
+  await new Promise((r) => setTimeout(r, 800));
+  await fetch(`http://127.0.0.1:${port['oc-ct-01']}/healthz`);
+  await new Promise((r) => setTimeout(r, 500));
+  ac.abort();
+  const r = await p;
+  expect(r.code).toBe(130);
+  expect(r.stdout).toMatch(/listening/);
+  // httpd -v logs each request: the one from beforeAll and the one made while following
+  expect(r.stderr.match(/response:200/g)!.length).toBeGreaterThanOrEqual(2);
+});
+
+test('exec runs in the container and passes the exit code through', async () => {
+  let r = await t.run(['instances', 'exec', 'oc-ct-02', '--', 'cat', '/tmp/www/healthz']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe('{"ok":true,"status":"live"}\n');
+  r = await t.run(['instances', 'exec', 'oc-ct-02', '--', 'sh', '-c', 'echo oops >&2; exit 5']);
+  expect(r.code).toBe(5);
+  expect(r.stderr).toMatch(/oops/);
+});
+
+test('restart needs confirmation for more than one; audited; state reported', async () => {
+  let r = await t.run(['instances', 'restart', '--prefix', 'oc-ct-']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/refusing to restart 3 instances without confirmation/);
+  r = await t.run(['instances', 'restart', 'oc-ct-01', 'oc-ct-03', '--time', '1', '-o', 'json'], { tty: true, answers: ['2'] });
+  expect(r.code).toBe(0);
+  const rows = JSON.parse(r.stdout);
+  expect(rows.map((x: { id: string; result: string; state: string }) => `${x.id} ${x.result} ${x.state}`)).toEqual(['oc-ct-01 ok running', 'oc-ct-03 ok running']);
+  const audit = await t.db.selectFrom('admin.admin_logs').select(['action', 'target_id']).where('action', '=', 'instances.restart').execute();
+  expect(audit.map((a) => a.target_id).sort()).toEqual(['oc-ct-01', 'oc-ct-03']);
+});
+
+test('stop and start one container (no prompt for one)', async () => {
+  let r = await t.run(['instances', 'stop', 'oc-ct-03', '--time', '1']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/oc-ct-03\s+ct-02\s+stop\s+ok\s+exited/);
+  r = await t.run(['instances', 'start', 'oc-ct-03']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/start\s+ok\s+running/);
+});
+
+test('a missing container is reported per instance (exit 3)', async () => {
+  await t.db.insertInto('admin.oc_instances').values({ id: 'oc-ct-09', server_id: lab.servers[1]!.id!, name: 'oc-ct-09', gateway_port: 1 }).execute();
+  const r = await t.run(['instances', 'restart', 'oc-ct-09']);
+  expect(r.code).toBe(3);
+  expect(r.stdout).toMatch(/oc-ct-09 .*failed.*no container named oc-ct-09 on ct-02/);
+  await t.db.updateTable('admin.oc_instances').set({ deleted_at: new Date() }).where('id', '=', 'oc-ct-09').execute();
+});
+
+test('health direct and via ssh, with --record', async () => {
+  // gateways were restarted above: wait until they answer again
+  for (const p of Object.values(port)) {
+    for (let i = 0; i < 60; i++) {
+      if (await fetch(`http://127.0.0.1:${p}/healthz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  let r = await t.run(['instances', 'health', 'oc-ct-01', 'oc-ct-02', '-o', 'json']);
+  expect(r.code).toBe(3);
+  let rows = JSON.parse(r.stdout);
+  expect(rows[0]).toMatchObject({ id: 'oc-ct-01', status: 'healthy', live: true, ready: true, via: 'http' });
+  expect(rows[1]).toMatchObject({ id: 'oc-ct-02', status: 'unhealthy', live: true, ready: false, http_status: 404 });
+  // oc-ct-03 has no gateway_url: via ssh the server itself connects to its port
+  r = await t.run(['instances', 'health', '--prefix', 'oc-ct-', '--via', 'ssh', '--record', '-o', 'json']);
+  expect(r.code).toBe(3);
+  rows = JSON.parse(r.stdout);
+  expect(rows.map((x: { id: string; status: string }) => `${x.id} ${x.status}`)).toEqual(['oc-ct-01 healthy', 'oc-ct-02 unhealthy', 'oc-ct-03 healthy']);
+  const inst = await t.db.selectFrom('admin.oc_instances').select(['id', 'health_status', 'health_fail_count', 'last_health_at'])
+    .where('id', 'in', ['oc-ct-01', 'oc-ct-02', 'oc-ct-03']).orderBy('id').execute();
+  expect(inst.map((i) => `${i.id} ${i.health_status} ${i.health_fail_count}`)).toEqual(['oc-ct-01 healthy 0', 'oc-ct-02 unhealthy 3', 'oc-ct-03 healthy 0']);
+  expect(inst.every((i) => i.last_health_at instanceof Date)).toBe(true);
+  const logs = await t.db.selectFrom('admin.oc_health_logs').selectAll().orderBy('instance_id').execute();
+  expect(logs.map((l) => `${l.instance_id} ${l.status} ${l.live} ${l.ready} ${l.via}`)).toEqual([
+    'oc-ct-01 healthy 1 1 ssh', 'oc-ct-02 unhealthy 1 0 ssh', 'oc-ct-03 healthy 1 1 ssh']);
+  // secrets never printed
+  expect(r.stdout).not.toMatch(/gwt_/);
+});
