@@ -250,6 +250,15 @@ describe('users add / update / quota', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  test('parallel adds of one email: exactly one row and one audit row; the others exit 2', async () => {
+    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => t.run(['users', 'add', '--email', 'race@sayclaw.test', '--name', `竞争${i}`, '--department', '研发部'])));
+    expect(rs.map((r) => r.code).sort()).toEqual([0, 2, 2, 2, 2, 2]);
+    for (const r of rs.filter((x) => x.code === 2)) expect(r.stderr).toMatch(/already exists; nothing changed/);
+    expect(await t.db.selectFrom('portal.users').select('id').where('email', '=', 'race@sayclaw.test').execute()).toHaveLength(1);
+    const audit = await t.db.selectFrom('admin.admin_logs').select('id').where('action', '=', 'users.add').where('after_json', 'like', '%race@sayclaw.test%').execute();
+    expect(audit).toHaveLength(1);
+  });
+
   test('quota: whole tokens up to BIGINT max; refuses negative, non-integer, exponent, out of range', async () => {
     const email = fleet.users[3]!.email;
     let r = await t.run(['users', 'quota', email, '9223372036854775807', '-o', 'json']);
