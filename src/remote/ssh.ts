@@ -188,7 +188,12 @@ export class SshConn {
         if ('exec' in spec) {
           let errText = '';
           ch.stderr.on('data', (d: Buffer) => { errText += d.toString('utf8'); });
-          ch.on('exit', (c: number | null) => { if (c) this.lastDialError = errText.trim().split('\n').pop() ?? ''; });
+          ch.on('exit', (c: number | null) => {
+            if (!c) return;
+            // the remote docker CLI says why (engine down, no docker): surface that, not "socket hang up"
+            this.lastDialError = errText.trim().split('\n').pop() || `${spec.exec} exited ${c}`;
+            ch.destroy(new RemoteError('docker', this.lastDialError));
+          });
         }
         // node's http client expects a few net.Socket methods
         const s = ch as unknown as Record<string, unknown>;
