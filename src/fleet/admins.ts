@@ -39,6 +39,8 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export async function readNewPassword(ctx: Context, fromStdin: boolean, who: string): Promise<string> {
   let pw: string;
   if (fromStdin) {
+    // on a terminal the typed password would echo: that is what the prompt is for
+    if (ctx.io.stdinIsTTY) throw new UsageError('--password-stdin reads a pipe, but stdin is a terminal; leave the flag out to be prompted without echo');
     pw = (await readAll(ctx.io.stdin)).replace(/\r?\n$/, '');
     if (!pw) throw new UsageError('--password-stdin: stdin was empty; nothing changed');
   } else {

@@ -56,6 +56,9 @@ describe('users admins', () => {
     r = await t.run(['users', 'admins', 'add', '--email', 'x2@sayclaw.test', '--name', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no password source/);
+    r = await t.run(['users', 'admins', 'add', '--email', 'x6@sayclaw.test', '--name', 'x', '--password-stdin'], { tty: true, stdin: PW });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/stdin is a terminal/);
     r = await t.run(['users', 'admins', 'add', '--email', 'x3@sayclaw.test', '--name', 'x', '--password-stdin'], { stdin: 'short\n' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/password too short/);

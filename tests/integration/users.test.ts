@@ -175,6 +175,9 @@ describe('users show', () => {
     const u = fleet.users.find((x) => x.status === 'active' && aliveIdsOf(x.id).length >= 2 && x !== someAssigned())!;
     const [first] = aliveIdsOf(u.id);
     expect((await t.run(['instances', 'unassign', first!, '--yes'])).code).toBe(0);
+    // a soft-deleted instance that is still assigned: current in show, not in ls (alive only)
+    const second = aliveIdsOf(u.id)[1]!;
+    expect((await t.run(['instances', 'rm', second, '--yes'])).code).toBe(0);
     const foreign = fleet.instances.find((i) => i.assigned_user_id && i.assigned_user_id !== u.id && !i.deleted)!;
     await t.db.insertInto('portal.user_instances').values({ user_id: u.id, instance_id: foreign.id, setup_status: 'pending' }).execute();
 
@@ -197,8 +200,11 @@ describe('users show', () => {
     const d = json((await t.run(['users', 'show', u.email, '-o', 'json'])).stdout);
     expect(d.instances.find((i: { instance_id: string }) => i.instance_id === first)).toMatchObject({ assignment: 'history', portal_binding: 'history' });
     expect(d.instances.find((i: { instance_id: string }) => i.instance_id === foreign.id)).toMatchObject({ assignment: 'drift', portal_binding: 'drift' });
+    const del = d.instances.find((i: { instance_id: string }) => i.instance_id === second);
+    expect(del).toMatchObject({ assignment: 'current', alive: false });
+    expect(d.current_instance_ids).toContain(second);
     const ls = json((await t.run(['users', 'ls', '--email-prefix', u.email, '-o', 'json'])).stdout);
-    expect(ls[0].instance_ids).toEqual(aliveIdsOf(u.id).filter((id) => id !== first));
+    expect(ls[0].instance_ids).toEqual(aliveIdsOf(u.id).filter((id) => id !== first && id !== second));
   });
 });
 
