@@ -85,11 +85,7 @@ export function registerAdmins(users: Command): void {
       const { parseEmail, parseName } = await import('../../src/fleet/users.js');
       const req = { email: parseEmail(o.email), name: parseName(o.name), role: a.parseRole(o.role) };
       const { db } = await ctx.mysql();
-      const existing = await db.selectFrom('admin.admin_users').select('id').where('email', '=', req.email).executeTakeFirst();
-      if (existing) {
-        const { UsageError } = await import('../../src/errors.js');
-        throw new UsageError(`an admin account with email ${req.email} already exists (possibly removed); nothing changed`, { hint: 'list them with: sayclaw users admins ls --all' });
-      }
+      await a.assertAdminEmailFree(db, req.email);
       const pw = await a.readNewPassword(ctx, !!o.passwordStdin, req.email);
       const row = await a.addAdmin(db, ctx.who(), { ...req, passwordHash: await a.hashPassword(pw) });
       await printAdmins(ctx, [row]);

@@ -89,12 +89,17 @@ const isDup = (e: unknown) => (e as { code?: string })?.code === 'ER_DUP_ENTRY' 
 const dupError = (email: string) => new UsageError(`an admin account with email ${email} already exists (possibly removed); nothing changed`,
   { hint: 'list them with: sayclaw users admins ls --all' });
 
+/** Checked before the password is asked for, so a taken email fails fast (addAdmin checks again). */
+export async function assertAdminEmailFree(db: Db, email: string): Promise<void> {
+  const dup = await db.selectFrom('admin.admin_users').select('id').where('email', '=', email).executeTakeFirst();
+  if (dup) throw dupError(email);
+}
+
 export async function addAdmin(db: Kysely<MysqlDB>, actor: Actor, a: { email: string; name: string; role: string; passwordHash: string }): Promise<AdminRow> {
   const id = crypto.randomUUID();
   try {
     return await db.transaction().execute(async (trx) => {
-      const dup = await trx.selectFrom('admin.admin_users').select('id').where('email', '=', a.email).executeTakeFirst();
-      if (dup) throw dupError(a.email);
+      await assertAdminEmailFree(trx, a.email);
       await trx.insertInto('admin.admin_users').values({ id, email: a.email, name: a.name, role: a.role, status: 'active', password_hash: a.passwordHash }).execute();
       const row = await getAdmin(trx, id);
       await writeAudit(trx, actor, { action: 'admins.add', target_type: 'admin_user', target_id: id, after: row });
