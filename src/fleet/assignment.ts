@@ -120,9 +120,10 @@ export async function checkBindings(db: Kysely<MysqlDB>, opts: { includeDeleted?
 
 export interface PortalUserRef { id: string; email: string; status: string; name: string | null }
 
-export async function findPortalUser(db: Db, emailOrId: string): Promise<PortalUserRef | undefined> {
-  return db.selectFrom('portal.users').select(['id', 'email', 'status', 'name'])
-    .where((eb) => eb.or([eb('email', '=', emailOrId), eb('id', '=', emailOrId)])).executeTakeFirst();
+export async function findPortalUser(db: Db, emailOrId: string, lock = false): Promise<PortalUserRef | undefined> {
+  const q = db.selectFrom('portal.users').select(['id', 'email', 'status', 'name'])
+    .where((eb) => eb.or([eb('email', '=', emailOrId), eb('id', '=', emailOrId)]));
+  return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
 interface LockedInstance { id: string; assigned_user_id: string | null; deleted_at: Date | null }
@@ -158,7 +159,8 @@ export async function assignInTrx(trx: Transaction<MysqlDB>, actor: Actor, insta
   opts: { reassign: boolean; reason?: string | null }): Promise<AssignResult> {
   const inst = await lockInstance(trx, instanceId);
   if (inst.deleted_at) throw new UsageError(`instance ${instanceId} is soft-deleted; nothing changed`, { hint: `restore it first: sayclaw instances restore ${instanceId}` });
-  const user = await findPortalUser(trx, emailOrId);
+  // locked: a concurrent `users revoke` cannot slip between the status check and the write
+  const user = await findPortalUser(trx, emailOrId, true);
   if (!user) throw new NotFoundError(`no such portal user: ${emailOrId}`, { hint: 'list them with: sayclaw users ls' });
   if (user.status === 'revoked') throw new UsageError(`user ${user.email} is revoked; nothing changed`, { hint: `restore the user first: sayclaw users restore ${user.email}` });
   const fromEmail = await emailOf(trx, inst.assigned_user_id);
