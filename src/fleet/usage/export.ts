@@ -107,11 +107,12 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
           const token = str(r.token_name);
           const a = map.get(token ?? '') ?? UNMAPPED_ATTRIBUTION;
           const quota = str(r.quota);
-          await sink.write(enc.row(['postgresql', str(r.id), iso(str(r.created_at)), str(r.type), token, a.instance_id, a.user_id,
+          sink.push(enc.row(['postgresql', str(r.id), iso(str(r.created_at)), str(r.type), token, a.instance_id, a.user_id,
             a.user_email, a.department, str(r.model_name), str(r.channel_id), str(r.prompt_tokens), str(r.completion_tokens), quota,
             quota === null ? null : costUsd(quota, qpu)]));
           n++;
         }
+        await sink.drained();
       }
     }
     if (split.mysql) {
@@ -121,17 +122,11 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
           l.model_name, l.channel_id, l.prompt_tokens, l.completion_tokens, l.quota
         FROM ${attributedFrom()}
         WHERE l.created_at >= ${split.mysql.from} AND l.created_at < ${split.mysql.to} AND l.type IN (${types})`.compile(db);
-      let k = 0;
-      for await (const chunk of db.getExecutor().stream<Record<string, unknown>>(q, CHUNK)) {
-        if ((++k & 1023) === 0 && ctx.signal.aborted) throw new InterruptedError();
-        for (const r of chunk.rows) {
-          const quota = str(r.quota);
-          await sink.write(enc.row(['mysql', str(r.id), iso(str(r.created_at)), str(r.type), str(r.token_name), str(r.instance_id),
-            str(r.user_id), str(r.user_email), str(r.department), str(r.model_name), str(r.channel_id), str(r.prompt_tokens),
-            str(r.completion_tokens), quota, quota === null ? null : costUsd(quota, qpu)]));
-          n++;
-        }
-      }
+      n += await streamMysqlArrays(ctx, q.sql, q.parameters as unknown[], (r) => {
+        const quota = str(r[12]);
+        return sink.push(enc.row(['mysql', str(r[0]), iso(str(r[1])), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]), str(r[7]),
+          str(r[8]), str(r[9]), str(r[10]), str(r[11]), quota, quota === null ? null : costUsd(quota, qpu)]));
+      }, () => sink.drained());
     }
     if (ctx.signal.aborted) throw new InterruptedError();
     await sink.write(enc.tail());
@@ -141,4 +136,68 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
     throw e;
   }
   return { rows: n, path: sink.path, sources: sourcesOf(split) };
+}
+
+/**
+ * Stream a MySQL result as arrays on a dedicated mysql2 connection (no per-row promise): rows
+ * go to onRow synchronously; when it returns false the connection is paused until drained()
+ * resolves (backpressure from the output). Ctrl-C destroys the connection and rejects.
+ * Same connection settings as src/db/mysql.ts (utf8mb4, exact BIGINT/DECIMAL, session zone).
+ */
+async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[], onRow: (r: unknown[]) => boolean,
+  drained: () => Promise<void>): Promise<number> {
+  const lc = ctx.loadedConfig();
+  const cfg = lc.config.mysql;
+  const { createConnection } = await import('mysql2');
+  const conn = createConnection({
+    host: cfg.host, port: cfg.port, user: cfg.user, password: lc.mysqlPassword.read() ?? undefined,
+    charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, bigNumberStrings: true, decimalNumbers: false,
+    timezone: cfg.timezone === '+00:00' ? 'Z' : cfg.timezone, connectTimeout: cfg.connectTimeoutMs, dateStrings: true,
+  });
+  let closed = false;
+  // mysql2's destroy() only half-closes; destroy the socket too so the server stops at once
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    (conn as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    conn.destroy();
+  };
+  ctx.onClose(close);
+  let complete = false;
+  try {
+    await new Promise<void>((res, rej) => conn.query(`SET time_zone = '${cfg.timezone}', NAMES utf8mb4`, (e) => (e ? rej(e) : res())));
+    return await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      let failed = false;
+      const fail = (e: unknown) => { if (!failed) { failed = true; close(); reject(e); } };
+      const onAbort = () => fail(new InterruptedError());
+      if (ctx.signal.aborted) return onAbort();
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      const q = conn.query({ sql: sqlText, values: params, rowsAsArray: true });
+      q.on('result', (row: unknown) => {
+        if (failed) return;
+        n++;
+        let ok: boolean;
+        try { ok = onRow(row as unknown[]); } catch (e) { fail(e); return; }
+        if (!ok) {
+          conn.pause();
+          drained().then(() => { if (!failed) conn.resume(); }, fail);
+        }
+      });
+      q.on('error', fail);
+      q.on('end', () => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        complete = true;
+        if (!failed) resolve(n);
+      });
+    });
+  } finally {
+    const thread = conn.threadId;
+    close();
+    if (!complete && thread) {
+      // stopped early: make sure the server-side query ends too (it holds a metadata lock)
+      const { db } = await ctx.mysql();
+      await sql`KILL QUERY ${sql.raw(String(Math.trunc(thread)))}`.execute(db).catch(() => undefined);
+    }
+  }
 }

@@ -10,7 +10,11 @@ import type { Context } from '../../context.js';
 import { InterruptedError, UsageError } from '../../errors.js';
 
 export interface Sink {
+  /** Append; resolves once the destination can take more (backpressure). */
   write(s: string): Promise<void>;
+  /** Append without waiting; false means "wait for drained() before pushing much more". */
+  push(s: string): boolean;
+  drained(): Promise<void>;
   /** flush and, for files, rename into place */
   commit(): Promise<void>;
   /** drop everything (removes the temporary file) */
@@ -22,37 +26,52 @@ export interface Sink {
 const HIGH_WATER = 64 * 1024;
 
 abstract class Buffered implements Sink {
-  private buf: string[] = [];
-  private size = 0;
+  private buf = '';
   abstract readonly path: string | null;
   abstract readonly tmpPath: string | null;
   constructor(protected readonly signal: AbortSignal) {}
-  protected abstract flushChunk(s: string): Promise<void>;
+  /** hand a chunk to the destination; false when it wants a drain */
+  protected abstract emit(s: string): boolean;
+  abstract drained(): Promise<void>;
+  push(s: string): boolean {
+    this.buf += s;
+    if (this.buf.length < HIGH_WATER) return true;
+    const chunk = this.buf;
+    this.buf = '';
+    return this.emit(chunk);
+  }
   async write(s: string): Promise<void> {
-    this.buf.push(s);
-    this.size += s.length;
-    if (this.size >= HIGH_WATER) await this.flush();
+    if (!this.push(s)) await this.drained();
+    if (this.signal.aborted) throw new InterruptedError();
   }
   protected async flush(): Promise<void> {
     if (this.signal.aborted) throw new InterruptedError();
-    if (!this.size) return;
-    const s = this.buf.join('');
-    this.buf = [];
-    this.size = 0;
-    await this.flushChunk(s);
+    if (this.buf) {
+      const chunk = this.buf;
+      this.buf = '';
+      if (!this.emit(chunk)) await this.drained();
+    }
   }
   abstract commit(): Promise<void>;
   abstract abort(): Promise<void>;
 }
 
+type Emitterish = { once?: (e: string, f: () => void) => void; writableNeedDrain?: boolean };
+
 class StdoutSink extends Buffered {
   readonly path = null;
   readonly tmpPath = null;
+  private needDrain = false;
   constructor(private readonly out: Context['io']['stdout'], signal: AbortSignal) { super(signal); }
-  protected async flushChunk(s: string): Promise<void> {
-    const ok = this.out.write(s);
-    const em = this.out as unknown as { once?: (e: string, f: () => void) => void };
-    if (ok === false && typeof em.once === 'function') await new Promise<void>((r) => em.once!('drain', r));
+  protected emit(s: string): boolean {
+    const ok = this.out.write(s) !== false;
+    if (!ok) this.needDrain = true;
+    return ok;
+  }
+  async drained(): Promise<void> {
+    const em = this.out as unknown as Emitterish;
+    if (this.needDrain && typeof em.once === 'function' && em.writableNeedDrain !== false) await new Promise<void>((r) => em.once!('drain', r));
+    this.needDrain = false;
   }
   async commit(): Promise<void> { await this.flush(); }
   async abort(): Promise<void> { /* what was written to stdout stays written */ }
@@ -64,20 +83,23 @@ class FileSink extends Buffered {
   private failed: Error | null = null;
   constructor(readonly path: string, readonly tmpPath: string, signal: AbortSignal) {
     super(signal);
-    this.ws = createWriteStream(tmpPath, { flags: 'wx', mode: 0o640 });
+    this.ws = createWriteStream(tmpPath, { flags: 'wx', mode: 0o640, highWaterMark: 256 * 1024 });
     this.ws.on('error', (e) => { this.failed = e; });
   }
-  protected async flushChunk(s: string): Promise<void> {
+  protected emit(s: string): boolean {
     if (this.failed) throw this.failed;
-    if (!this.ws.write(s)) {
-      const ws = this.ws;
-      await new Promise<void>((res, rej) => {
-        const onDrain = () => { ws.off('error', onErr); res(); };
-        const onErr = (e: Error) => { ws.off('drain', onDrain); rej(e); };
-        ws.once('drain', onDrain);
-        ws.once('error', onErr);
-      });
-    }
+    return this.ws.write(s);
+  }
+  async drained(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (!this.ws.writableNeedDrain) return;
+    const ws = this.ws;
+    await new Promise<void>((res, rej) => {
+      const onDrain = () => { ws.off('error', onErr); res(); };
+      const onErr = (e: Error) => { ws.off('drain', onDrain); rej(e); };
+      ws.once('drain', onDrain);
+      ws.once('error', onErr);
+    });
   }
   async commit(): Promise<void> {
     await this.flush();
