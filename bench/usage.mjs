@@ -83,6 +83,7 @@ const LEGACY = ['--set', `usage.legacyUntil=${BASE - 1}`];
 const cli = [...LEGACY, 'usage', 'export', '--raw', '--since', SINCE, '--until', UNTIL, '--out', cliOut, '--quiet', '--no-lock'];
 const mysqlRaw = ['sh', ['-c', `mysql -uroot -h127.0.0.1 --batch --quick -e "${RAW_SQL.replace(/"/g, '\\"').replace(/\n/g, ' ')}" > ${myOut}`]];
 const results = [];
+if (process.env.BENCH_SETUP_ONLY) { setup(SIZES[0]); console.log('loaded'); process.exit(0); }
 try {
   for (const n of SIZES) {
     const t0 = Date.now();
@@ -102,6 +103,6 @@ try {
   }
   console.log(`\n${JSON.stringify(results)}`);
 } finally {
-  for (const d of Object.values(DB)) mysql(`DROP DATABASE IF EXISTS ${d}`);
+  if (!process.env.BENCH_KEEP) for (const d of Object.values(DB)) mysql(`DROP DATABASE IF EXISTS ${d}`);
   rmSync(tmp, { recursive: true, force: true });
 }

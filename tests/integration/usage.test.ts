@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { sql } from 'kysely';
 import lockfile from 'proper-lockfile';
+import { Readable } from 'node:stream';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
+import { Context } from '../../src/context.js';
+import { userTokenUsage } from '../../src/fleet/usage/attribution.js';
 import { generateFleet, loadFleet, loadLegacyLogs, rng, type Fleet, type FleetLog } from '../support/fixtures.js';
 
 const ZONE = 'Europe/Berlin';
@@ -252,6 +255,27 @@ describe('usage rollup', () => {
     expect(changed.map((x) => `${x.day}|${x.scope}|${x.scope_id}`).sort()).toEqual([`2026-10-26|instance|${inst.id}`, `2026-10-26|user|${inst.assigned_user_id}`].sort());
     const jr = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM ${sql.table('admin.job_runs')} WHERE job = 'usage rollup' AND status = 'ok'`.execute(t.db);
     expect(jr.rows[0]!.n).toBe('3');
+  });
+});
+
+describe('userTokenUsage (for the users verbs)', () => {
+  test('same attribution and sources as the reports; users without usage get zeros', async () => {
+    let err = '';
+    const ctx = new Context({ stdout: { write: () => true }, stderr: { write: (x: string) => { err += x; return true; } }, stdin: Readable.from([]),
+      stdoutIsTTY: false, stdinIsTTY: false, stderrIsTTY: false, env: { ...t.env, ...env() }, cwd: process.cwd() }, {});
+    await ctx.init();
+    try {
+      const from = U('2026-10-23T00:00:00Z');
+      const to = U('2026-10-27T00:00:00Z');
+      const ids = [...fleet.users.map((u) => u.id), 'no-such-user'];
+      const got = await userTokenUsage(ctx, ids, from, to);
+      const want = oracle(counted(from, to).filter((x) => x.user !== '(unmapped)'), (x) => x.user);
+      for (const id of ids) {
+        const w = want.get(id);
+        expect({ id, ...got.get(id) }).toEqual({ id, requests: String(w?.requests ?? 0n), tokens: String((w?.prompt ?? 0n) + (w?.completion ?? 0n)), quota: String(w?.quota ?? 0n) });
+      }
+      expect(err).toBe('');
+    } finally { await ctx.close(); }
   });
 });
 

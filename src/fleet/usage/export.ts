@@ -73,11 +73,22 @@ function isoFormatter(zone: string) {
     }
     return o;
   };
+  // "YYYY-MM-DDTHH:MM:" per minute, then the seconds: Date formatting once per minute seen
+  const minutes = new Map<number, string>();
   return (unixStr: string | null): string | null => {
     if (unixStr === null) return null;
     const unix = Number(unixStr);
-    const o = offsetAt(unix);
-    return `${new Date(unix * 1000 + o.ms).toISOString().slice(0, 19)}${o.text === 'Z' ? 'Z' : o.text}`;
+    const min = Math.floor(unix / 60);
+    let head = minutes.get(min);
+    if (head === undefined) {
+      const o = offsetAt(unix);
+      head = `${new Date(min * 60000 + o.ms).toISOString().slice(0, 17)}\u0000${o.text}`;
+      if (minutes.size > 200000) minutes.clear();
+      minutes.set(min, head);
+    }
+    const i = head.indexOf('\u0000');
+    const ss = unix - min * 60;
+    return `${head.slice(0, i)}${ss < 10 ? '0' : ''}${ss}${head.slice(i + 1)}`;
   };
 }
 
@@ -91,7 +102,17 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
   const iso = isoFormatter(req.range.zone);
   const types = sql.raw(req.types.map((t) => String(Math.trunc(t))).join(', '));
   const format = req.format as DataFormat;
-  const enc = encoder(format, [...RAW_COLUMNS]);
+  // columns that can never need CSV quoting (digits, ISO times, fixed words)
+  const plain = RAW_COLUMNS.map((c) => ['source', 'id', 'created_at', 'type', 'channel_id', 'prompt_tokens', 'completion_tokens', 'quota', 'cost_usd'].includes(c));
+  const enc = encoder(format, [...RAW_COLUMNS], plain);
+  // quotas repeat a lot: cache their cost strings
+  const costs = new Map<string, string>();
+  const cost = (q: string | null): string | null => {
+    if (q === null) return null;
+    let c = costs.get(q);
+    if (c === undefined) { c = costUsd(q, qpu); if (costs.size > 100000) costs.clear(); costs.set(q, c); }
+    return c;
+  };
   const sink = openSink(ctx, req.out);
   let n = 0;
   const str = (v: unknown): Cell => (v === null || v === undefined ? null : String(v));
@@ -109,7 +130,7 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
           const quota = str(r.quota);
           sink.push(enc.row(['postgresql', str(r.id), iso(str(r.created_at)), str(r.type), token, a.instance_id, a.user_id,
             a.user_email, a.department, str(r.model_name), str(r.channel_id), str(r.prompt_tokens), str(r.completion_tokens), quota,
-            quota === null ? null : costUsd(quota, qpu)]));
+            cost(quota)]));
           n++;
         }
         await sink.drained();
@@ -125,7 +146,7 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
       n += await streamMysqlArrays(ctx, q.sql, q.parameters as unknown[], (r) => {
         const quota = str(r[12]);
         return sink.push(enc.row(['mysql', str(r[0]), iso(str(r[1])), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]), str(r[7]),
-          str(r[8]), str(r[9]), str(r[10]), str(r[11]), quota, quota === null ? null : costUsd(quota, qpu)]));
+          str(r[8]), str(r[9]), str(r[10]), str(r[11]), quota, cost(quota)]));
       }, () => sink.drained());
     }
     if (ctx.signal.aborted) throw new InterruptedError();

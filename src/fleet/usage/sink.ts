@@ -142,9 +142,22 @@ export function csvField(v: Cell): string {
 
 export interface Encoder { head(): string; row(values: Cell[]): string; tail(): string }
 
-export function encoder(format: DataFormat, columns: string[]): Encoder {
+/** plain[i]: column i never needs CSV quoting (numbers, ISO times), so it skips the check. */
+export function encoder(format: DataFormat, columns: string[], plain: boolean[] = []): Encoder {
   if (format === 'csv') {
-    return { head: () => `${columns.map(csvField).join(',')}\r\n`, row: (v) => `${v.map(csvField).join(',')}\r\n`, tail: () => '' };
+    return {
+      head: () => `${columns.map(csvField).join(',')}\r\n`,
+      row: (v) => {
+        let s = '';
+        for (let i = 0; i < v.length; i++) {
+          const x = v[i] ?? null;
+          s += i ? ',' : '';
+          s += plain[i] ? (x ?? '') : csvField(x);
+        }
+        return `${s}\r\n`;
+      },
+      tail: () => '',
+    };
   }
   const keys = columns.map((c) => `${JSON.stringify(c)}:`);
   const obj = (v: Cell[]) => {
