@@ -49,19 +49,20 @@ function setup(n) {
 }
 
 // the same rows and columns the CLI writes (cost as DECIMAL in SQL; created_at as unix seconds)
+const KEYS = `(SELECT x.token_name AS oneapi_token_name, MIN(x.instance_id) AS instance_id FROM (SELECT oneapi_token_name AS token_name, instance_id FROM ${DB.admin}.oc_api_keys WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL UNION ALL SELECT t.name AS token_name, ok.instance_id FROM ${DB.admin}.oc_api_keys ok JOIN ${DB.oneapi}.tokens t ON t.id = ok.oneapi_token_id WHERE ok.deleted_at IS NULL AND t.name IS NOT NULL) x GROUP BY x.token_name)`;
 const RAW_SQL = `SELECT l.id, l.created_at, l.type, l.token_name, COALESCE(k.instance_id, '(unmapped)') AS instance_id,
   COALESCE(u.id, '(unmapped)') AS user_id, u.email AS user_email,
   CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department,
   l.model_name, l.channel_id, l.prompt_tokens, l.completion_tokens, l.quota, ROUND(CAST(l.quota AS DECIMAL(30,6)) / 500000, 6) AS cost_usd
 FROM ${DB.oneapi}.logs l
-LEFT JOIN (SELECT oneapi_token_name, MIN(instance_id) AS instance_id FROM ${DB.admin}.oc_api_keys WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL GROUP BY oneapi_token_name) k ON k.oneapi_token_name = l.token_name
+LEFT JOIN ${KEYS} k ON k.oneapi_token_name = l.token_name
 LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
 LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
 WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)`;
 const AGG_SQL = `SELECT CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department, COALESCE(l.model_name, '') AS model_name,
   COUNT(*), SUM(l.prompt_tokens), SUM(l.completion_tokens), SUM(IF(l.type = 6, -l.quota, l.quota)) AS quota
 FROM ${DB.oneapi}.logs l
-LEFT JOIN (SELECT oneapi_token_name, MIN(instance_id) AS instance_id FROM ${DB.admin}.oc_api_keys WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL GROUP BY oneapi_token_name) k ON k.oneapi_token_name = l.token_name
+LEFT JOIN ${KEYS} k ON k.oneapi_token_name = l.token_name
 LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
 LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
 WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)

@@ -155,6 +155,17 @@ describe('usage summary', () => {
     expect(z.stderr).toMatch(/unknown time zone "Nowhere\/Land"/);
   });
 
+  test('a key recorded only by oneapi_token_id still attributes (through oneapi.tokens.name)', async () => {
+    const inst = fleet.instances.find((i) => !i.deleted)!;
+    await t.db.insertInto('oneapi.tokens').values({ id: '9001', user_id: '1', key: 'k'.repeat(48), status: '1', name: 'by-id-only', created_time: '0', accessed_time: '0',
+      expired_time: '-1', remain_quota: '0', unlimited_quota: 1, used_quota: '0', models: '', subnet: '' }).execute();
+    await t.db.insertInto('admin.oc_api_keys').values({ id: 'k-by-id', instance_id: inst.id, oneapi_token_id: '9001', oneapi_token_name: null, key_hint: null, status: 'active', last_used_at: null, deleted_at: null }).execute();
+    await t.db.insertInto('oneapi.logs').values({ user_id: '1', created_at: String(U('2026-11-15T12:00:00Z')), type: '2', content: '', username: 'x', token_name: 'by-id-only',
+      model_name: 'gpt-4o', quota: '500', prompt_tokens: '5', completion_tokens: '5', channel_id: '1', request_id: '', elapsed_time: '1', is_stream: 0, system_prompt_reset: 0 }).execute();
+    const r = await run(['usage', 'summary', '--since', '2026-11-15', '--group', 'instance', '-o', 'json']);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ instance_id: inst.id, requests: '1', quota: '500', cost_usd: '0.001000' })]);
+  });
+
   test('on a TTY: a table and a bar chart of cost per period', async () => {
     const r = await run(['usage', 'summary', '--since', '2026-10-24', '--until', '2026-10-26', '--by', 'day'], { tty: true, env: { NO_COLOR: '1' } });
     expect(r.code).toBe(0);

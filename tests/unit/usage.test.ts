@@ -1,7 +1,7 @@
 // Property tests for the usage building blocks: exact money against decimal.js, period
 // buckets in DST zones against a plain Intl oracle, the range parser, CSV fields, cut-over split.
 import fc from 'fast-check';
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import { costUsd, addMoney, toMicros, formatMicros } from '../../src/fleet/usage/money.js';
 import { buckets, parseRange } from '../../src/fleet/usage/range.js';
 import { csvField, encoder } from '../../src/fleet/usage/sink.js';

@@ -9,10 +9,20 @@ export const UNMAPPED = '(unmapped)';
 /** A mapped user without a department. */
 export const NO_DEPARTMENT = '(none)';
 
-/** One row per alive token name (MIN(instance_id) if a token were ever mapped twice). */
+/**
+ * One row per token name of an alive key (MIN(instance_id) if a name were ever mapped twice).
+ * A key names its token by oneapi_token_name and/or oneapi_token_id; both are honoured (the
+ * id through oneapi.tokens.name), so a key recorded with only the id still attributes.
+ */
 export function keysTable(): RawBuilder<unknown> {
-  return sql`(SELECT oneapi_token_name, MIN(instance_id) AS instance_id FROM ${sql.table('admin.oc_api_keys')}
-    WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL GROUP BY oneapi_token_name)`;
+  return sql`(SELECT x.token_name AS oneapi_token_name, MIN(x.instance_id) AS instance_id FROM (
+      SELECT oneapi_token_name AS token_name, instance_id FROM ${sql.table('admin.oc_api_keys')}
+        WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL
+      UNION ALL
+      SELECT t.name AS token_name, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
+        JOIN ${sql.table('oneapi.tokens')} t ON t.id = ok.oneapi_token_id
+        WHERE ok.deleted_at IS NULL AND t.name IS NOT NULL
+    ) x GROUP BY x.token_name)`;
 }
 
 /** FROM clause for MySQL logs with attribution joins; aliases l, k, i, u. */
