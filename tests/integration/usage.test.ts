@@ -267,6 +267,34 @@ describe('usage rollup', () => {
     const jr = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM ${sql.table('admin.job_runs')} WHERE job = 'usage rollup' AND status = 'ok'`.execute(t.db);
     expect(jr.rows[0]!.n).toBe('3');
   });
+
+  test('an instance reassigned to a new user: its days move to the new user, stale rows are soft-deleted', async () => {
+    const c = counted(START, U('2026-10-28T23:00:00Z'));
+    // an instance whose user has no other instance with usage in the range
+    const byUserInst = new Map<string, Set<string>>();
+    for (const x of c) if (x.user !== '(unmapped)') byUserInst.set(x.user, (byUserInst.get(x.user) ?? new Set()).add(x.instance));
+    const [oldUser, insts] = [...byUserInst].find(([, s]) => s.size === 1)!;
+    const inst = [...insts][0]!;
+    const newUser = { id: 'new-user-0001' };
+    await t.db.insertInto('portal.users').values({ id: newUser.id, email: 'xin.yonghu@sayclaw.test', name: '新用户', department: '财务部', quota_daily: '100000',
+      password_hash: null, google_id: null, revoked_at: null, telegram_user_id: null, telegram_username: null, telegram_bound_at: null }).execute();
+    await t.db.updateTable('admin.oc_instances').set({ assigned_user_id: newUser.id }).where('id', '=', inst).execute();
+    try {
+      const r = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json']);
+      const days = new Set(c.filter((x) => x.instance === inst).map((x) => dayOf(x.created_at)));
+      expect(JSON.parse(r.stdout)).toMatchObject({ inserted: days.size, updated: 0, retired: days.size });
+      const live = await rows();
+      expect(live.filter((x) => x.scope_id === oldUser)).toEqual([]);
+      expect(live.filter((x) => x.scope_id === newUser.id).map((x) => x.day).sort()).toEqual([...days].sort());
+      const dead = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM ${sql.table('admin.usage_daily')} WHERE scope_id = ${oldUser} AND deleted_at IS NOT NULL`.execute(t.db);
+      expect(dead.rows[0]!.n).toBe(String(days.size));
+    } finally {
+      await t.db.updateTable('admin.oc_instances').set({ assigned_user_id: oldUser }).where('id', '=', inst).execute();
+    }
+    // moved back: the old rows come back to life (same ids), the new user's rows retire
+    const back = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json']);
+    expect(JSON.parse(back.stdout)).toMatchObject({ inserted: 0 });
+  });
 });
 
 describe('userTokenUsage (for the users verbs)', () => {
