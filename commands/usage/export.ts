@@ -2,7 +2,15 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { verb } from '../kit.js';
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
 import { rangeOptions, usageQuery, type RangeOpts } from './common.js';
+
+export function exportLockName(cwd: string, out: string | undefined): string {
+  if (!out || out === '-') return 'usage-export';
+  const abs = resolve(cwd, out);
+  return `usage-export-${basename(abs).slice(0, 40)}-${createHash('sha256').update(abs).digest('hex').slice(0, 8)}`;
+}
 
 interface ExportOpts extends RangeOpts { raw?: boolean; format?: string; out?: string; lock?: boolean }
 
@@ -21,13 +29,15 @@ export function registerExport(g: Command): void {
       .addOption(new Option('--format <format>', 'csv (RFC 4180, header), json, ndjson or prometheus (default: -o when csv/json/ndjson, else csv)')
         .choices(['csv', 'json', 'ndjson', 'prometheus']))
       .option('--out <file>', 'write to FILE (via a temporary file renamed on success) instead of stdout')
-      .option('--no-lock', 'do not take the usage-export lock'),
+      .option('--no-lock', 'do not take the export lock (one per --out file; stdout exports share one)'),
     run: async (ctx, o) => {
       const q = await usageQuery(ctx, o);
       const fmt = o.format ?? (['csv', 'json', 'ndjson'].includes(ctx.opts.output ?? '') ? ctx.opts.output! : 'csv');
       const [{ exportUsage }, { acquireLock }, { startJob }] = await Promise.all([
         import('../../src/fleet/usage/export.js'), import('../../src/fleet/lock.js'), import('../../src/fleet/usage/jobs.js')]);
-      if (o.lock !== false) await acquireLock(ctx, 'usage-export');
+      // one lock per destination: the same export overlapping itself waits its turn (exit 75),
+      // while a 5-minute Prometheus export does not block the nightly CSV
+      if (o.lock !== false) await acquireLock(ctx, exportLockName(ctx.io.cwd, o.out));
       const job = await startJob(ctx, 'usage export', { ...o, from: q.range.from, to: q.range.to, zone: q.range.zone, format: fmt });
       try {
         const r = await exportUsage(ctx, { ...q, raw: !!o.raw, format: fmt as 'csv', out: o.out });

@@ -61,7 +61,7 @@ test('two overlapping runs: the second exits 75; SIGINT mid-export exits 130 and
   // wait until the export is writing its temporary file
   for (let i = 0; i < 400 && !readdirSync(dir).some((f) => f.endsWith('.tmp')); i++) await new Promise((r) => setTimeout(r, 10));
   expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).toBe(true);
-  const second = await runBin([...cut(), 'usage', 'export', '--since', 'today'], env);
+  const second = await runBin([...cut(), 'usage', 'export', '--since', 'today', '--out', target], env);
   expect(second.code).toBe(75);
   expect(second.stderr).toMatch(/holds the lock/);
   child.kill('SIGINT');
@@ -72,6 +72,7 @@ test('two overlapping runs: the second exits 75; SIGINT mid-export exits 130 and
   const jr = await sql<{ status: string }>`SELECT status FROM ${sql.table('admin.job_runs')} WHERE job = 'usage export' ORDER BY started_at DESC LIMIT 1`.execute(t.db);
   expect(jr.rows[0]!.status).toBe('interrupted');
   // the lock was released: the next run works
-  const next = await runBin([...cut(), 'usage', 'export', '--since', 'today', '--quiet'], env);
+  const next = await runBin([...cut(), 'usage', 'export', '--since', 'today', '--quiet', '--out', target], env);
   expect(next.code).toBe(0);
+  expect(existsSync(target)).toBe(true);
 }, 60000);

@@ -227,6 +227,9 @@ describe('usage export', () => {
       const r = await run(['usage', 'export', '--since', '2026-10-26', '--until', '2026-10-27']);
       expect(r.code).toBe(75);
       expect(r.stderr).toMatch(/holds the lock/);
+      // a different destination has its own lock
+      const other = await run(['usage', 'export', '--since', '2026-10-26', '--until', '2026-10-27', '--out', join(t.tmp, 'other.csv')]);
+      expect(other.code).toBe(0);
     } finally { await release(); }
     const ok = await run(['usage', 'export', '--since', '2026-10-26', '--until', '2026-10-27']);
     expect(ok.code).toBe(0);
