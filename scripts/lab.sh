@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test lab's system packages: a Docker engine, OpenSSH server, busybox for the offline test
 # image, ansible-core (ansible-inventory) and prometheus (promtool). Loopback only.
-# Usage: bash scripts/lab.sh install
+# Usage: bash scripts/lab.sh install     (packages)
+#        bash scripts/lab.sh up [N]      (start N lab servers until Ctrl-C; prints an env file to source)
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 case "${1:-install}" in
@@ -20,5 +21,9 @@ case "${1:-install}" in
     # Debian starts services on install where it can; the lab runs its own instances instead.
     echo "lab: packages present (dockerd, sshd, busybox, ansible-inventory, promtool)"
     ;;
-  *) echo "usage: $0 install" >&2; exit 2 ;;
+  up)
+    # a lab for manual use: N sshd + dockerd on 127.0.0.1, registered in fresh databases
+    cd "$(dirname "$0")/.." && exec node bench/servers.mjs --up "${2:-3}"
+    ;;
+  *) echo "usage: $0 install | up [N]" >&2; exit 2 ;;
 esac

@@ -57,7 +57,7 @@ export function registerServerRemote(g: Command): void {
       const { renderList, renderObject } = await import('../../src/output/render.js');
       const remote = await openRemote(ctx);
       const progress = await progressFor(ctx, servers.length, 'checking');
-      const rep = await checkServers(db, remote, servers, { namePattern: o.namePattern, onDone: (x, done) => progress.tick(done, x.ok) });
+      const rep = await checkServers(db, remote, servers, { namePattern: o.namePattern, debug: (m) => ctx.debug(m), onDone: (x, done) => progress.tick(done, x.ok) });
       progress.end();
       if (ctx.signal.aborted) throw new InterruptedError('interrupted; connections closed');
       const f = ctx.outputFormat;

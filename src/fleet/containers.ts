@@ -63,7 +63,7 @@ export async function containerAction(remote: RemoteSession, targets: InstanceTa
       return { state: after.State.Status, container: after.Name.replace(/^\//, '') };
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('no container')) throw err;
-      throw dockerFailure(err, await remote.dockerConn(s));
+      throw await dockerFailure(err, await remote.dockerConn(s));
     }
   });
   return res.map((o) => o.ok
@@ -122,7 +122,7 @@ export async function containerLogs(remote: RemoteSession, t: InstanceTarget, o:
     });
   } catch (err) {
     if (err instanceof Error && err.message.startsWith('no container')) throw err;
-    throw dockerFailure(err, await remote.dockerConn(s));
+    throw await dockerFailure(err, await remote.dockerConn(s));
   }
 }
 
@@ -150,6 +150,6 @@ export async function containerExec(remote: RemoteSession, t: InstanceTarget, cm
     return info.ExitCode ?? (info.Running ? 124 : 1);
   } catch (err) {
     if (err instanceof Error && err.message.startsWith('no container')) throw err;
-    throw dockerFailure(err, await remote.dockerConn(s));
+    throw await dockerFailure(err, await remote.dockerConn(s));
   }
 }

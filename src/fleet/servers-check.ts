@@ -81,10 +81,12 @@ function parseMeminfo(text: string): { free_mb: number; total_mb: number } | nul
 }
 
 export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, servers: ServerRow[],
-  opts: { namePattern?: string; onDone?: (o: Outcome<ServerRow, unknown>, done: number, total: number) => void }): Promise<CheckReport> {
+  opts: { namePattern?: string; debug?: (msg: string) => void; onDone?: (o: Outcome<ServerRow, unknown>, done: number, total: number) => void }): Promise<CheckReport> {
   const { fanOut } = await import('../remote/fanout.js');
   const { dockerFailure } = await import('../remote/docker.js');
   const pattern = new RegExp(opts.namePattern ?? DEFAULT_INSTANCE_PATTERN);
+  // load dockerode while the SSH handshakes are in flight
+  void import('dockerode').catch(() => undefined);
   const ids = servers.map((s) => s.id);
   const rows = ids.length
     ? await db.selectFrom('admin.oc_instances').select(['id', 'container_id', 'deleted_at', 'server_id']).where('server_id', 'in', ids).execute()
@@ -102,24 +104,33 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       server_name: name, ip: s.ip, status: 'ok', ssh_ms: null, docker_version: null, containers_running: null, containers_total: null,
       disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, error: null,
     };
+    const t0 = performance.now();
+    const dbg = (m: string) => opts.debug?.(`${name}: ${m} at ${Math.round(performance.now() - t0)} ms`);
+    let conn;
     try {
-      const conn = await remote.conn(s);
-      const sys = await conn.exec("df -Pk / 2>/dev/null | tail -n 1; grep -E '^(MemTotal|MemAvailable|MemFree):' /proc/meminfo");
+      conn = await remote.conn(s);
       rep.ssh_ms = conn.connectMs;
+      dbg('ssh ready');
+    } catch (err) {
+      rep.status = 'failed';
+      rep.error = `ssh: ${(err as Error).message}`;
+      return rep;
+    }
+    // system facts and the Docker calls run side by side on the one connection
+    const sysP = conn.exec("df -Pk / 2>/dev/null | tail -n 1; grep -E '^(MemTotal|MemAvailable|MemFree):' /proc/meminfo").then((sys) => {
+      dbg('df/meminfo done');
       const df = parseDf(sys.stdout);
       const mem = parseMeminfo(sys.stdout);
       rep.disk_free_gb = df?.free_gb ?? null;
       rep.disk_used_pct = df?.used_pct ?? null;
       rep.mem_free_mb = mem?.free_mb ?? null;
       rep.mem_total_mb = mem?.total_mb ?? null;
-    } catch (err) {
-      rep.status = 'failed';
-      rep.error = `ssh: ${(err as Error).message}`;
-      return rep;
-    }
+    }, (err: Error) => { rep.error = `ssh exec: ${err.message}`; });
     try {
       const docker = await remote.docker(s);
-      const [ver, list] = await Promise.all([docker.version(), docker.listContainers({ all: true })]);
+      const ver = await docker.version();
+      const list = await docker.listContainers({ all: true });
+      dbg('docker calls done');
       rep.docker_version = ver.Version;
       const containers = list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State }));
       rep.containers_total = containers.length;
@@ -130,8 +141,10 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       if (d.length) rep.status = 'drift';
     } catch (err) {
       rep.status = 'failed';
-      rep.error = dockerFailure(err, await remote.dockerConn(s)).message;
+      rep.error = (await dockerFailure(err, await remote.dockerConn(s))).message;
     }
+    await sysP;
+    if (rep.error && rep.status !== 'failed') rep.status = 'failed';
     return rep;
   });
   const checks = results.map((o) => (o.ok ? o.value : {

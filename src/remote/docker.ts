@@ -9,10 +9,14 @@ import { RemoteError } from './ssh.js';
 
 export interface DockerTls { caFile: string | null; certFile: string | null; keyFile: string | null }
 
-/** An http.Agent whose sockets are dial-stdio channels on conn (one channel per request). */
+/**
+ * An http.Agent whose sockets are dial-stdio channels on conn. Keep-alive: consecutive API calls
+ * reuse one channel (one remote `docker` process), at most two channels per server so the
+ * connection keeps room for exec sessions.
+ */
 export async function dialStdioAgent(conn: SshConn, signal?: AbortSignal): Promise<Agent> {
   const http = await import('node:http');
-  const agent = new http.Agent({ keepAlive: false });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 2 });
   (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: unknown) => void) => {
     conn.openStream({ exec: 'docker system dial-stdio' }, signal).then((s) => cb(null, s), (e: Error) => cb(e));
     return undefined;
@@ -32,10 +36,15 @@ export async function dockerOverTls(host: string, port: number, tls: DockerTls, 
   return new Docker({ protocol: 'https', host, port, ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), ...(timeoutMs ? { timeout: timeoutMs } : {}) });
 }
 
-/** One-line reason for a failed Docker API call (the dial-stdio stderr says most). */
-export function dockerFailure(err: unknown, conn?: SshConn): RemoteError {
+/**
+ * One-line reason for a failed Docker API call. When the HTTP side only saw the channel close
+ * ("socket hang up"), the remote docker CLI's stderr says why; it can arrive a moment later.
+ */
+export async function dockerFailure(err: unknown, conn?: SshConn): Promise<RemoteError> {
   if (err instanceof RemoteError) return err;
-  const e = err as { message?: string; statusCode?: number; json?: { message?: string } };
+  const e = err as { message?: string; code?: string; statusCode?: number; json?: { message?: string } };
+  const hangUp = /socket hang up|ECONNRESET|EPIPE/i.test(`${e.message ?? ''} ${e.code ?? ''}`);
+  for (let i = 0; hangUp && conn && !conn.lastDialError && i < 20; i++) await new Promise((r) => setTimeout(r, 25));
   const dial = conn?.lastDialError;
   const msg = dial ? dial : e.json?.message ?? e.message ?? String(err);
   return new RemoteError('docker', `docker: ${msg.replace(/\s+/g, ' ').trim()}`, { cause: err });

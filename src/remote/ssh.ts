@@ -6,6 +6,7 @@
 import { readFileSync, appendFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Client, ClientChannel } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { Semaphore } from './semaphore.js';
@@ -192,7 +193,8 @@ export class SshConn {
             if (!c) return;
             // the remote docker CLI says why (engine down, no docker): surface that, not "socket hang up"
             this.lastDialError = errText.trim().split('\n').pop() || `${spec.exec} exited ${c}`;
-            ch.destroy(new RemoteError('docker', this.lastDialError));
+            ch.emit('error', new RemoteError('docker', `${spec.exec.split(' ')[0]}: ${this.lastDialError}`));
+            ch.destroy();
           });
         }
         // node's http client expects a few net.Socket methods
@@ -221,6 +223,8 @@ export class SshPool {
   handshakes = 0;
 
   constructor(private opts: SshPoolOptions) {
+    // every channel and connect listens to the run's signal: many listeners are expected
+    if (opts.signal) setMaxListeners(0, opts.signal);
     opts.signal?.addEventListener('abort', () => this.closeAll(), { once: true });
   }
 

@@ -1,0 +1,73 @@
+// servers fan-out benchmark: `sayclaw servers exec --all -- true` and `sayclaw servers check
+// --all` (built binary) over N real sshd endpoints on loopback, against `xargs -P N` running
+// plain ssh and against a sequential loop, in the same run. Also counts SSH handshakes per
+// server per command from the sshd logs. Needs the lab packages (bash scripts/lab.sh install),
+// MariaDB, and `npm run build`. Usage: node bench/servers.mjs [N=24]
+import { build } from 'esbuild';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compare, timeOnce } from './lib.mjs';
+
+const up = process.argv.includes('--up');
+const N = Number(process.argv.filter((a) => !a.startsWith('--'))[2] ?? (up ? 3 : 24));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'sayclaw-bench-'));
+// the bundle must sit under the repo so its bare imports resolve from node_modules
+const outDir = mkdtempSync(join(root, 'node_modules', '.cache-sayclaw-bench-'));
+const entry = join(tmp, 'entry.ts');
+writeFileSync(entry, `export { startLab } from '${root}tests/support/lab.ts';\nexport { createTestEnv } from '${root}tests/support/testenv.ts';\n`);
+await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: join(outDir, 'lab.mjs'), packages: 'external', logLevel: 'error', absWorkingDir: root, nodePaths: [join(root, 'node_modules')] });
+const { startLab, createTestEnv } = await import(join(outDir, 'lab.mjs'));
+
+const engines = Math.min(4, N);
+console.log(`servers bench: ${N} sshd endpoints on 127.0.0.1 (${engines} dockerd behind them), ${process.env.SAYCLAW_BENCH_RUNS ?? 9} runs each`);
+const [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: N, engines, namePrefix: 'bench' })]);
+if (up) {
+  // `bash scripts/lab.sh up [N]`: keep a lab and its database running for manual use
+  await lab.register(t.db);
+  const envFile = join(lab.dir, 'env.sh');
+  writeFileSync(envFile, Object.entries(t.env).map(([k, v]) => `export ${k}='${v}'`).join('\n') + '\n');
+  console.log(`lab up: ${lab.servers.map((s) => `${s.name}=127.0.0.1:${s.sshPort}`).join(' ')}`);
+  console.log(`key: ${lab.clientKey}\nin another shell: . ${envFile}; bin/sayclaw servers check --all\nCtrl-C here stops the lab and drops its databases`);
+  await new Promise((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
+  await Promise.all([lab.close(), t.close()]);
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+  process.exit(0);
+}
+try {
+  await lab.register(t.db);
+  const bin = join(root, 'bin', 'sayclaw');
+  const env = { ...process.env, ...t.env };
+  const ssh = ['-i', lab.clientKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+  const portsFile = join(tmp, 'ports');
+  writeFileSync(portsFile, lab.servers.map((s) => s.sshPort).join('\n') + '\n');
+  const sshCmd = (remote) => `ssh ${ssh.join(' ')} -p {} root@127.0.0.1 '${remote}'`;
+  const xargs = (remote) => () => timeOnce('sh', ['-c', `xargs -P ${N} -I{} ${sshCmd(remote)} < ${portsFile}`]);
+  const loop = (remote) => () => timeOnce('sh', ['-c', `while read p; do ${sshCmd(remote).replace('{}', '$p')} </dev/null; done < ${portsFile}`]);
+  const sayclaw = (args, allowFail = false) => () => timeOnce(process.execPath, [bin, ...args], { env, allowFail });
+  const runs = Number(process.env.SAYCLAW_BENCH_RUNS ?? 9);
+
+  // handshakes per server for one run of each sayclaw command
+  const before = lab.servers.map((s) => lab.handshakes(s));
+  sayclaw(['servers', 'exec', '--all', '--', 'true'])();
+  const mid = lab.servers.map((s) => lab.handshakes(s));
+  sayclaw(['servers', 'check', '--all'], true)();
+  const after = lab.servers.map((s) => lab.handshakes(s));
+  const per = (a, b) => [...new Set(a.map((x, i) => x - b[i]))].join('/');
+  console.log(`handshakes per server: servers exec ${per(mid, before)}, servers check ${per(after, mid)} (target 1)`);
+
+  const DOCKER_WORK = 'docker version --format {{.Server.Version}} >/dev/null; docker ps -a --format {{.Names}} >/dev/null; df -Pk / >/dev/null; grep MemAvailable /proc/meminfo >/dev/null';
+  const r1 = compare(`exec --all -- true vs xargs -P${N} ssh`, sayclaw(['servers', 'exec', '--all', '--', 'true']), xargs('true'), { runs, warmup: 1 });
+  const r2 = compare(`check --all vs xargs -P${N} ssh docker...`, sayclaw(['servers', 'check', '--all'], true), xargs(DOCKER_WORK), { runs, warmup: 1 });
+  const r3 = compare('exec --all -- true vs sequential ssh loop', sayclaw(['servers', 'exec', '--all', '--', 'true']), loop('true'), { runs: 3, warmup: 0 });
+  const r4 = compare('check --all vs sequential ssh loop', sayclaw(['servers', 'check', '--all'], true), loop(DOCKER_WORK), { runs: 3, warmup: 0 });
+  console.log(`summary: exec ${r1.ratio}x of xargs -P (target <= 1.2), ${(1 / r3.ratio).toFixed(1)}x faster than sequential (target >= 10); `
+    + `check ${r2.ratio}x of xargs -P, ${(1 / r4.ratio).toFixed(1)}x faster than sequential`);
+} finally {
+  await Promise.all([lab.close(), t.close()]);
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+}
