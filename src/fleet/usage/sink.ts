@@ -56,6 +56,16 @@ abstract class Buffered implements Sink {
   abstract abort(): Promise<void>;
 }
 
+/** Wait for p, but give up with InterruptedError on Ctrl-C (a stuck reader must not hang us). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new InterruptedError());
+  return new Promise<T>((res, rej) => {
+    const onAbort = () => rej(new InterruptedError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => { signal.removeEventListener('abort', onAbort); res(v); }, (e) => { signal.removeEventListener('abort', onAbort); rej(e); });
+  });
+}
+
 type Emitterish = { once?: (e: string, f: () => void) => void; writableNeedDrain?: boolean };
 
 class StdoutSink extends Buffered {
@@ -70,7 +80,9 @@ class StdoutSink extends Buffered {
   }
   async drained(): Promise<void> {
     const em = this.out as unknown as Emitterish;
-    if (this.needDrain && typeof em.once === 'function' && em.writableNeedDrain !== false) await new Promise<void>((r) => em.once!('drain', r));
+    if (this.needDrain && typeof em.once === 'function' && em.writableNeedDrain !== false) {
+      await untilAborted(new Promise<void>((r) => em.once!('drain', r)), this.signal);
+    }
     this.needDrain = false;
   }
   async commit(): Promise<void> { await this.flush(); }
@@ -94,12 +106,12 @@ class FileSink extends Buffered {
     if (this.failed) throw this.failed;
     if (!this.ws.writableNeedDrain) return;
     const ws = this.ws;
-    await new Promise<void>((res, rej) => {
+    await untilAborted(new Promise<void>((res, rej) => {
       const onDrain = () => { ws.off('error', onErr); res(); };
       const onErr = (e: Error) => { ws.off('drain', onDrain); rej(e); };
       ws.once('drain', onDrain);
       ws.once('error', onErr);
-    });
+    }), this.signal);
   }
   async commit(): Promise<void> {
     await this.flush();
