@@ -33,14 +33,16 @@ export function registerExport(g: Command): void {
     run: async (ctx, o) => {
       const q = await usageQuery(ctx, o);
       const fmt = o.format ?? (['csv', 'json', 'ndjson'].includes(ctx.opts.output ?? '') ? ctx.opts.output! : 'csv');
-      const [{ exportUsage }, { acquireLock }, { startJob }] = await Promise.all([
+      const [{ exportUsage, checkExportRequest }, { acquireLock }, { startJob }] = await Promise.all([
         import('../../src/fleet/usage/export.js'), import('../../src/fleet/lock.js'), import('../../src/fleet/usage/jobs.js')]);
+      const req = { ...q, raw: !!o.raw, format: fmt as 'csv', out: o.out };
+      checkExportRequest(ctx, req);
       // one lock per destination: the same export overlapping itself waits its turn (exit 75),
       // while a 5-minute Prometheus export does not block the nightly CSV
       if (o.lock !== false) await acquireLock(ctx, exportLockName(ctx.io.cwd, o.out));
       const job = await startJob(ctx, 'usage export', { ...o, from: q.range.from, to: q.range.to, zone: q.range.zone, format: fmt });
       try {
-        const r = await exportUsage(ctx, { ...q, raw: !!o.raw, format: fmt as 'csv', out: o.out });
+        const r = await exportUsage(ctx, req);
         await job.finish('ok', r.rows);
         ctx.info(`exported ${r.rows} ${o.raw ? 'log rows' : 'rows'}${r.path ? ` to ${r.path}` : ''} (sources: ${r.sources.join('+') || 'none'})`);
       } catch (e) {

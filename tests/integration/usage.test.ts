@@ -196,6 +196,27 @@ describe('usage export', () => {
     expect(jr.rows[0]!.finished_at).toBeInstanceOf(Date);
   });
 
+  test('raw JSON and NDJSON: same rows as the CSV, exact strings, Chinese intact', async () => {
+    const base = ['usage', 'export', '--raw', '--since', '2026-10-22', '--until', '2026-10-28', '--quiet'];
+    const j = await run([...base, '--format', 'json']);
+    const n = await run([...base, '--format', 'ndjson']);
+    expect(j.code).toBe(0);
+    const rows = JSON.parse(j.stdout) as Array<Record<string, string | null>>;
+    expect(rows.length).toBe(counted(START, U('2026-10-28T23:00:00Z')).length);
+    expect(n.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual(rows);
+    expect(rows.some((r) => r.department === '研发部')).toBe(true);
+    expect(rows.filter((r) => r.user_id === '(unmapped)').every((r) => r.user_email === null)).toBe(true);
+    expect(typeof rows[0]!.quota).toBe('string');
+  });
+
+  test('--out into a missing directory, and prometheus with --raw: exit 2 before any query', async () => {
+    const r = await run(['usage', 'export', '--since', '2026-10-26', '--out', join(t.tmp, 'no', 'such', 'dir', 'x.csv')], { env: { SAYCLAW_MYSQL_URL: 'mysql://root@127.0.0.1:1' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/does not exist/);
+    const p = await run(['usage', 'export', '--since', '2026-10-26', '--format', 'prometheus', '--raw']);
+    expect(p.code).toBe(2);
+  });
+
   test('aggregates as json and ndjson match the summary; csv to stdout', async () => {
     const base = ['usage', 'export', '--since', '2026-10-22', '--until', '2026-10-28', '--group', 'instance', '--by', 'week'];
     const j = await run([...base, '--format', 'json']);

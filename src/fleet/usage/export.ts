@@ -3,11 +3,11 @@
 // streaming (mysql2 row stream, pg-cursor) and written with backpressure: memory stays flat.
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
-import { InterruptedError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
 import { attributedFrom, tokenMap, UNMAPPED_ATTRIBUTION, NO_DEPARTMENT } from './mapping.js';
 import { costUsd } from './money.js';
 import { aggregateUsage, type UsageQuery } from './report.js';
-import { encoder, openSink, type Cell, type DataFormat } from './sink.js';
+import { checkOut, encoder, openSink, type Cell, type DataFormat } from './sink.js';
 import { splitRange } from './sources.js';
 import { prometheusText } from './prometheus.js';
 
@@ -27,7 +27,16 @@ export const RAW_COLUMNS = ['source', 'id', 'created_at', 'type', 'token_name', 
 
 const CHUNK = 2000;
 
+/** Bad requests fail (exit 2) before any lock, job row or query. */
+export function checkExportRequest(ctx: Context, req: ExportRequest): void {
+  checkOut(ctx, req.out);
+  if (req.format === 'prometheus' && (req.raw || req.by || req.groups.length)) {
+    throw new UsageError('--format prometheus is always per department and model over the whole range', { hint: 'drop --raw, --by and --group' });
+  }
+}
+
 export async function exportUsage(ctx: Context, req: ExportRequest): Promise<ExportResult> {
+  checkExportRequest(ctx, req);
   if (req.format === 'prometheus') {
     const res = await aggregateUsage(ctx, { ...req, by: undefined, groups: ['department', 'model'] });
     const text = prometheusText(res.rows, { range: req.range, now: ctx.clock(), types: req.types });

@@ -1,7 +1,7 @@
 // Streaming output for exports: a buffered writer that honours backpressure, to stdout or to a
 // temporary file that is renamed over the final name only on success (a killed or failed
 // export never leaves a truncated file under the final name), and the row encoders.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -128,6 +128,16 @@ class FileSink extends Buffered {
     await once(this.ws, 'close').catch(() => undefined);
     await unlink(this.tmpPath).catch(() => undefined);
   }
+}
+
+/** Fail fast (exit 2) on an --out that cannot be written, before any query runs. */
+export function checkOut(ctx: Context, out: string | undefined): void {
+  if (!out || out === '-') return;
+  const path = resolve(ctx.io.cwd, out);
+  let st;
+  try { st = statSync(dirname(path)); } catch { throw new UsageError(`--out ${out}: the directory ${dirname(path)} does not exist`); }
+  if (!st.isDirectory()) throw new UsageError(`--out ${out}: ${dirname(path)} is not a directory`);
+  try { if (statSync(path).isDirectory()) throw new UsageError(`--out ${out} is a directory; name a file`); } catch (e) { if (e instanceof UsageError) throw e; }
 }
 
 /** stdout, or a temp file next to `out` that is removed on any failure (also via ctx.onClose). */
