@@ -117,3 +117,15 @@ test('a stopped Docker engine is reported for that server only', async () => {
   expect(tbl.code).toBe(3);
   expect(tbl.stdout).toMatch(/ft-04\s+failed/);
 });
+
+test('progress on stderr only when stderr is a TTY (6 servers, grouped output)', async () => {
+  const names = ['ft-01', 'ft-02', 'ft-03', 'ft-04', 'ft-01', 'ft-02'];
+  const tty = await t.run(['servers', 'exec', ...names.slice(0, 4), '--group', '--', 'true'], { tty: true });
+  // 4 servers: below the threshold, no progress line
+  expect(tty.stderr).not.toMatch(/\[#*\.*\]/);
+  const all = await t.run(['--set', 'ssh.connectTimeoutMs=1000', 'servers', 'exec', '--all', '--group', '--', 'true'], { tty: true });
+  expect(all.stderr).toMatch(/running \[#*\.*\] \d\/6/);
+  expect(all.stderr).toMatch(/6\/6, 2 failed/);
+  const piped = await t.run(['--set', 'ssh.connectTimeoutMs=1000', 'servers', 'exec', '--all', '--group', '--', 'true']);
+  expect(piped.stderr).not.toMatch(/running \[/);
+});
