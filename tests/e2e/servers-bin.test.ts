@@ -35,7 +35,7 @@ test('servers ls / check / exec from the binary', async () => {
 test('instances health / logs / exec / restart from the binary', async () => {
   let r = await run(['instances', 'health', 'oc-e2e-01', '--record']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/oc-e2e-01\s+e2e-01\s+healthy\s+true\s+true/);
+  expect(r.stdout).toMatch(/oc-e2e-01\s+e2e-01\s+healthy\s+yes\s+yes/);
   r = await run(['instances', 'logs', 'oc-e2e-01', '--tail', '5']);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/listening on 127\.0\.0\.1/);
