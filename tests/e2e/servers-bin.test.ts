@@ -46,3 +46,17 @@ test('instances health / logs / exec / restart from the binary', async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/restart\s+ok\s+running/);
 });
+
+test('SIGINT during a fan-out of the binary: connections closed, exit 130', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('../support/bin.js');
+  const child = spawn(process.execPath, [BIN, 'servers', 'exec', '--all', '--', 'sleep', '30'], { env: { ...t.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const t0 = Date.now();
+  setTimeout(() => child.kill('SIGINT'), 1500);
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  expect(code).toBe(130);
+  expect(Date.now() - t0).toBeLessThan(5000);
+  expect(stderr).toMatch(/interrupted/);
+});
