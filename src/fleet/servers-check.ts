@@ -116,18 +116,22 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.error = `ssh: ${(err as Error).message}`;
       return rep;
     }
-    // system facts and the Docker calls run side by side on the one connection
-    const sysP = conn.exec("df -Pk / 2>/dev/null | tail -n 1; grep -E '^(MemTotal|MemAvailable|MemFree):' /proc/meminfo").then((sys) => {
-      dbg('df/meminfo done');
-      const df = parseDf(sys.stdout);
-      const mem = parseMeminfo(sys.stdout);
+    const FACTS = "df -Pk / 2>/dev/null | tail -n 1; grep -E '^(MemTotal|MemAvailable|MemFree):' /proc/meminfo";
+    const applyFacts = (text: string) => {
+      const df = parseDf(text);
+      const mem = parseMeminfo(text);
       rep.disk_free_gb = df?.free_gb ?? null;
       rep.disk_used_pct = df?.used_pct ?? null;
       rep.mem_free_mb = mem?.free_mb ?? null;
       rep.mem_total_mb = mem?.total_mb ?? null;
-    }, (err: Error) => { rep.error = `ssh exec: ${err.message}`; });
+    };
+    // over SSH the facts ride on the dial-stdio channel (one remote shell per server);
+    // with Docker over TLS they need their own exec
+    let factsText = '';
+    const sysP = remote.dockerOverSsh ? Promise.resolve() : conn.exec(FACTS).then((sys) => { factsText = sys.stdout; },
+      (err: Error) => { rep.error = `ssh exec: ${err.message}`; });
     try {
-      const docker = await remote.docker(s);
+      const docker = remote.dockerOverSsh ? await remote.dockerWithPreamble(s, FACTS, (x) => { factsText += x; }) : await remote.docker(s);
       const ver = await docker.version();
       const list = await docker.listContainers({ all: true });
       dbg('docker calls done');
@@ -144,6 +148,7 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.error = (await dockerFailure(err, await remote.dockerConn(s))).message;
     }
     await sysP;
+    applyFacts(factsText);
     if (rep.error && rep.status !== 'failed') rep.status = 'failed';
     return rep;
   });

@@ -63,6 +63,14 @@ export class RemoteSession {
     return d;
   }
 
+  get dockerOverSsh(): boolean { return this.cfg.docker.transport !== 'tls'; }
+
+  /** A dockerode (not cached) whose dial-stdio channels first run `preamble` (output to onStderr). */
+  async dockerWithPreamble(s: ServerRef, preamble: string, onStderr: (x: string) => void): Promise<Dockerode> {
+    const { dockerOverSsh } = await import('../remote/docker.js');
+    return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, this.ctx.signal, { preamble, onStderr });
+  }
+
   /** The connection used for Docker calls, when Docker goes over SSH (for error messages). */
   async dockerConn(s: ServerRef): Promise<SshConn | undefined> {
     if (this.cfg.docker.transport === 'tls') return undefined;

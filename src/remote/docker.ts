@@ -14,19 +14,30 @@ export interface DockerTls { caFile: string | null; certFile: string | null; key
  * reuse one channel (one remote `docker` process), at most two channels per server so the
  * connection keeps room for exec sessions.
  */
-export async function dialStdioAgent(conn: SshConn, signal?: AbortSignal): Promise<Agent> {
+export interface DialOptions {
+  /**
+   * Shell commands run before `exec docker system dial-stdio` on the same channel, their
+   * output sent to stderr (stdout must stay the HTTP stream): `servers check` gets its system
+   * facts this way without paying for a second remote shell.
+   */
+  preamble?: string;
+  onStderr?: (s: string) => void;
+}
+
+export async function dialStdioAgent(conn: SshConn, signal?: AbortSignal, o: DialOptions = {}): Promise<Agent> {
   const http = await import('node:http');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 2 });
   (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: unknown) => void) => {
-    conn.openStream({ exec: 'docker system dial-stdio' }, signal).then((s) => cb(null, s), (e: Error) => cb(e));
+    const exec = o.preamble ? `{ ${o.preamble}; } >&2; exec docker system dial-stdio` : 'docker system dial-stdio';
+    conn.openStream({ exec, onStderr: o.onStderr }, signal).then((s) => cb(null, s), (e: Error) => cb(e));
     return undefined;
   };
   return agent;
 }
 
-export async function dockerOverSsh(conn: SshConn, timeoutMs: number, signal?: AbortSignal): Promise<Dockerode> {
+export async function dockerOverSsh(conn: SshConn, timeoutMs: number, signal?: AbortSignal, o: DialOptions = {}): Promise<Dockerode> {
   const { default: Docker } = await import('dockerode');
-  const agent = await dialStdioAgent(conn, signal);
+  const agent = await dialStdioAgent(conn, signal, o);
   return new Docker({ protocol: 'http', host: 'docker', port: 2375, agent, ...(timeoutMs ? { timeout: timeoutMs } : {}) } as Dockerode.DockerOptions);
 }
 

@@ -177,7 +177,7 @@ export class SshConn {
    * forwarded TCP connection to host:port as seen from the server. The channel slot is released
    * when the stream closes.
    */
-  async openStream(spec: { exec: string } | { host: string; port: number }, signal?: AbortSignal): Promise<Duplex> {
+  async openStream(spec: { exec: string; onStderr?: (s: string) => void } | { host: string; port: number }, signal?: AbortSignal): Promise<Duplex> {
     const release = await this.sessions.acquire(signal ?? this.opts.signal);
     return new Promise<Duplex>((resolve, reject) => {
       if (this.closed) { release(); reject(new RemoteError('connect', `connection to ${this.where()} is closed`)); return; }
@@ -188,12 +188,12 @@ export class SshConn {
         ch.on('close', rel);
         if ('exec' in spec) {
           let errText = '';
-          ch.stderr.on('data', (d: Buffer) => { errText += d.toString('utf8'); });
+          ch.stderr.on('data', (d: Buffer) => { const x = d.toString('utf8'); errText += x; spec.onStderr?.(x); });
           ch.on('exit', (c: number | null) => {
             if (!c) return;
             // the remote docker CLI says why (engine down, no docker): surface that, not "socket hang up"
             this.lastDialError = errText.trim().split('\n').pop() || `${spec.exec} exited ${c}`;
-            ch.emit('error', new RemoteError('docker', `${spec.exec.split(' ')[0]}: ${this.lastDialError}`));
+            ch.emit('error', new RemoteError('docker', `docker: ${this.lastDialError}`));
             ch.destroy();
           });
         }
