@@ -49,6 +49,20 @@ test('summary and export from the built binary agree with SQL', async () => {
   expect(spawnSync('promtool', ['check', 'metrics'], { input: readFileSync(p), encoding: 'utf8' }).status).toBe(0);
 }, 60000);
 
+test('rollup twice and quota from the built binary', async () => {
+  const a = await runBin([...cut(), 'usage', 'rollup', '--date', '2026-11-03', '-o', 'json'], env);
+  expect(a.stderr).toBe('');
+  expect(a.code).toBe(0);
+  const first = JSON.parse(a.stdout);
+  expect(first).toMatchObject({ days: 1, from_day: '2026-11-03', updated: 0, retired: 0 });
+  expect(first.inserted).toBeGreaterThan(0);
+  const b = await runBin([...cut(), 'usage', 'rollup', '--date', '2026-11-03', '-o', 'json'], env);
+  expect(JSON.parse(b.stdout)).toMatchObject({ inserted: 0, updated: 0, retired: 0, unchanged: first.inserted });
+  const q = await runBin([...cut(), 'usage', 'quota'], env);
+  expect(q.code).toBe(0);
+  expect(q.stderr).toMatch(/no user at or above 80% of quota_daily today \(America\/New_York\)/);
+}, 60000);
+
 test('two overlapping runs: the second exits 75; SIGINT mid-export exits 130 and leaves no file', async () => {
   const dir = join(t.tmp, 'out');
   mkdirSync(dir);
