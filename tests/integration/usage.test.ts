@@ -290,6 +290,9 @@ describe('usage rollup', () => {
     expect(changed.map((x) => `${x.day}|${x.scope}|${x.scope_id}`).sort()).toEqual([`2026-10-26|instance|${inst.id}`, `2026-10-26|user|${inst.assigned_user_id}`].sort());
     const jr = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM ${sql.table('admin.job_runs')} WHERE job = 'usage rollup' AND status = 'ok'`.execute(t.db);
     expect(jr.rows[0]!.n).toBe('3');
+    // audited when something changed: the first run and the late row, not the no-op re-run
+    const audit = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM ${sql.table('admin.admin_logs')} WHERE action = 'usage.rollup'`.execute(t.db);
+    expect(audit.rows[0]!.n).toBe('2');
   });
 
   test('an instance reassigned to a new user: its days move to the new user, stale rows are soft-deleted', async () => {

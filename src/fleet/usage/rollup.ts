@@ -6,6 +6,7 @@
 import { DateTime } from 'luxon';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
+import { writeAudit } from '../audit.js';
 import { aggregateUsage } from './report.js';
 import type { TimeRange } from './range.js';
 
@@ -77,6 +78,13 @@ export async function rollupUsage(ctx: Context, range0: TimeRange, types: number
           .where('id', 'in', retire.slice(i, i + 500).map((r) => r.id)).execute();
       }
       out.retired = retire.length;
+    }
+    // the house rule: every write leaves an audit row (a no-op re-run writes nothing, not even this)
+    if (writes.length || retire.length) {
+      await writeAudit(trx, ctx.who(), {
+        action: 'usage.rollup', target_type: 'usage_daily', target_id: `${fromDay}..${toDay}`,
+        after: { zone: range.zone, types, inserted: out.inserted, updated: out.updated, retired: out.retired, unchanged: out.unchanged },
+      });
     }
   });
   return out;
