@@ -135,6 +135,15 @@ describe('usage summary', () => {
     expect(readdirSync(t.tmp).filter((f) => f.includes('never'))).toEqual([]);
   });
 
+  test('a range wholly before the cut-over is served by PostgreSQL alone, grouped by token', async () => {
+    const r = await run(['usage', 'summary', '--since', '2026-10-22', '--until', '2026-10-24', '--group', 'token', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.stdout) as Array<Record<string, string>>;
+    const want = asRows(oracle(counted(START, U('2026-10-24T22:00:00Z')), (x) => x.token_name));
+    expect(Object.fromEntries(got.map((g) => [g.token_name, pick(g)]))).toEqual(want);
+    expect(r.stderr).toBe('');
+  });
+
   test('bad input exits 2 with one line', async () => {
     for (const argv of [
       ['usage', 'summary', '--since', '2026-10-28', '--until', '2026-10-22'],
