@@ -246,6 +246,7 @@ describe('usage export', () => {
     const text = readFileSync(out, 'utf8');
     expect(text).toMatch(/sayclaw_usage_cost_usd\{department="研发部",model="[^"]+"\} \d+\.\d{6}/);
     const p = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (p.error) throw new Error(`promtool is needed for this test: bash scripts/lab.sh (apt-get install -y prometheus); ${p.error.message}`);
     expect({ status: p.status, out: p.stdout + p.stderr }).toEqual({ status: 0, out: '' });
   });
 
