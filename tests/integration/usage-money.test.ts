@@ -2,7 +2,7 @@
 // sequence engine), summed by the CLI and by SQL DECIMAL, must agree to the last digit; the raw
 // CSV export of all of them sums to the same; Ctrl-C during that export exits 130 and leaves no
 // file; PostgreSQL is never contacted when the range is all MySQL.
-import { existsSync, readFileSync, readdirSync, mkdirSync, createReadStream } from 'node:fs';
+import { existsSync, readdirSync, mkdirSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
@@ -70,5 +70,4 @@ test('Ctrl-C during an export: exit 130, temporary file removed, no output file,
   expect(readdirSync(dir)).toEqual([]);
   const jr = await sql<{ status: string }>`SELECT status FROM ${sql.table('admin.job_runs')} ORDER BY started_at DESC LIMIT 1`.execute(t.db);
   expect(jr.rows[0]!.status).toBe('interrupted');
-  void readFileSync;
 }, 120000);
