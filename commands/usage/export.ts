@@ -2,15 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { verb } from '../kit.js';
-import { createHash } from 'node:crypto';
-import { basename, resolve } from 'node:path';
 import { rangeOptions, usageQuery, type RangeOpts } from './common.js';
-
-export function exportLockName(cwd: string, out: string | undefined): string {
-  if (!out || out === '-') return 'usage-export';
-  const abs = resolve(cwd, out);
-  return `usage-export-${basename(abs).slice(0, 40)}-${createHash('sha256').update(abs).digest('hex').slice(0, 8)}`;
-}
 
 interface ExportOpts extends RangeOpts { raw?: boolean; format?: string; out?: string; lock?: boolean }
 
@@ -33,12 +25,11 @@ export function registerExport(g: Command): void {
     run: async (ctx, o) => {
       const q = await usageQuery(ctx, o);
       const fmt = o.format ?? (['csv', 'json', 'ndjson'].includes(ctx.opts.output ?? '') ? ctx.opts.output! : 'csv');
-      const [{ exportUsage, checkExportRequest }, { acquireLock }, { startJob }] = await Promise.all([
+      const [{ exportUsage, checkExportRequest, exportLockName }, { acquireLock }, { startJob }] = await Promise.all([
         import('../../src/fleet/usage/export.js'), import('../../src/fleet/lock.js'), import('../../src/fleet/usage/jobs.js')]);
       const req = { ...q, raw: !!o.raw, format: fmt as 'csv', out: o.out };
       checkExportRequest(ctx, req);
-      // one lock per destination: the same export overlapping itself waits its turn (exit 75),
-      // while a 5-minute Prometheus export does not block the nightly CSV
+      // one lock per destination (see exportLockName)
       if (o.lock !== false) await acquireLock(ctx, exportLockName(ctx.io.cwd, o.out));
       const job = await startJob(ctx, 'usage export', { ...o, from: q.range.from, to: q.range.to, zone: q.range.zone, format: fmt });
       try {

@@ -1,6 +1,8 @@
 // usage export: aggregates (computed in SQL by report.ts) or raw log rows, streamed to stdout
 // or a file as CSV, JSON, NDJSON or a Prometheus textfile. Raw rows are read with server-side
 // streaming (mysql2 row stream, pg-cursor) and written with backpressure: memory stays flat.
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { InterruptedError, UsageError } from '../../errors.js';
@@ -26,6 +28,16 @@ export const RAW_COLUMNS = ['source', 'id', 'created_at', 'type', 'token_name', 
   'model_name', 'channel_id', 'prompt_tokens', 'completion_tokens', 'quota', 'cost_usd'] as const;
 
 const CHUNK = 2000;
+
+/**
+ * The export's cron lock: one per destination, so an export overlapping itself exits 75 while
+ * a 5-minute Prometheus export does not block the nightly CSV. Stdout exports share one.
+ */
+export function exportLockName(cwd: string, out: string | undefined): string {
+  if (!out || out === '-') return 'usage-export';
+  const abs = resolve(cwd, out);
+  return `usage-export-${basename(abs).slice(0, 40)}-${createHash('sha256').update(abs).digest('hex').slice(0, 8)}`;
+}
 
 /** Bad requests fail (exit 2) before any lock, job row or query. */
 export function checkExportRequest(ctx: Context, req: ExportRequest): void {
