@@ -11,6 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { compare, timeOnce } from './lib.mjs';
 
 const up = process.argv.includes('--up');
+// --rtt MS: put a delaying TCP relay (separate process, MS/2 each way, order kept) in front of
+// every sshd, for both sayclaw and the baselines (netem is not available on this kernel)
+const rttArg = process.argv.indexOf('--rtt');
+const rtt = rttArg > 0 ? Number(process.argv[rttArg + 1]) : 0;
+if (rttArg > 0) process.argv.splice(rttArg, 2);
 const N = Number(process.argv.filter((a) => !a.startsWith('--'))[2] ?? (up ? 3 : 24));
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sayclaw-bench-'));
@@ -37,8 +42,32 @@ if (up) {
   rmSync(outDir, { recursive: true, force: true });
   process.exit(0);
 }
+const RELAY = `
+const net = require('node:net');
+const [half, ...pairs] = process.argv.slice(1).map(Number);
+const pipe = (from, to) => { let last = 0; from.on('data', (d) => { const at = Math.max(Date.now() + half, last); last = at;
+  setTimeout(() => to.write(d), at - Date.now()); }); from.on('end', () => setTimeout(() => to.end(), Math.max(0, last - Date.now()) + half));
+  from.on('error', () => to.destroy()); };
+for (let i = 0; i < pairs.length; i += 2) net.createServer((c) => { const u = net.connect(pairs[i + 1], '127.0.0.1'); pipe(c, u); pipe(u, c); })
+  .listen(pairs[i], '127.0.0.1');
+process.stdout.write('ready\\n');
+`;
+let relay = null;
 try {
   await lab.register(t.db);
+  if (rtt > 0) {
+    const { spawn } = await import('node:child_process');
+    const pairs = [];
+    for (const s of lab.servers) {
+      const p = await lab.freePort();
+      pairs.push(p, s.sshPort);
+      await t.db.updateTable('admin.servers').set({ ssh_port: p }).where('id', '=', s.id).execute();
+      s.sshPort = p;
+    }
+    relay = spawn(process.execPath, ['-e', RELAY, String(rtt / 2), ...pairs.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => relay.stdout.once('data', r));
+    console.log(`with a relay adding ${rtt} ms round-trip time in front of every sshd`);
+  }
   const bin = join(root, 'bin', 'sayclaw');
   const env = { ...process.env, ...t.env };
   const ssh = ['-i', lab.clientKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
@@ -67,6 +96,7 @@ try {
   console.log(`summary: exec ${r1.ratio}x of xargs -P (target <= 1.2), ${(1 / r3.ratio).toFixed(1)}x faster than sequential (target >= 10); `
     + `check ${r2.ratio}x of xargs -P, ${(1 / r4.ratio).toFixed(1)}x faster than sequential`);
 } finally {
+  relay?.kill();
   await Promise.all([lab.close(), t.close()]);
   rmSync(tmp, { recursive: true, force: true });
   rmSync(outDir, { recursive: true, force: true });
