@@ -16,8 +16,9 @@ export interface MysqlHandle {
   close(): Promise<void>;
 }
 
-export function createMysql(cfg: Config['mysql'], password: string | null): MysqlHandle {
-  const pool = createPool({
+/** The connection settings every sayclaw MySQL connection uses (pool or a dedicated stream). */
+export function mysqlConnectionOptions(cfg: Config['mysql'], password: string | null) {
+  return {
     host: cfg.host,
     port: cfg.port,
     user: cfg.user,
@@ -27,16 +28,23 @@ export function createMysql(cfg: Config['mysql'], password: string | null): Mysq
     bigNumberStrings: true,
     decimalNumbers: false,
     timezone: cfg.timezone === '+00:00' ? 'Z' : cfg.timezone,
-    connectionLimit: cfg.poolSize,
     connectTimeout: cfg.connectTimeoutMs,
-    dateStrings: false,
     multipleStatements: false,
-  });
+  };
+}
+
+/** Run on every new connection: explicit session time zone, utf8mb4. */
+export function sessionSetupSql(cfg: Config['mysql']): string {
+  return `SET time_zone = '${cfg.timezone}', NAMES utf8mb4`;
+}
+
+export function createMysql(cfg: Config['mysql'], password: string | null): MysqlHandle {
+  const pool = createPool({ ...mysqlConnectionOptions(cfg, password), connectionLimit: cfg.poolSize, dateStrings: false });
   const db = new Kysely<MysqlDB>({
     dialect: new MysqlDialect({
       pool,
       onCreateConnection: async (conn) => {
-        await conn.executeQuery(CompiledQuery.raw(`SET time_zone = '${cfg.timezone}', NAMES utf8mb4`));
+        await conn.executeQuery(CompiledQuery.raw(sessionSetupSql(cfg)));
       },
     }),
     plugins: [new SchemaMapPlugin({ ...cfg.databases })],

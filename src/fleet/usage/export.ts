@@ -190,12 +190,8 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
   drained: () => Promise<void>): Promise<number> {
   const lc = ctx.loadedConfig();
   const cfg = lc.config.mysql;
-  const { createConnection } = await import('mysql2');
-  const conn = createConnection({
-    host: cfg.host, port: cfg.port, user: cfg.user, password: lc.mysqlPassword.read() ?? undefined,
-    charset: 'utf8mb4_unicode_ci', supportBigNumbers: true, bigNumberStrings: true, decimalNumbers: false,
-    timezone: cfg.timezone === '+00:00' ? 'Z' : cfg.timezone, connectTimeout: cfg.connectTimeoutMs, dateStrings: true,
-  });
+  const [{ createConnection }, { mysqlConnectionOptions, sessionSetupSql }] = await Promise.all([import('mysql2'), import('../../db/mysql.js')]);
+  const conn = createConnection({ ...mysqlConnectionOptions(cfg, lc.mysqlPassword.read()), dateStrings: true });
   let closed = false;
   // mysql2's destroy() only half-closes; destroy the socket too so the server stops at once
   const close = () => {
@@ -207,7 +203,7 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
   ctx.onClose(close);
   let complete = false;
   try {
-    await new Promise<void>((res, rej) => conn.query(`SET time_zone = '${cfg.timezone}', NAMES utf8mb4`, (e) => (e ? rej(e) : res())));
+    await new Promise<void>((res, rej) => conn.query(sessionSetupSql(cfg), (e) => (e ? rej(e) : res())));
     return await new Promise<number>((resolve, reject) => {
       let n = 0;
       let failed = false;
