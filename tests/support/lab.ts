@@ -15,7 +15,7 @@ export const LAB_IMAGE = 'sayclaw-lab-gateway:1';
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p)) ?? 'docker';
 const HOW = 'install the lab packages with: bash scripts/lab.sh install';
 
-export interface LabEngine { index: number; dir: string; sock: string; proc: ChildProcess | null }
+export interface LabEngine { index: number; dir: string; sock: string; proc: ChildProcess | null; tlsPort?: number }
 export interface LabServer {
   name: string;
   region: string;
@@ -35,13 +35,19 @@ export interface LabOptions {
   /** Docker engines; server i uses engine i % engines (default = servers; 0 = no engines) */
   engines?: number;
   namePrefix?: string;
+  /** engines also listen on a 127.0.0.1 TCP port with mutual TLS (docker.transport=tls) */
+  tls?: boolean;
 }
+
+export interface LabTls { caFile: string; certFile: string; keyFile: string }
 
 export interface GatewayOptions { live?: boolean; ready?: boolean }
 
 export interface Lab {
   dir: string;
   clientKey: string;
+  /** client certificate for the engines' TLS ports (when started with tls) */
+  tls: LabTls | null;
   servers: LabServer[];
   engines: LabEngine[];
   /** docker CLI against one engine */
@@ -138,8 +144,26 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const servers: LabServer[] = [];
   const procs: ChildProcess[] = [];
 
+  let tls: LabTls | null = null;
+  let serverTls: { ca: string; cert: string; key: string } | null = null;
+  if (opts.tls) {
+    const d = join(dir, 'tls');
+    mkdirSync(d);
+    const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { cwd: d, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
+    sh(`openssl req -x509 ${ec} -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=sayclaw-lab-ca`);
+    sh(`openssl req ${ec} -keyout server-key.pem -out server.csr -subj /CN=127.0.0.1`);
+    writeFileSync(join(d, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+    sh('openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server-cert.pem');
+    sh(`openssl req ${ec} -keyout key.pem -out client.csr -subj /CN=sayclaw-lab-client`);
+    writeFileSync(join(d, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+    sh('openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out cert.pem');
+    tls = { caFile: join(d, 'ca.pem'), certFile: join(d, 'cert.pem'), keyFile: join(d, 'key.pem') };
+    serverTls = { ca: join(d, 'ca.pem'), cert: join(d, 'server-cert.pem'), key: join(d, 'server-key.pem') };
+  }
+
   const lab: Lab = {
-    dir, clientKey, servers, engines,
+    dir, clientKey, tls, servers, engines,
     docker(s, args) {
       const sock = 'engine' in s ? s.engine.sock : s.sock;
       return execFileSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -162,7 +186,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       const log = join(e.dir, 'dockerd.log');
       const p = spawn('/usr/sbin/dockerd', ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
         '--userland-proxy=false', '--data-root', join(e.dir, 'data'), '--exec-root', join(e.dir, 'x'), '--pidfile', join(e.dir, 'd.pid'),
-        '-H', `unix://${e.sock}`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'ignore'], detached: false });
+        '-H', `unix://${e.sock}`, '--log-level', 'warn',
+        ...(serverTls && e.tlsPort ? ['--tlsverify', '--tlscacert', serverTls.ca, '--tlscert', serverTls.cert, '--tlskey', serverTls.key, '-H', `tcp://127.0.0.1:${e.tlsPort}`] : []),
+      ], { stdio: ['ignore', 'ignore', 'ignore'], detached: false });
       // stdout/stderr to a file would need an fd; dockerd logs are not needed unless it fails
       e.proc = p;
       procs.push(p);
@@ -178,7 +204,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         const id = crypto.randomUUID();
         await db.insertInto('admin.servers').values({
           id, name: s.name, ip: '127.0.0.1', region: s.region, provider: 'lab', cpu_cores: 2, memory_gb: 4, disk_gb: 20, status: 'active',
-          ssh_user: 'root', ssh_port: s.sshPort, docker_port: 2376, notes: `lab engine ${s.engine.index}`, ssh_key_path: clientKey,
+          ssh_user: 'root', ssh_port: s.sshPort, docker_port: s.engine.tlsPort ?? 2376, notes: `lab engine ${s.engine.index}`, ssh_key_path: clientKey,
         }).execute();
         s.id = id;
         ids.push(id);
@@ -203,7 +229,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     for (let i = 0; i < nEngines; i++) {
       const edir = join(dir, `e${i}`);
       mkdirSync(edir);
-      engines.push({ index: i, dir: edir, sock: join(edir, 'd.sock'), proc: null });
+      engines.push({ index: i, dir: edir, sock: join(edir, 'd.sock'), proc: null, tlsPort: opts.tls ? await freePort() : undefined });
     }
     await Promise.all(engines.map(async (e) => {
       await lab.startEngine(e);
