@@ -139,7 +139,7 @@ export function registerServerRemote(g: Command): void {
       const codes = bad.filter((r) => r.exit_code !== null).map((r) => `${r.server_name}=${r.exit_code}`);
       const unreach = bad.filter((r) => r.exit_code === null).map((r) => `${r.server_name} (${r.status})`);
       ctx.info(`${rows.length} server${rows.length === 1 ? '' : 's'}: ${rows.length - bad.length} ok, ${bad.length} failed`
-        + `${codes.length ? `; non-zero exit: ${codes.join(', ')}` : ''}${unreach.length ? `; not run: ${unreach.join(', ')}` : ''}`);
+        + `${codes.length ? `; non-zero exit: ${codes.join(', ')}` : ''}${unreach.length ? `; no exit code: ${unreach.join(', ')}` : ''}`);
       if (bad.length) throw new ExitSignal(3);
     },
   });

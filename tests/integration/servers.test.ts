@@ -129,6 +129,16 @@ describe('remote', () => {
     expect(r.stdout).toMatch(/=== lab-02 \(ok, exit 0, \d+ ms\)\noc-lab-03\noc-stray-09\n/);
   });
 
+  test('exec --timeout stops a slow command on that server only', async () => {
+    const t0 = Date.now();
+    const r = await t.run(['servers', 'exec', '--all', '--timeout', '0.8', '--', 'if [ "$(echo $DOCKER_HOST | grep -c e1/)" = 1 ]; then sleep 5; fi; echo done']);
+    expect(r.code).toBe(3);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r.stdout).toMatch(/^lab-01\s+\| done$/m);
+    expect(r.stderr).toMatch(/lab-02 ! timeout: command timed out after 800 ms/);
+    expect(r.stderr).toMatch(/3 servers: 2 ok, 1 failed; no exit code: lab-02 \(timeout\)/);
+  });
+
   test('inventory works with the real ansible-inventory', async () => {
     const script = join(t.tmp, 'inventory.sh');
     const envLines = Object.entries(t.env).map(([k, v]) => `export ${k}='${v}'`).join('\n');
