@@ -1,5 +1,6 @@
 // The one fan-out runner: run a task per item with bounded concurrency, capture each item's
 // outcome (never throwing for one item), report progress, and stop starting work on abort.
+import { setMaxListeners } from 'node:events';
 import { RemoteError } from './ssh.js';
 
 export type Outcome<T, R> =
@@ -13,6 +14,8 @@ export interface FanOutOptions<T> {
 }
 
 export async function fanOut<T, R>(items: T[], opts: FanOutOptions<T>, task: (item: T) => Promise<R>): Promise<Array<Outcome<T, R>>> {
+  // each task (probe, channel, connect) listens to the run's signal: many listeners are expected
+  if (opts.signal) setMaxListeners(0, opts.signal);
   const out: Array<Outcome<T, R>> = new Array(items.length);
   let next = 0;
   let finished = 0;
