@@ -16,8 +16,8 @@ export function relativeTime(d: Date, now: Date): string {
 
 /** A value as plain data (json/yaml/csv): Dates to ISO, bigint to string. */
 export function toData(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? v.toString() : v; // the common case, first
   if (v instanceof Date) return isoTime(v);
-  if (typeof v === 'bigint') return v.toString();
   if (Buffer.isBuffer(v)) return v.toString('base64');
   if (Array.isArray(v)) return v.map(toData);
   if (v && typeof v === 'object') {
