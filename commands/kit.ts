@@ -70,4 +70,21 @@ export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+/**
+ * `VERB [ARGS...] -- COMMAND...`: commander drops `--` from the operands, so the split is taken
+ * from the raw argv. Sets the option `commandArgv` (what follows the first `--`) and, when
+ * namesKey is given, that option to the operands before it.
+ */
+export function splitAtDoubleDash(c: Command, namesKey?: string): Command {
+  return c.allowExcessArguments(true).hook('preAction', (_self, action) => {
+    let root: Command = action;
+    while (root.parent) root = root.parent;
+    const raw = (root as unknown as { rawArgs?: string[] }).rawArgs ?? [];
+    const i = raw.indexOf('--');
+    const n = i >= 0 ? raw.length - i - 1 : 0;
+    action.setOptionValue('commandArgv', n ? action.args.slice(action.args.length - n) : []);
+    if (namesKey) action.setOptionValue(namesKey, n ? action.args.slice(0, action.args.length - n) : action.args);
+  });
+}
+
 export { Option };

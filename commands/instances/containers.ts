@@ -1,7 +1,7 @@
 // Container half of `sayclaw instances` (logs, restart, stop, start, exec, health): registered
 // here, implemented through src/remote/ (issue 4).
 import type { Command } from 'commander';
-import { verb, intArg } from '../kit.js';
+import { verb, intArg, splitAtDoubleDash } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
 import type { ContainerAction } from '../../src/fleet/containers.js';
@@ -11,17 +11,6 @@ interface LogsOpts { tail?: number; since?: string; follow?: boolean; timestamps
 interface ExecOpts { commandArgv?: string[] }
 interface HealthOpts { prefix?: string; all?: boolean; via: string; record?: boolean; timeout: number }
 
-/** `instances exec ID -- CMD`: what follows `--` in the raw argv is the command. */
-function splitAtDoubleDash(c: Command): Command {
-  return c.allowExcessArguments(true).hook('preAction', (_self, action) => {
-    let root: Command = action;
-    while (root.parent) root = root.parent;
-    const raw = (root as unknown as { rawArgs?: string[] }).rawArgs ?? [];
-    const i = raw.indexOf('--');
-    const n = i >= 0 ? raw.length - i - 1 : 0;
-    action.setOptionValue('commandArgv', n ? action.args.slice(action.args.length - n) : []);
-  });
-}
 
 async function targetsOf(ctx: Context, ids: string[], o: { prefix?: string; all?: boolean }) {
   const { resolveInstanceTargets } = await import('../../src/fleet/instance-targets.js');

@@ -1,6 +1,6 @@
 // sayclaw servers check | exec | inventory: the verbs that reach servers over SSH.
 import type { Command } from 'commander';
-import { verb } from '../kit.js';
+import { verb, splitAtDoubleDash } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
 
@@ -8,21 +8,6 @@ interface SelOpts { all?: boolean; region?: string }
 interface CheckOpts extends SelOpts { namePattern?: string }
 interface ExecOpts extends SelOpts { group?: boolean; timeout?: string; commandArgv?: string[] }
 
-/**
- * commander drops `--` from the operands when names precede it, so the split between server
- * names and the command is taken from the raw argv: what follows the first `--` is the command.
- */
-function splitAtDoubleDash(c: Command): Command {
-  return c.hook('preAction', (_self, action) => {
-    let root: Command = action;
-    while (root.parent) root = root.parent;
-    const raw = (root as unknown as { rawArgs?: string[] }).rawArgs ?? [];
-    const i = raw.indexOf('--');
-    const n = i >= 0 ? raw.length - i - 1 : 0;
-    action.setOptionValue('commandArgv', n ? action.args.slice(action.args.length - n) : []);
-    action.setOptionValue('serverNames', n ? action.args.slice(0, action.args.length - n) : action.args);
-  });
-}
 interface InvOpts { list?: boolean; host?: string }
 
 async function selectServers(ctx: Context, names: string[], o: SelOpts) {
@@ -93,7 +78,7 @@ export function registerServerRemote(g: Command): void {
     options: (c) => c.option('--all', 'every alive server (retired ones excluded)').option('--region <R>', 'alive servers of one region')
       .option('--group', 'print each server\'s output as one block when it finishes (instead of prefixed lines)')
       .option('--timeout <SECONDS>', 'per-server command timeout (default ssh.commandTimeoutMs)').allowExcessArguments(true)
-      && splitAtDoubleDash(c),
+      && splitAtDoubleDash(c, 'serverNames'),
     run: async (ctx, o) => {
       const cmdv = o.commandArgv ?? [];
       const names = (o as { serverNames?: string[] }).serverNames ?? [];
