@@ -23,8 +23,8 @@ export function registerQuota(g: Command): void {
       const today = parseRange({ date: 'today' }, zone, ctx.clock());
       const rows = await quotaCheck(ctx, today, th, types);
       await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'email', columns: [
-        { key: 'email' }, { key: 'name' }, { key: 'department' }, { key: 'used_quota' }, { key: 'quota_daily' },
-        { key: 'used_pct', header: 'USED %' }, { key: 'cost_usd' },
+        { key: 'email' }, { key: 'name' }, { key: 'department' }, { key: 'used_tokens' }, { key: 'quota_daily' },
+        { key: 'used_pct', header: 'USED %' }, { key: 'quota' }, { key: 'cost_usd' },
         { key: 'status', color: (v, t) => (v === 'over' ? `\x1b[31m${t}\x1b[39m` : `\x1b[33m${t}\x1b[39m`) }, { key: 'user_id', wide: true }] });
       const over = rows.filter((r) => r.status === 'over').length;
       if (!rows.length) ctx.info(`no user at or above ${o.threshold ?? '80%'} of quota_daily today (${zone})`);

@@ -360,15 +360,17 @@ describe('usage quota', () => {
     const now = new Date('2026-10-27T12:00:00Z');
     const today = counted(U('2026-10-26T23:00:00Z'), U('2026-10-27T23:00:00Z'));
     const byUser = oracle(today.filter((x) => x.user !== '(unmapped)'), (x) => x.user);
-    const [[overId, overAgg]] = [...byUser].sort((a, b) => Number(b[1].quota - a[1].quota));
-    await t.db.updateTable('portal.users').set({ quota_daily: String(overAgg!.quota - 1n) }).where('id', '=', overId!).execute();
+    // quota_daily counts tokens (prompt + completion), as `users quota` and `users show` do
+    const tok = (a: { prompt: bigint; completion: bigint }) => a.prompt + a.completion;
+    const [[overId, overAgg]] = [...byUser].sort((a, b) => Number(tok(b[1]) - tok(a[1])));
+    await t.db.updateTable('portal.users').set({ quota_daily: String(tok(overAgg!) - 1n) }).where('id', '=', overId!).execute();
     const r = await run(['usage', 'quota', '-o', 'json', '--threshold', '50%'], { clock: () => now });
     expect(r.code).toBe(3);
     const got = JSON.parse(r.stdout) as Array<Record<string, string>>;
-    expect(got[0]).toMatchObject({ user_id: overId, status: 'over', used_quota: String(overAgg!.quota) });
+    expect(got[0]).toMatchObject({ user_id: overId, status: 'over', used_tokens: String(tok(overAgg!)), quota: String(overAgg!.quota) });
     const users = new Map(fleet.users.map((u) => [u.id, u]));
     const wantNear = [...byUser].filter(([id, a]) => id !== overId && users.get(id)!.status === 'active'
-      && a.quota * 100n >= 50n * BigInt(users.get(id)!.quota_daily) && a.quota < BigInt(users.get(id)!.quota_daily)).map(([id]) => id).sort();
+      && tok(a) * 100n >= 50n * BigInt(users.get(id)!.quota_daily) && tok(a) < BigInt(users.get(id)!.quota_daily)).map(([id]) => id).sort();
     expect(got.filter((g) => g.status === 'near').map((g) => g.user_id).sort()).toEqual(wantNear);
     await t.db.updateTable('portal.users').set({ quota_daily: '100000000' }).where('id', '=', overId!).execute();
     const ok = await run(['usage', 'quota', '--threshold', '99%'], { clock: () => now });

@@ -1,5 +1,7 @@
-// usage quota: today's spend (in the report time zone) of each active portal user against
-// users.quota_daily (One API quota units), for alerting. Integer arithmetic only.
+// usage quota: today's usage (in the report time zone) of each active portal user against
+// users.quota_daily, for alerting. quota_daily is in tokens (prompt + completion), the unit
+// `users quota` sets and `users show` compares; the One API quota and its cost are shown beside.
+// Integer arithmetic only.
 import type { Context } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { costUsd } from './money.js';
@@ -8,7 +10,7 @@ import type { TimeRange } from './range.js';
 
 export interface QuotaRow {
   user_id: string; email: string; name: string | null; department: string | null;
-  used_quota: string; quota_daily: string; used_pct: string; cost_usd: string; status: 'over' | 'near';
+  used_tokens: string; quota_daily: string; used_pct: string; quota: string; cost_usd: string; status: 'over' | 'near';
 }
 
 /** "80%", "80" or "92.5%" -> hundredths of a percent (8000). */
@@ -23,7 +25,7 @@ export function parseThreshold(v: string | undefined): bigint {
 
 export async function quotaCheck(ctx: Context, today: TimeRange, thresholdHundredths: bigint, types: number[]): Promise<QuotaRow[]> {
   const res = await aggregateUsage(ctx, { range: today, groups: ['user'], types });
-  const used = new Map(res.rows.map((r) => [r.user_id!, BigInt(r.quota)]));
+  const used = new Map(res.rows.map((r) => [r.user_id!, { tokens: BigInt(r.prompt_tokens) + BigInt(r.completion_tokens), quota: BigInt(r.quota) }]));
   const { db } = await ctx.mysql();
   const users = await db.selectFrom('portal.users').select(['id', 'email', 'name', 'department', 'quota_daily'])
     .where('status', '=', 'active').where('revoked_at', 'is', null).execute();
@@ -31,15 +33,16 @@ export async function quotaCheck(ctx: Context, today: TimeRange, thresholdHundre
   const out: Array<QuotaRow & { k: bigint }> = [];
   for (const u of users) {
     const q = BigInt(u.quota_daily);
-    const n = used.get(u.id) ?? 0n;
+    const use = used.get(u.id) ?? { tokens: 0n, quota: 0n };
+    const n = use.tokens;
     if (q <= 0n) continue;
     // pct in hundredths of a percent, floored
     const pct = (n * 10000n) / q;
     const over = n >= q;
     if (!over && n * 10000n < thresholdHundredths * q) continue;
     out.push({
-      user_id: u.id, email: u.email, name: u.name, department: u.department, used_quota: n.toString(), quota_daily: q.toString(),
-      used_pct: `${pct / 100n}.${(pct % 100n).toString().padStart(2, '0')}`, cost_usd: costUsd(n, qpu), status: over ? 'over' : 'near', k: pct,
+      user_id: u.id, email: u.email, name: u.name, department: u.department, used_tokens: n.toString(), quota_daily: q.toString(),
+      used_pct: `${pct / 100n}.${(pct % 100n).toString().padStart(2, '0')}`, quota: use.quota.toString(), cost_usd: costUsd(use.quota, qpu), status: over ? 'over' : 'near', k: pct,
     });
   }
   out.sort((a, b) => (b.k > a.k ? 1 : b.k < a.k ? -1 : a.email.localeCompare(b.email)));
