@@ -18,10 +18,10 @@ export function registerLs(g: Command): void {
     ],
     options: (c) => addFilterOptions(c),
     run: async (ctx, o) => {
-      const { listInstances } = await import('../../src/fleet/instances.js');
-      const { renderList } = await import('../../src/output/render.js');
       const filter = filterFromOpts(o);
-      const { db } = await ctx.mysql();
+      // the connection is set up while the modules load (the everyday command: keep it quick)
+      const [{ listInstances }, { renderList }, { db }] = await Promise.all([
+        import('../../src/fleet/instances.js'), import('../../src/output/render.js'), ctx.mysql()]);
       const rows = await listInstances(db, filter);
       await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: INSTANCE_COLUMNS });
       if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}`);

@@ -238,8 +238,9 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
     });
   }
   const config = parsed.data;
-  for (const k of leafPaths(config)) sources[k] ??= 'default';
-  for (const k of Object.keys(sources)) if (!leafPaths(config).includes(k) && !k.includes('.') && k !== 'operator') delete sources[k];
+  const leaves = new Set(leafPaths(config));
+  for (const k of leaves) sources[k] ??= 'default';
+  for (const k of Object.keys(sources)) if (!leaves.has(k) && !k.includes('.') && k !== 'operator') delete sources[k];
 
   const mysqlPassword: SecretRef = mysqlEnvPassword !== null
     ? { source: 'env:SAYCLAW_MYSQL_URL', read: () => mysqlEnvPassword }
