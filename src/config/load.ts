@@ -36,7 +36,7 @@ export interface LoadedConfig {
   pgPassword: SecretRef;
 }
 
-export function expandHome(p: string, env: Record<string, string | undefined> = process.env): string {
+export function expandHome(p: string, env: Record<string, string | undefined>): string {
   if (p === '~') return env.HOME ?? homedir();
   if (p.startsWith('~/')) return join(env.HOME ?? homedir(), p.slice(2));
   return p;

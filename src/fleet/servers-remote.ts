@@ -5,6 +5,7 @@ import type Dockerode from 'dockerode';
 import type { Context } from '../context.js';
 import type { SshConn, SshPool, SshTarget } from '../remote/ssh.js';
 import type { Config } from '../config/schema.js';
+import { expandHome } from '../config/load.js';
 
 export interface ServerRef {
   id: string;
@@ -16,10 +17,6 @@ export interface ServerRef {
   docker_port: number | null;
 }
 
-export function expandHome(p: string, home: string | undefined): string {
-  if (p === '~') return home ?? p;
-  return p.startsWith('~/') && home ? `${home}${p.slice(1)}` : p;
-}
 
 export function sshTargetOf(s: ServerRef, cfg: Config, home: string | undefined): SshTarget {
   if (!s.ip) throw new Error(`server ${s.name ?? s.id} has no ip`);
@@ -29,7 +26,7 @@ export function sshTargetOf(s: ServerRef, cfg: Config, home: string | undefined)
     host: s.ip,
     port: s.ssh_port ?? 22,
     user: cfg.ssh.user ?? s.ssh_user ?? 'root',
-    keyPath: expandHome(cfg.ssh.keyPath ?? s.ssh_key_path ?? '~/.ssh/id_ed25519', home),
+    keyPath: expandHome(cfg.ssh.keyPath ?? s.ssh_key_path ?? '~/.ssh/id_ed25519', { HOME: home }),
   };
 }
 
@@ -82,7 +79,7 @@ export async function openRemote(ctx: Context): Promise<RemoteSession> {
   const cfg = ctx.config();
   const { SshPool } = await import('../remote/ssh.js');
   const pool = new SshPool({
-    knownHostsFile: expandHome(cfg.ssh.knownHostsFile, ctx.io.env.HOME),
+    knownHostsFile: expandHome(cfg.ssh.knownHostsFile, ctx.io.env),
     hostKeyPolicy: cfg.ssh.hostKeyPolicy,
     connectTimeoutMs: cfg.ssh.connectTimeoutMs,
     commandTimeoutMs: cfg.ssh.commandTimeoutMs,
