@@ -9,6 +9,7 @@ import type { RemoteSession, ServerRef } from './servers-remote.js';
 import type { Outcome } from '../remote/fanout.js';
 import { UsageError } from '../errors.js';
 import { writeAudit, type Actor } from './audit.js';
+import { durationSeconds } from './duration.js';
 
 export type ContainerAction = 'restart' | 'stop' | 'start';
 
@@ -86,8 +87,8 @@ export interface LogOptions { tail?: number; since?: string; follow?: boolean; t
 
 /** Docker's `since`: unix seconds, or a duration like 10m / 2h / 1d before now. */
 export function parseSince(s: string, now: Date): number {
-  const m = /^(\d+)([smhd])$/.exec(s);
-  if (m) return Math.floor(now.getTime() / 1000) - Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const ago = durationSeconds(s);
+  if (ago !== null) return Math.floor(now.getTime() / 1000) - ago;
   if (/^\d+$/.test(s)) return Number(s);
   const t = Date.parse(s);
   if (Number.isNaN(t)) throw new UsageError(`--since expects 10m, 2h, 1d, unix seconds or an ISO time, got "${s}"`);

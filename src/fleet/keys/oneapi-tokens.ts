@@ -25,13 +25,7 @@ export function quotaToUsd(quota: string | number | bigint | null, quotaPerUsd: 
 
 }
 
-/** "7d", "12h", "30m", "90s", "2w" -> seconds. */
-export function parseDurationSeconds(v: string): number {
-  const m = /^(\d+)\s*([smhdw])$/.exec(v.trim());
-  if (!m) throw new UsageError(`invalid duration "${v}"`, { hint: 'use a number and a unit: 30m, 12h, 7d, 2w' });
-  const mult = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
-  return Number(m[1]) * mult;
-}
+export { parseDurationSeconds } from '../duration.js';
 
 export interface TokenFilter {
   /** status 4, or a limited token with remain_quota <= 0 */
