@@ -7,6 +7,7 @@ import { InterruptedError, NotFoundError, UsageError } from '../errors.js';
 import { writeAudit, type Actor } from './audit.js';
 import { readAssignments, type AssignmentView } from './assignment.js';
 import { suggestIds } from './instance-targets.js';
+import { findServer } from './servers.js';
 
 export interface InstanceFilter {
   prefix?: string;
@@ -80,13 +81,6 @@ export function parseSort(s: string | undefined): (a: InstanceListRow, b: Instan
   return (a, b) => (desc ? -f(a, b) : f(a, b)) || naturalCompare(a.id, b.id);
 }
 
-/** The server a --server NAME|IP|ID means; exit 4 when none. */
-export async function resolveServerIds(db: Kysely<MysqlDB>, term: string): Promise<string[]> {
-  const rows = await db.selectFrom('admin.servers').select('id')
-    .where((eb) => eb.or([eb('id', '=', term), eb('name', '=', term), eb('ip', '=', term)])).execute();
-  if (!rows.length) throw new NotFoundError(`no such server: ${term}`, { hint: 'list them with: sayclaw servers ls' });
-  return rows.map((r) => r.id);
-}
 
 function baseQuery(db: Kysely<MysqlDB>) {
   return db.selectFrom('admin.oc_instances as i')
@@ -106,7 +100,7 @@ export async function applyFilter(db: Kysely<MysqlDB>, q: ListQuery, f: Instance
     q = q.where(likePrefix('i.id', f.prefix));
   }
   if (f.ids?.length) q = q.where('i.id', 'in', f.ids);
-  if (f.server !== undefined) q = q.where('i.server_id', 'in', await resolveServerIds(db, f.server));
+  if (f.server !== undefined) q = q.where('i.server_id', '=', (await findServer(db, f.server)).id);
   if (f.region !== undefined) q = q.where('s.region', '=', f.region);
   if (f.user !== undefined) {
     const u = await db.selectFrom('portal.users').select('id').where('email', '=', f.user).executeTakeFirst();
