@@ -2,6 +2,7 @@
 // "type the count" for many), refusal without a TTY. Callers list the rows first.
 import type { Context } from './context.js';
 import { UsageError } from './errors.js';
+import { renderList, type Column } from './output/render.js';
 
 export interface ConfirmRequest {
   /** e.g. "soft-delete" */
@@ -36,4 +37,19 @@ export async function confirmChange(ctx: Context, req: ConfirmRequest): Promise<
     throw new UsageError(`confirmation did not match (expected "${expected}"); nothing changed`);
   }
   return true;
+}
+
+/**
+ * The usual write flow: list exactly the rows that will change (a table on stderr, unless
+ * --quiet), then confirmChange. Returns true to go ahead, false for a dry run.
+ */
+export async function previewAndConfirm<R extends object>(ctx: Context, req: ConfirmRequest,
+  preview: { rows: R[]; columns: Column<R>[] }): Promise<boolean> {
+  if (!ctx.opts.quiet) {
+    const n = preview.rows.length;
+    ctx.io.stderr.write(`will ${req.verb} ${n} ${req.noun}:\n`);
+    await renderList({ write: (s) => { ctx.io.stderr.write(s); }, isTTY: ctx.io.stderrIsTTY, color: false, now: ctx.clock() },
+      preview.rows, { format: 'table', columns: preview.columns });
+  }
+  return confirmChange(ctx, req);
 }

@@ -14,7 +14,7 @@ async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[],
   if (!ids.length && !hasFilter(o)) throw new UsageError(`name the instances to ${del ? 'remove' : 'restore'}: ids, or --prefix P [filters]`, { hint: `e.g. sayclaw instances ${del ? 'rm' : 'restore'} oc-ai-jp-2-07` });
   const { selectForWrite, setDeleted } = await import('../../src/fleet/instances.js');
   const { renderList } = await import('../../src/output/render.js');
-  const { confirmChange } = await import('../../src/confirm.js');
+  const { previewAndConfirm } = await import('../../src/confirm.js');
   const { db } = await ctx.mysql();
   const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted');
   const verbText = del ? 'soft-delete' : 'restore';
@@ -26,11 +26,8 @@ async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[],
     ctx.info(`nothing to ${verbText}`);
     return;
   }
-  if (!ctx.opts.quiet) {
-    ctx.io.stderr.write(`will ${verbText} ${targets.length} instance${targets.length === 1 ? '' : 's'}:\n`);
-    await renderList({ write: (s) => { ctx.io.stderr.write(s); }, isTTY: ctx.io.stderrIsTTY, color: false, now: ctx.clock() }, targets, { format: 'table', columns: PREVIEW_COLUMNS });
-  }
-  const go = await confirmChange(ctx, { verb: verbText, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun });
+  const go = await previewAndConfirm(ctx, { verb: verbText, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun },
+    { rows: targets, columns: PREVIEW_COLUMNS });
   if (!go) return;
   const outcomes = await setDeleted(db, ctx.who(), targets.map((t) => t.id), del, o.reason ?? null, ctx.signal);
   const changed = outcomes.filter((x) => x.result === (del ? 'deleted' : 'restored'));

@@ -60,7 +60,7 @@ async function rmOrRestore(ctx: Context, o: RmOpts, refs: string[], del: boolean
   if (!refs.length) throw new UsageError(`name the servers to ${del ? 'remove' : 'restore'}`, { hint: `e.g. sayclaw servers ${del ? 'rm' : 'restore'} jp-2-srv-03` });
   const { findServer, listServers, setServersDeleted } = await import('../../src/fleet/servers.js');
   const { renderList } = await import('../../src/output/render.js');
-  const { confirmChange } = await import('../../src/confirm.js');
+  const { previewAndConfirm } = await import('../../src/confirm.js');
   const { db } = await ctx.mysql();
   const all = await listServers(db, { state: 'all' });
   const byId = new Map(all.map((s) => [s.id, s]));
@@ -77,12 +77,8 @@ async function rmOrRestore(ctx: Context, o: RmOpts, refs: string[], del: boolean
       hint: `move or remove them first (sayclaw instances ls --server ${busy[0]!.name}), or add --force` });
   }
   const verbText = del ? 'soft-delete' : 'restore';
-  if (!ctx.opts.quiet) {
-    ctx.io.stderr.write(`will ${verbText} ${targets.length} server${targets.length === 1 ? '' : 's'}:\n`);
-    await renderList({ write: (s) => { ctx.io.stderr.write(s); }, isTTY: ctx.io.stderrIsTTY, color: false, now: ctx.clock() }, targets,
-      { format: 'table', columns: [{ key: 'name' }, { key: 'ip' }, { key: 'region' }, { key: 'status' }, { key: 'alive_instances', header: 'INSTANCES' }, { key: 'id' }] });
-  }
-  const go = await confirmChange(ctx, { verb: verbText, noun: targets.length === 1 ? 'server' : 'servers', ids: targets.map((t) => t.name ?? t.id), yes: o.yes, dryRun: o.dryRun });
+  const go = await previewAndConfirm(ctx, { verb: verbText, noun: targets.length === 1 ? 'server' : 'servers', ids: targets.map((t) => t.name ?? t.id), yes: o.yes, dryRun: o.dryRun },
+    { rows: targets, columns: [{ key: 'name' }, { key: 'ip' }, { key: 'region' }, { key: 'status' }, { key: 'alive_instances', header: 'INSTANCES' }, { key: 'id' }] });
   if (!go) return;
   const out = await setServersDeleted(db, ctx.who(), targets.map((t) => t.id), del, o.reason ?? null, { force: o.force, signal: ctx.signal });
   await renderList(ctx.out, out, { format: ctx.outputFormat, nameKey: 'name', columns: [{ key: 'name' }, { key: 'id' }, { key: 'result' }] });
