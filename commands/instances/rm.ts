@@ -16,12 +16,9 @@ async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[],
   const { renderList } = await import('../../src/output/render.js');
   const { previewAndConfirm } = await import('../../src/confirm.js');
   const { db } = await ctx.mysql();
-  const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted');
+  const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted', o.max);
   const verbText = del ? 'soft-delete' : 'restore';
   for (const s of skipped) ctx.info(`${s.id}: ${s.result === 'already-deleted' ? 'already soft-deleted, skipped' : 'not deleted, skipped'}`);
-  if (targets.length > o.max) {
-    throw new UsageError(`would ${verbText} ${targets.length} instances, more than --max ${o.max}; nothing changed`, { hint: `check the selection with --dry-run, then raise --max ${targets.length} if it is right` });
-  }
   if (!targets.length) {
     ctx.info(`nothing to ${verbText}`);
     return;
