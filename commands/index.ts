@@ -1,5 +1,5 @@
 // Builds the command tree and runs it in-process: runCli(argv, env) -> exit code.
-// bin/main.ts is the only caller that touches the real process.
+// src/main.ts is the only caller that touches the real process.
 import { Command, CommanderError, Option } from 'commander';
 import { Context, type IO, type Prompter, type GlobalOptions } from '../src/context.js';
 import { classifyError, ExitCode, SayclawError } from '../src/errors.js';

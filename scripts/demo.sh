@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/services.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
-[ -f dist/main.js ] || npm run build
+[ -f dist/main.cjs ] || npm run build
 export SAYCLAW_MYSQL_URL="${SAYCLAW_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
 export SAYCLAW_PG_URL="${SAYCLAW_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 ./bin/sayclaw schema init -q

@@ -31,7 +31,7 @@ export function parseEmail(raw: string, what = 'email'): string {
 const CONTROL_RE = /[\p{Cc}\u2028\u2029]/u;
 /** A department: 1-100 characters; letters (any script), digits, spaces and - _ & / . · ( ) （ ）;
  * starts with a letter or digit; no leading/trailing space. E.g. 研发部, R&D Platform, 市场部(华东). */
-const DEPARTMENT_RE = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} _&/.·()（）-]*$/u;
+const DEPARTMENT_RE = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} _&/.\u00b7()\uff08\uff09-]*$/u; // · （ ）
 
 export function parseDepartment(raw: string): string {
   const d = raw ?? '';

@@ -1,0 +1,72 @@
+// bin/sayclaw's V8 code cache: written after a successful run, used by the next, and never able
+// to change what a command does: missing, corrupt, unwritable or turned off, it only costs speed.
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBin } from '../support/bin.js';
+import { createTestEnv, type TestEnv } from '../support/testenv.js';
+import { generateFleet, loadFleet } from '../support/fixtures.js';
+
+let t: TestEnv;
+let dir: string;
+beforeAll(async () => { t = await createTestEnv({ withPg: false }); });
+afterAll(async () => { await t?.close(); });
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'sc-cache-')); });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const caches = (d: string) => readdirSync(d).filter((f) => /^v8-[0-9a-f]{8}-[0-9a-f]{8}\.bin$/.test(f));
+
+test('written once per verb after a success, then read; a different verb gets its own file', async () => {
+  const env = { ...t.env, SAYCLAW_CACHE_DIR: join(dir, 'c') };
+  const first = await runBin(['--version'], env);
+  expect(first).toMatchObject({ code: 0, stderr: '' });
+  const files = caches(join(dir, 'c'));
+  expect(files).toHaveLength(1);
+  const file = join(dir, 'c', files[0]!);
+  expect(statSync(join(dir, 'c')).mode & 0o777).toBe(0o700);
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  const before = statSync(file).mtimeMs;
+  const second = await runBin(['--version'], env);
+  expect(second).toEqual(first);
+  expect(statSync(file).mtimeMs).toBe(before); // accepted: not rewritten
+  await runBin(['--help'], env);
+  expect(caches(join(dir, 'c'))).toHaveLength(2);
+  // a failed run (bad input, exit 2) writes nothing
+  const bad = await runBin(['instances', 'frobnicate'], env);
+  expect(bad.code).toBe(2);
+  expect(caches(join(dir, 'c'))).toHaveLength(2);
+  expect(readdirSync(join(dir, 'c')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+});
+
+test('a corrupt cache is rejected by V8, the command runs as usual and the file is replaced', async () => {
+  const env = { ...t.env, SAYCLAW_CACHE_DIR: dir };
+  const good = await runBin(['--help'], env);
+  const [name] = caches(dir);
+  writeFileSync(join(dir, name!), Buffer.from('not a V8 code cache'.repeat(100)));
+  const again = await runBin(['--help'], env);
+  expect(again).toEqual(good);
+  expect(readFileSync(join(dir, name!)).toString('latin1')).not.toContain('not a V8 code cache');
+});
+
+test('off, or an unusable cache directory: same output, nothing written, no error', async () => {
+  const off = await runBin(['--version'], { ...t.env, SAYCLAW_CACHE_DIR: dir, SAYCLAW_CODE_CACHE: 'off' });
+  expect(off).toMatchObject({ code: 0, stderr: '' });
+  expect(readdirSync(dir)).toEqual([]);
+  writeFileSync(join(dir, 'file'), '');
+  const unusable = await runBin(['--version'], { ...t.env, SAYCLAW_CACHE_DIR: join(dir, 'file', 'sub') });
+  expect(unusable).toEqual(off);
+});
+
+test('instances ls prints the same bytes compiled from source and from the cache', async () => {
+  await loadFleet(t.db, generateFleet({ seed: 7, prefixes: { 'oc-ai-jp-2-': 12, 'oc-ai-us-1-': 3 } }));
+  const env = { ...t.env, SAYCLAW_CACHE_DIR: dir };
+  const argv = ['instances', 'ls', '--prefix', 'oc-ai-jp-2-', '-o', 'json'];
+  const cold = await runBin(argv, env);
+  expect(cold.code).toBe(0);
+  expect(caches(dir)).toHaveLength(1);
+  const warm = await runBin(argv, env);
+  const off = await runBin(argv, { ...env, SAYCLAW_CODE_CACHE: 'off' });
+  expect(JSON.parse(cold.stdout).length).toBeGreaterThan(0);
+  expect(warm).toEqual(cold);
+  expect(off).toEqual(cold);
+});
