@@ -1,7 +1,8 @@
 // Benchmark: `sayclaw usage export --raw` to CSV against `mysql --batch --quick` writing the
 // same rows (same SELECT with the attribution joins) to a file, at 200,000 and 2,000,000 log
 // rows; peak RSS of each (GNU time); and `usage summary --group department,model` against the
-// bare SQL GROUP BY run by the mysql client. Prints figures, asserts nothing.
+// bare SQL GROUP BY run by the mysql client, and against sayclaw's own (pre-aggregating) SQL
+// run by the mysql client. Prints figures, asserts nothing.
 // Usage: npm run build && node bench/usage.mjs [rows...]   (default 200000 2000000)
 // Needs the local MariaDB (root, no password) and the built bin/sayclaw. Creates and drops
 // databases named bench_usage_*.
@@ -68,6 +69,18 @@ LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
 WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)
 GROUP BY 1, 2`;
 
+// The same report the way sayclaw asks for it: aggregate the log rows by token first, then
+// attribute the partial rows (shows sayclaw's own overhead over its SQL).
+const PRE_SQL = `SELECT CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department, p.model_name,
+  SUM(p.n), SUM(p.pt), SUM(p.ct), SUM(p.q) AS quota
+FROM (SELECT l.token_name, COALESCE(l.model_name, '') AS model_name, COUNT(*) AS n, SUM(l.prompt_tokens) AS pt, SUM(l.completion_tokens) AS ct,
+    SUM(IF(l.type = 6, -l.quota, l.quota)) AS q
+  FROM ${DB.oneapi}.logs l WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2) GROUP BY l.token_name, 2) p
+LEFT JOIN ${KEYS} k ON k.oneapi_token_name = p.token_name
+LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
+LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
+GROUP BY 1, 2`;
+
 /** Wall ms and peak RSS (KB) of one run, through GNU time. */
 function timed(cmd, args, outFile) {
   const t0 = process.hrtime.bigint();
@@ -100,7 +113,10 @@ try {
     const agg = compare(`summary ${n} rows: sayclaw --group department,model vs SQL GROUP BY`,
       () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']).ms,
       () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', AGG_SQL]).ms, { runs, warmup: 1 });
-    results.push({ rows: n, raw: res, peak_mb: { sayclaw: +(peak.cli / 1024).toFixed(1), mysql: +(peak.mysql / 1024).toFixed(1) }, aggregate: agg });
+    const own = compare(`summary ${n} rows: sayclaw vs its own SQL in the mysql client`,
+      () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']).ms,
+      () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', PRE_SQL]).ms, { runs, warmup: 1 });
+    results.push({ rows: n, raw: res, peak_mb: { sayclaw: +(peak.cli / 1024).toFixed(1), mysql: +(peak.mysql / 1024).toFixed(1) }, aggregate: agg, aggregate_same_sql: own });
   }
   console.log(`\n${JSON.stringify(results)}`);
 } finally {

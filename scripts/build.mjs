@@ -26,8 +26,8 @@ await build({
   ...common,
   entryPoints: ['src/main.ts'],
   outfile: 'dist/main.cjs',
-  minifyWhitespace: true,
-  minifySyntax: true,
+  minifyWhitespace: !process.env.SAYCLAW_BUILD_PLAIN,
+  minifySyntax: !process.env.SAYCLAW_BUILD_PLAIN,
   format: 'cjs',
   // import() becomes require(): Node 20 loses a vm.Script's dynamic-import callback when the
   // script comes from a code cache, and every external package has a CommonJS entry.
@@ -39,7 +39,8 @@ await build({
 // esbuild escapes non-ASCII in strings; a regular expression literal is kept as written.
 const bundle = readFileSync(new URL('../dist/main.cjs', import.meta.url));
 const bad = bundle.findIndex((b) => b > 0x7f);
-if (bad >= 0) throw new Error(`build: dist/main.cjs has a non-ASCII byte at ${bad} (near "${bundle.subarray(Math.max(0, bad - 40), bad + 10).toString('utf8')}"); write it as a \\u escape in the source`);
+// (SAYCLAW_BUILD_PLAIN=1: unminified, for profiling only; comments may then hold non-ASCII.)
+if (bad >= 0 && !process.env.SAYCLAW_BUILD_PLAIN) throw new Error(`build: dist/main.cjs has a non-ASCII byte at ${bad} (near "${bundle.subarray(Math.max(0, bad - 40), bad + 10).toString('utf8')}"); write it as a \\u escape in the source`);
 // The demo loader: a separate ES module build, sharing nothing with the CLI's startup path.
 await build({
   ...common,

@@ -119,6 +119,22 @@ describe('usage summary', () => {
     }
   });
 
+  test('every group alone and beside an attributed one, by day, all types: equals the oracle (MySQL pre-aggregates by token)', async () => {
+    const col: Record<string, [string, (x: ReturnType<typeof counted>[number]) => string]> = {
+      user: ['user_id', (x) => x.user], instance: ['instance_id', (x) => x.instance], department: ['department', (x) => x.department],
+      model: ['model_name', (x) => x.model_name], token: ['token_name', (x) => x.token_name], channel: ['channel_id', (x) => String(x.channel_id)],
+      type: ['type', (x) => String(x.type)],
+    };
+    const combos = [...Object.keys(col).map((g) => [g]), ['department', 'channel'], ['instance', 'type'], ['user', 'token'], ['token', 'model', 'channel']];
+    for (const groups of combos) {
+      const r = await run(['usage', 'summary', '--since', '2026-10-22', '--until', '2026-10-28', '--by', 'day', '--types', '2,5,6', '--group', groups.join(','), '-o', 'json']);
+      expect(r.code).toBe(0);
+      const got = JSON.parse(r.stdout) as Array<Record<string, string>>;
+      const want = asRows(oracle(counted(START, END, [2, 5, 6]), (x) => [dayOf(x.created_at), ...groups.map((g) => col[g]![1](x))].join('|')));
+      expect(Object.fromEntries(got.map((g) => [[g.period, ...groups.map((x) => g[col[x]![0]])].join('|'), pick(g)]))).toEqual(want);
+    }
+  });
+
   test('a range after the cut-over never contacts PostgreSQL; one before it fails with exit 5', async () => {
     const dead = { SAYCLAW_PG_URL: 'postgres://postgres@127.0.0.1:1/nowhere' };
     const ok = await run(['usage', 'summary', '--since', '2026-10-26', '--until', '2026-10-27', '-o', 'json'], { env: dead });

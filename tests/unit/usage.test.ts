@@ -121,3 +121,19 @@ test('flag parsers', () => {
   expect(parseThreshold('92.5')).toBe(9250n);
   expect(() => parseThreshold('-1')).toThrow();
 });
+
+test('raw export times: ISO with the zone offset of that instant, also across DST and half-hour transitions (luxon oracle)', async () => {
+  const { DateTime } = await import('luxon');
+  const { isoFormatter } = await import('../../src/fleet/usage/export.js');
+  // Lord Howe moves by 30 minutes at 15:00/15:30 UTC; Kathmandu is +05:45; St John's -03:30
+  const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns', 'Asia/Shanghai'];
+  const edges = [Date.UTC(2026, 3, 4, 15, 0), Date.UTC(2026, 9, 3, 15, 30), Date.UTC(2026, 9, 25, 1, 0), Date.UTC(2026, 2, 8, 7, 0)].map((ms) => ms / 1000);
+  for (const zone of zones) {
+    const iso = isoFormatter(zone);
+    // a zero offset may be written Z or +00:00
+    const norm = (s: string | null) => s?.replace(/Z$/, '+00:00');
+    const want = (u: number) => norm(DateTime.fromSeconds(u, { zone }).toISO({ suppressMilliseconds: true, includeOffset: true }));
+    for (const e of edges) for (let d = -7200; d <= 7200; d += 59) expect(norm(iso(String(e + d)))).toBe(want(e + d));
+    fc.assert(fc.property(fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }), (u) => { expect(norm(iso(String(u)))).toBe(want(u)); }), { numRuns: 300 });
+  }
+});

@@ -76,40 +76,52 @@ function sourcesOf(split: { pg: unknown; mysql: unknown }): string[] {
   return [...(split.pg ? ['postgresql'] : []), ...(split.mysql ? ['mysql'] : [])];
 }
 
-/** created_at as ISO 8601 with the zone's offset; the offset is looked up once per hour. */
-function isoFormatter(zone: string) {
-  const offsets = new Map<number, { ms: number; text: string }>();
+/** 0..59 as two digits. */
+const TWO = Array.from({ length: 60 }, (_, i) => `${i < 10 ? '0' : ''}${i}`);
+
+/**
+ * created_at as ISO 8601 with the zone's offset, by integer arithmetic per row. The offset is
+ * looked up (Intl) at both ends of each hour; when they differ (a transition inside the hour,
+ * at any minute) it is looked up for the minute itself. "YYYY-MM-DDT" is built once per day.
+ */
+export function isoFormatter(zone: string) {
   const fmt = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
-  const offsetAt = (unix: number) => {
-    const h = Math.floor(unix / 3600);
-    let o = offsets.get(h);
-    if (!o) {
-      const name = fmt.formatToParts(new Date(h * 3600 * 1000)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-      const m = /GMT(?:([+-])(\d{2}):(\d{2}))?/.exec(name);
-      const sign = m?.[1] === '-' ? -1 : 1;
-      const ms = m?.[1] ? sign * (Number(m[2]) * 60 + Number(m[3])) * 60000 : 0;
-      o = { ms, text: m?.[1] ? `${m[1]}${m[2]}:${m[3]}` : 'Z' };
-      if (offsets.size > 100000) offsets.clear();
-      offsets.set(h, o);
-    }
-    return o;
+  const offsetOf = (unix: number) => {
+    const name = fmt.formatToParts(new Date(unix * 1000)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+    const m = /GMT(?:([+-])(\d{2}):(\d{2}))?/.exec(name);
+    const sign = m?.[1] === '-' ? -1 : 1;
+    const sec = m?.[1] ? sign * (Number(m[2]) * 60 + Number(m[3])) * 60 : 0;
+    return { sec, text: m?.[1] ? `${m[1]}${m[2]}:${m[3]}` : 'Z' };
   };
-  // "YYYY-MM-DDTHH:MM:" per minute, then the seconds: Date formatting once per minute seen
-  const minutes = new Map<number, string>();
+  type Offset = ReturnType<typeof offsetOf>;
+  const hours = new Map<number, Offset | null>(); // null: the offset changes within that hour
+  const offsetAt = (unix: number): Offset => {
+    const h = Math.floor(unix / 3600);
+    let o = hours.get(h);
+    if (o === undefined) {
+      const a = offsetOf(h * 3600);
+      o = a.sec === offsetOf(h * 3600 + 3599).sec ? a : null;
+      if (hours.size > 100000) hours.clear();
+      hours.set(h, o);
+    }
+    return o ?? offsetOf(unix - (unix % 60));
+  };
+  const days = new Map<number, string>();
   return (unixStr: string | null): string | null => {
     if (unixStr === null) return null;
     const unix = Number(unixStr);
-    const min = Math.floor(unix / 60);
-    let head = minutes.get(min);
-    if (head === undefined) {
-      const o = offsetAt(unix);
-      head = `${new Date(min * 60000 + o.ms).toISOString().slice(0, 17)}\u0000${o.text}`;
-      if (minutes.size > 200000) minutes.clear();
-      minutes.set(min, head);
+    const o = offsetAt(unix);
+    const local = unix + o.sec;
+    const day = Math.floor(local / 86400);
+    let date = days.get(day);
+    if (date === undefined) {
+      date = new Date(day * 86400000).toISOString().slice(0, 11);
+      if (days.size > 100000) days.clear();
+      days.set(day, date);
     }
-    const i = head.indexOf('\u0000');
-    const ss = unix - min * 60;
-    return `${head.slice(0, i)}${ss < 10 ? '0' : ''}${ss}${head.slice(i + 1)}`;
+    const t = local - day * 86400;
+    const min = Math.floor(t / 60);
+    return date + TWO[Math.floor(min / 60)] + ':' + TWO[min % 60] + ':' + TWO[t % 60] + o.text;
   };
 }
 
@@ -126,12 +138,12 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
   // columns that can never need CSV quoting (digits, ISO times, fixed words)
   const plain = RAW_COLUMNS.map((c) => ['source', 'id', 'created_at', 'type', 'channel_id', 'prompt_tokens', 'completion_tokens', 'quota', 'cost_usd'].includes(c));
   const enc = encoder(format, [...RAW_COLUMNS], plain);
-  // quotas repeat a lot: cache their cost strings
-  const costs = new Map<string, string>();
-  const cost = (q: string | null): string | null => {
-    if (q === null) return null;
+  // quotas repeat a lot: cache their cost strings (keyed by the driver's value: a number for INT)
+  const costs = new Map<unknown, string>();
+  const cost = (q: unknown): string | null => {
+    if (q === null || q === undefined) return null;
     let c = costs.get(q);
-    if (c === undefined) { c = costUsd(q, qpu); if (costs.size > 100000) costs.clear(); costs.set(q, c); }
+    if (c === undefined) { c = costUsd(String(q), qpu); if (costs.size > 100000) costs.clear(); costs.set(q, c); }
     return c;
   };
   const sink = openSink(ctx, req.out);
@@ -148,10 +160,9 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
         for (const r of chunk.rows) {
           const token = str(r.token_name);
           const a = map.get(token ?? '') ?? UNMAPPED_ATTRIBUTION;
-          const quota = str(r.quota);
           sink.push(enc.row(['postgresql', str(r.id), iso(str(r.created_at)), str(r.type), token, a.instance_id, a.user_id,
-            a.user_email, a.department, str(r.model_name), str(r.channel_id), str(r.prompt_tokens), str(r.completion_tokens), quota,
-            cost(quota)]));
+            a.user_email, a.department, str(r.model_name), str(r.channel_id), str(r.prompt_tokens), str(r.completion_tokens), str(r.quota),
+            cost(r.quota)]));
           n++;
         }
         await sink.drained();
@@ -165,9 +176,8 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
         FROM ${attributedFrom()}
         WHERE l.created_at >= ${split.mysql.from} AND l.created_at < ${split.mysql.to} AND l.type IN (${types})`.compile(db);
       n += await streamMysqlArrays(ctx, q.sql, q.parameters as unknown[], (r) => {
-        const quota = str(r[12]);
         return sink.push(enc.row(['mysql', str(r[0]), iso(str(r[1])), str(r[2]), str(r[3]), str(r[4]), str(r[5]), str(r[6]), str(r[7]),
-          str(r[8]), str(r[9]), str(r[10]), str(r[11]), quota, cost(quota)]));
+          str(r[8]), str(r[9]), str(r[10]), str(r[11]), str(r[12]), cost(r[12])]));
       }, () => sink.drained());
     }
     if (ctx.signal.aborted) throw new InterruptedError();
