@@ -1,8 +1,8 @@
 // Benchmark: `sayclaw usage export --raw` to CSV against `mysql --batch --quick` writing the
 // same rows (same SELECT with the attribution joins) to a file, at 200,000 and 2,000,000 log
 // rows; peak RSS of each (GNU time); and `usage summary --group department,model` against the
-// bare SQL GROUP BY run by the mysql client, and against sayclaw's own (pre-aggregating) SQL
-// run by the mysql client. Prints figures, asserts nothing.
+// bare SQL GROUP BY run by the mysql client; both also against sayclaw's own (lighter) SQL run
+// by the mysql client, to show sayclaw's overhead over its queries. Prints figures, asserts nothing.
 // Usage: npm run build && node bench/usage.mjs [rows...]   (default 200000 2000000)
 // Needs the local MariaDB (root, no password) and the built bin/sayclaw. Creates and drops
 // databases named bench_usage_*.
@@ -69,6 +69,11 @@ LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
 WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)
 GROUP BY 1, 2`;
 
+// The raw rows the way sayclaw asks for them: keys joined in SQL, instance -> user -> department
+// from a small map in the client (shows sayclaw's own overhead over its SQL).
+const RAW_OWN_SQL = `SELECT l.id, l.created_at, l.type, l.token_name, k.instance_id, l.model_name, l.channel_id, l.prompt_tokens, l.completion_tokens, l.quota
+FROM ${DB.oneapi}.logs l LEFT JOIN ${KEYS} k ON k.oneapi_token_name = l.token_name
+WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)`;
 // The same report the way sayclaw asks for it: aggregate the log rows by token first, then
 // attribute the partial rows (shows sayclaw's own overhead over its SQL).
 const PRE_SQL = `SELECT CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department, p.model_name,
@@ -109,6 +114,10 @@ try {
       () => { const r = timed(process.execPath, [BIN, ...cli], cliOut); peak.cli = Math.max(peak.cli, r.kb); return r.ms; },
       () => { const r = timed(mysqlRaw[0], mysqlRaw[1], myOut); peak.mysql = Math.max(peak.mysql, r.kb); return r.ms; },
       { runs, warmup: 1 });
+    const rawOwn = compare(`raw export ${n} rows: sayclaw vs its own SELECT in the mysql client`,
+      () => timed(process.execPath, [BIN, ...cli], cliOut).ms,
+      () => timed('sh', ['-c', `mysql -uroot -h127.0.0.1 --batch --quick -e "${RAW_OWN_SQL.replace(/"/g, '\\"').replace(/\n/g, ' ')}" > ${myOut}`], myOut).ms,
+      { runs, warmup: 1 });
     console.log(`   peak RSS: sayclaw ${(peak.cli / 1024).toFixed(0)} MB, mysql client ${(peak.mysql / 1024).toFixed(0)} MB; files ${(statSync(cliOut).size / 1e6).toFixed(0)} MB / ${(statSync(myOut).size / 1e6).toFixed(0)} MB`);
     const agg = compare(`summary ${n} rows: sayclaw --group department,model vs SQL GROUP BY`,
       () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']).ms,
@@ -116,7 +125,7 @@ try {
     const own = compare(`summary ${n} rows: sayclaw vs its own SQL in the mysql client`,
       () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']).ms,
       () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', PRE_SQL]).ms, { runs, warmup: 1 });
-    results.push({ rows: n, raw: res, peak_mb: { sayclaw: +(peak.cli / 1024).toFixed(1), mysql: +(peak.mysql / 1024).toFixed(1) }, aggregate: agg, aggregate_same_sql: own });
+    results.push({ rows: n, raw: res, raw_same_sql: rawOwn, peak_mb: { sayclaw: +(peak.cli / 1024).toFixed(1), mysql: +(peak.mysql / 1024).toFixed(1) }, aggregate: agg, aggregate_same_sql: own });
   }
   console.log(`\n${JSON.stringify(results)}`);
 } finally {

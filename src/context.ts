@@ -10,7 +10,7 @@ import { ConnectionError, ConfigError, UsageError, InterruptedError, firstLine, 
 import type { OutputFormat, RenderTarget } from './output/render.js';
 
 export interface IO {
-  stdout: { write(s: string): unknown };
+  stdout: { write(s: string | Uint8Array): unknown };
   stderr: { write(s: string): unknown };
   stdin: Readable;
   stdoutIsTTY: boolean;

@@ -232,6 +232,11 @@ describe('usage export', () => {
     expect(rows.some((r) => r.department === '研发部')).toBe(true);
     expect(rows.filter((r) => r.user_id === '(unmapped)').every((r) => r.user_email === null)).toBe(true);
     expect(typeof rows[0]!.quota).toBe('string');
+    // every row's attribution (instance, user, email, department) equals the oracle's
+    const email = new Map(fleet.users.map((u) => [u.id, u.email]));
+    const got = rows.map((r) => [Date.parse(r.created_at!) / 1000, r.token_name ?? '', r.quota, r.instance_id, r.user_id, r.user_email, r.department].join('|')).sort();
+    const want = counted(START, U('2026-10-28T23:00:00Z')).map((x) => [x.created_at, x.token_name, x.quota, x.instance, x.user, email.get(x.user) ?? '', x.department].join('|')).sort();
+    expect(got).toEqual(want);
   });
 
   test('--out into a missing directory, and prometheus with --raw: exit 2 before any query', async () => {

@@ -137,3 +137,18 @@ test('raw export times: ISO with the zone offset of that instant, also across DS
     fc.assert(fc.property(fc.integer({ min: 1_700_000_000, max: 1_900_000_000 }), (u) => { expect(norm(iso(String(u)))).toBe(want(u)); }), { numRuns: 300 });
   }
 });
+
+test('the export sink writes exactly the UTF-8 of what it was given, across chunk boundaries (Chinese, emoji, huge strings)', async () => {
+  const { openSink } = await import('../../src/fleet/usage/sink.js');
+  const piece = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('研发部,', '😀', '"a,b"\r\n', 'x'.repeat(100_000), '市场部'.repeat(40_000)));
+  await fc.assert(fc.asyncProperty(fc.array(piece, { maxLength: 400 }), async (parts) => {
+    const chunks: Buffer[] = [];
+    const ctx = { io: { stdout: { write: (b: string | Uint8Array) => { chunks.push(Buffer.from(b)); return true; } } }, signal: new AbortController().signal, onClose: () => undefined };
+    const sink = openSink(ctx as never, undefined);
+    for (const p of parts) { if (!sink.push(p)) await sink.drained(); }
+    await sink.commit();
+    expect(Buffer.concat(chunks).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);
+    // every chunk holds whole characters
+    for (const c of chunks) expect(Buffer.from(c.toString('utf8'), 'utf8').equals(c)).toBe(true);
+  }), { numRuns: 60 });
+});

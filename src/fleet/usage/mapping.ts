@@ -1,7 +1,8 @@
 // Attribution of One API log rows: token_name -> admin.oc_api_keys.oneapi_token_name (alive
 // keys; one instance per token name) -> oc_instances.id -> assigned_user_id -> portal.users
 // (department). Rows that map to nothing are reported as UNMAPPED, never dropped.
-// MySQL joins in SQL; PostgreSQL partial aggregates are mapped through tokenMap().
+// MySQL reports join in SQL after aggregating by token; the raw MySQL export joins the keys in
+// SQL and maps instance -> user through attributionMaps(); PostgreSQL rows go through tokenMap().
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 
@@ -25,14 +26,6 @@ export function keysTable(): RawBuilder<unknown> {
     ) x GROUP BY x.token_name)`;
 }
 
-/** FROM clause for MySQL logs with attribution joins; aliases l, k, i, u. */
-export function attributedFrom(): RawBuilder<unknown> {
-  return sql`${sql.table('oneapi.logs')} l
-    LEFT JOIN ${keysTable()} k ON k.oneapi_token_name = l.token_name
-    LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = k.instance_id
-    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`;
-}
-
 export interface Attribution {
   instance_id: string;
   user_id: string;
@@ -45,22 +38,40 @@ export const UNMAPPED_ATTRIBUTION: Attribution = {
   instance_id: UNMAPPED, user_id: UNMAPPED, user_email: null, user_name: null, department: UNMAPPED,
 };
 
-/** token_name -> attribution, for rows that come from PostgreSQL (small: one row per token). */
-export async function tokenMap(db: Kysely<MysqlDB>): Promise<Map<string, Attribution>> {
-  const r = await sql<{ token_name: string; instance_id: string; user_id: string | null; email: string | null; name: string | null; department: string | null }>`
+export interface AttributionMaps {
+  /** token_name -> attribution, for rows that come from PostgreSQL */
+  byToken: Map<string, Attribution>;
+  /** keysTable().instance_id, exactly as MySQL returns it -> attribution (raw MySQL export) */
+  byInstance: Map<string, Attribution>;
+}
+
+/** The query behind attributionMaps (small: one row per token name of an alive key). */
+export function attributionQuery() {
+  return sql<{ token_name: string; instance_id: string; user_id: string | null; email: string | null; name: string | null; department: string | null }>`
     SELECT k.oneapi_token_name AS token_name, k.instance_id, u.id AS user_id, u.email, u.name, u.department
     FROM ${keysTable()} k
     LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = k.instance_id
-    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`.execute(db);
-  const m = new Map<string, Attribution>();
-  for (const x of r.rows) {
-    m.set(x.token_name, {
+    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`;
+}
+
+export function attributionMaps(rows: Array<{ token_name: string; instance_id: string; user_id: string | null; email: string | null; name: string | null; department: string | null }>): AttributionMaps {
+  const byToken = new Map<string, Attribution>();
+  const byInstance = new Map<string, Attribution>();
+  for (const x of rows) {
+    const a: Attribution = {
       instance_id: x.instance_id,
       user_id: x.user_id ?? UNMAPPED,
       user_email: x.email,
       user_name: x.name,
       department: x.user_id === null ? UNMAPPED : (x.department ?? NO_DEPARTMENT),
-    });
+    };
+    byToken.set(x.token_name, a);
+    byInstance.set(x.instance_id, a);
   }
-  return m;
+  return { byToken, byInstance };
+}
+
+/** token_name -> attribution, for rows that come from PostgreSQL. */
+export async function tokenMap(db: Kysely<MysqlDB>): Promise<Map<string, Attribution>> {
+  return attributionMaps((await attributionQuery().execute(db)).rows).byToken;
 }
