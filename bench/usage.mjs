@@ -108,7 +108,7 @@ try {
     const t0 = Date.now();
     setup(n);
     console.log(`\n== ${n.toLocaleString('en')} log rows (loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s) ==`);
-    const runs = n >= 1000000 ? 3 : 5;
+    const runs = n >= 1000000 ? 3 : 9;
     const peak = { cli: 0, mysql: 0 };
     const res = compare(`raw export ${n} rows: sayclaw CSV vs mysql --batch --quick`,
       () => { const r = timed(process.execPath, [BIN, ...cli], cliOut); peak.cli = Math.max(peak.cli, r.kb); return r.ms; },

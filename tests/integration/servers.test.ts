@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { startLab, LAB_USER, type Lab } from '../support/lab.js';
 
 let t: TestEnv;
 let lab: Lab;
@@ -147,7 +147,7 @@ describe('remote', () => {
     const out = execFileSync('ansible-inventory', ['-i', script, '--list'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_LOCAL_TEMP: t.tmp, HOME: t.tmp } });
     const inv = JSON.parse(out);
     expect(inv.region_lab_east.hosts.sort()).toEqual(['lab-01', 'lab-03']);
-    expect(inv._meta.hostvars['lab-02']).toMatchObject({ ansible_host: '127.0.0.1', ansible_port: lab.servers[1]!.sshPort, ansible_user: 'root', ansible_ssh_private_key_file: lab.clientKey });
+    expect(inv._meta.hostvars['lab-02']).toMatchObject({ ansible_host: '127.0.0.1', ansible_port: lab.servers[1]!.sshPort, ansible_user: LAB_USER, ansible_ssh_private_key_file: lab.clientKey });
     const host = execFileSync('ansible-inventory', ['-i', script, '--host', 'lab-01'], { encoding: 'utf8', env: { ...process.env, ANSIBLE_LOCAL_TEMP: t.tmp, HOME: t.tmp } });
     expect(JSON.parse(host)).toMatchObject({ ansible_port: lab.servers[0]!.sshPort });
   });

@@ -64,6 +64,28 @@ export interface Lab {
   close(): Promise<void>;
 }
 
+/**
+ * The account the lab's servers are reached as: a plain login with /bin/sh, in the group that
+ * owns the lab engines' sockets (dockerd --group), like an ops account in the docker group.
+ * Not root: root's shell here sources a .bashrc that runs pyenv on every ssh command (~100 ms
+ * of CPU each), which no real fleet server pays and which would drown what the benchmarks and
+ * fan-out tests measure. Created once (idempotent; needs root, as the rest of the lab).
+ */
+export const LAB_USER = 'sayclaw-lab';
+
+function ensureLabUser(): void {
+  const exists = () => { try { execFileSync('id', ['-u', LAB_USER], { stdio: 'ignore' }); return true; } catch { return false; } };
+  if (!exists()) {
+    // two test workers may race here: whichever loses sees the user afterwards
+    try {
+      execFileSync('useradd', ['--system', '--user-group', '--create-home', '--home-dir', `/var/lib/${LAB_USER}`, '--shell', '/bin/sh', LAB_USER], { stdio: 'ignore' });
+    } catch { /* checked below */ }
+    if (!exists()) throw new Error(`test lab: cannot create the user ${LAB_USER} (run as root, or: ${HOW})`);
+  }
+  // a system account is created locked ("!"); sshd without PAM refuses locked accounts
+  execFileSync('usermod', ['-p', '*', LAB_USER], { stdio: 'ignore' });
+}
+
 function need(path: string, what: string): void {
   if (!existsSync(path)) throw new Error(`test lab: ${what} not found at ${path}; ${HOW}`);
 }
@@ -135,11 +157,15 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (DOCKER === 'docker') throw new Error(`test lab: docker CLI not found; ${HOW}`);
   }
   // short path: unix socket paths are limited to 108 bytes
+  ensureLabUser();
   const dir = mkdtempSync('/tmp/sclab-');
+  // the lab user must reach the engine sockets and (sshd reads it as that user) authorized_keys
+  chmodSync(dir, 0o711);
   mkdirSync('/run/sshd', { recursive: true });
   const clientKey = join(dir, 'id_client');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sayclaw-lab', '-f', clientKey]);
   copyFileSync(`${clientKey}.pub`, join(dir, 'authorized_keys'));
+  chmodSync(join(dir, 'authorized_keys'), 0o644);
   const engines: LabEngine[] = [];
   const servers: LabServer[] = [];
   const procs: ChildProcess[] = [];
@@ -186,7 +212,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       const log = join(e.dir, 'dockerd.log');
       const p = spawn('/usr/sbin/dockerd', ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
         '--userland-proxy=false', '--data-root', join(e.dir, 'data'), '--exec-root', join(e.dir, 'x'), '--pidfile', join(e.dir, 'd.pid'),
-        '-H', `unix://${e.sock}`, '--log-level', 'warn',
+        '-H', `unix://${e.sock}`, '--group', LAB_USER, '--log-level', 'warn',
         ...(serverTls && e.tlsPort ? ['--tlsverify', '--tlscacert', serverTls.ca, '--tlscert', serverTls.cert, '--tlskey', serverTls.key, '-H', `tcp://127.0.0.1:${e.tlsPort}`] : []),
       ], { stdio: ['ignore', 'ignore', 'ignore'], detached: false });
       // stdout/stderr to a file would need an fd; dockerd logs are not needed unless it fails
@@ -204,7 +230,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         const id = crypto.randomUUID();
         await db.insertInto('admin.servers').values({
           id, name: s.name, ip: '127.0.0.1', region: s.region, provider: 'lab', cpu_cores: 2, memory_gb: 4, disk_gb: 20, status: 'active',
-          ssh_user: 'root', ssh_port: s.sshPort, docker_port: s.engine.tlsPort ?? 2376, notes: `lab engine ${s.engine.index}`, ssh_key_path: clientKey,
+          ssh_user: LAB_USER, ssh_port: s.sshPort, docker_port: s.engine.tlsPort ?? 2376, notes: `lab engine ${s.engine.index}`, ssh_key_path: clientKey,
         }).execute();
         s.id = id;
         ids.push(id);
