@@ -185,7 +185,7 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
         return sink.push(enc.row(['mysql', str(r[0]), iso(str(r[1])), str(r[2]), str(r[3]), a.instance_id, a.user_id, a.user_email,
           a.department, str(r[5]), str(r[6]), str(r[7]), str(r[8]), str(r[9]), cost(r[9])]));
       }, () => sink.drained(), async (query) => {
-        byInstance = attributionMaps(await query(mapQuery.sql, mapQuery.parameters as unknown[]) as never).byInstance;
+        byInstance = attributionMaps(await query(mapQuery.sql, mapQuery.parameters as unknown[]) as Parameters<typeof attributionMaps>[0]).byInstance;
       });
     }
     if (ctx.signal.aborted) throw new InterruptedError();

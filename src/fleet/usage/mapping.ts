@@ -26,6 +26,12 @@ export function keysTable(): RawBuilder<unknown> {
     ) x GROUP BY x.token_name)`;
 }
 
+/** From an alias k with k.instance_id: the instance (i) and its assigned portal user (u). */
+export function instanceUserJoins(): RawBuilder<unknown> {
+  return sql`LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = k.instance_id
+    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`;
+}
+
 export interface Attribution {
   instance_id: string;
   user_id: string;
@@ -49,9 +55,7 @@ export interface AttributionMaps {
 export function attributionQuery() {
   return sql<{ token_name: string; instance_id: string; user_id: string | null; email: string | null; name: string | null; department: string | null }>`
     SELECT k.oneapi_token_name AS token_name, k.instance_id, u.id AS user_id, u.email, u.name, u.department
-    FROM ${keysTable()} k
-    LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = k.instance_id
-    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`;
+    FROM ${keysTable()} k ${instanceUserJoins()}`;
 }
 
 export function attributionMaps(rows: Array<{ token_name: string; instance_id: string; user_id: string | null; email: string | null; name: string | null; department: string | null }>): AttributionMaps {
