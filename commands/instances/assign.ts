@@ -27,9 +27,7 @@ async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string 
     const ok = await confirmChange(ctx, { verb: mode, noun: 'instance', ids: [id], yes: o.yes });
     if (!ok) return;
   }
-  const res = await db.transaction().execute((trx) => mode === 'unassign'
-    ? a.unassignInTrx(trx, ctx.who(), id, { reason: o.reason })
-    : a.assignInTrx(trx, ctx.who(), id, email!, { reassign: mode === 'reassign', reason: o.reason }));
+  const res = await a.changeAssignment(db, ctx.who(), id, mode === 'unassign' ? null : email!, { reassign: mode === 'reassign', reason: o.reason });
   await renderList(ctx.out, [res], { format: ctx.outputFormat, nameKey: 'instance_id', columns: [
     { key: 'instance_id' }, { key: 'action' }, { key: 'from' }, { key: 'to' }, { key: 'changed' }] });
   if (!res.changed) ctx.info(mode === 'unassign' ? `${id} was not assigned; nothing changed` : `${id} is already assigned to ${res.to}; nothing changed`);

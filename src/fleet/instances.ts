@@ -8,6 +8,7 @@ import { writeAudit, type Actor } from './audit.js';
 import { readAssignments, type AssignmentView } from './assignment.js';
 import { suggestIds } from './instance-targets.js';
 import { findServer } from './servers.js';
+import { inTransaction } from '../db/transaction.js';
 
 export interface InstanceFilter {
   prefix?: string;
@@ -200,7 +201,7 @@ async function pickForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[]; filter?:
  */
 export async function setDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
   signal?: AbortSignal): Promise<WriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const out: WriteOutcome[] = [];
     for (const id of ids) {
       if (signal?.aborted) throw new InterruptedError();

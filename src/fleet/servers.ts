@@ -7,6 +7,7 @@ import type { MysqlDB } from '../db/types.js';
 import { naturalCompare } from '../db/sql-helpers.js';
 import { InterruptedError, NotFoundError, UsageError } from '../errors.js';
 import { writeAudit, type Actor } from './audit.js';
+import { inTransaction } from '../db/transaction.js';
 
 export interface ServerRow {
   id: string;
@@ -145,7 +146,7 @@ async function assertUnique(db: Kysely<MysqlDB>, v: ServerInput, exceptId?: stri
 
 export async function addServer(db: Kysely<MysqlDB>, actor: Actor, v: ServerInput, reason: string | null = null): Promise<ServerRow> {
   validateServerInput(v, true);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await assertUnique(trx, v);
     const id = crypto.randomUUID();
     const values: Record<string, unknown> = { id };
@@ -161,7 +162,7 @@ export async function updateServer(db: Kysely<MysqlDB>, actor: Actor, ref: strin
   Promise<{ server: ServerRow; changed: string[] }> {
   validateServerInput(v, false);
   const cur = await findServer(db, ref);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const before = (await trx.selectFrom('admin.servers as s').select([...COLS]).where('s.id', '=', cur.id).forUpdate().executeTakeFirstOrThrow()) as ServerRow;
     const set: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(v)) {
@@ -183,7 +184,7 @@ export interface ServerWriteOutcome { id: string; name: string | null; result: s
 /** Soft delete (or restore) servers in ONE transaction with one audit row each. */
 export async function setServersDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
   opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<ServerWriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const out: ServerWriteOutcome[] = [];
     for (const id of ids) {
       if (opts.signal?.aborted) throw new InterruptedError();
