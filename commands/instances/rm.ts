@@ -12,9 +12,9 @@ interface WriteOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?
 async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[], del: boolean): Promise<void> {
   if (ids.length && hasFilter(o)) throw new UsageError('give instance ids or --prefix/filters, not both');
   if (!ids.length && !hasFilter(o)) throw new UsageError(`name the instances to ${del ? 'remove' : 'restore'}: ids, or --prefix P [filters]`, { hint: `e.g. sayclaw instances ${del ? 'rm' : 'restore'} oc-ai-jp-2-07` });
-  const { selectForWrite, setDeleted } = await import('../../src/fleet/instances.js');
+  const { selectForWrite, setDeleted } = await import('../../src/fleet/instances/ls.js');
   const { renderList } = await import('../../src/output/render.js');
-  const { previewAndConfirm } = await import('../../src/confirm.js');
+  const { previewAndConfirm } = await import('../../src/plan.js');
   const { db } = await ctx.mysql();
   const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted', o.max);
   const verbText = del ? 'soft-delete' : 'restore';

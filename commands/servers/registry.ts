@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { verb, intArg } from '../kit.js';
 import { UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
-import type { ServerInput } from '../../src/fleet/servers.js';
+import type { ServerInput } from '../../src/fleet/servers/registry.js';
 
 export const SERVER_COLUMNS = [
   { key: 'name' }, { key: 'ip' }, { key: 'region' }, { key: 'provider' }, { key: 'status' },
@@ -46,7 +46,7 @@ function inputFrom(o: FieldOpts): ServerInput {
 }
 
 async function showOne(ctx: Context, ref: string): Promise<void> {
-  const { showServer } = await import('../../src/fleet/servers.js');
+  const { showServer } = await import('../../src/fleet/servers/registry.js');
   const { renderObject } = await import('../../src/output/render.js');
   const { db } = await ctx.mysql();
   const d = await showServer(db, ref);
@@ -58,9 +58,9 @@ async function showOne(ctx: Context, ref: string): Promise<void> {
 
 async function rmOrRestore(ctx: Context, o: RmOpts, refs: string[], del: boolean): Promise<void> {
   if (!refs.length) throw new UsageError(`name the servers to ${del ? 'remove' : 'restore'}`, { hint: `e.g. sayclaw servers ${del ? 'rm' : 'restore'} jp-2-srv-03` });
-  const { findServer, listServers, setServersDeleted } = await import('../../src/fleet/servers.js');
+  const { findServer, listServers, setServersDeleted } = await import('../../src/fleet/servers/registry.js');
   const { renderList } = await import('../../src/output/render.js');
-  const { previewAndConfirm } = await import('../../src/confirm.js');
+  const { previewAndConfirm } = await import('../../src/plan.js');
   const { db } = await ctx.mysql();
   const all = await listServers(db, { state: 'all' });
   const byId = new Map(all.map((s) => [s.id, s]));
@@ -96,7 +96,7 @@ export function registerServerRegistry(g: Command): void {
       .option('--status <S>', 'only this status').option('--deleted', 'only soft-deleted servers').option('--all', 'alive and soft-deleted servers'),
     run: async (ctx, o) => {
       if (o.deleted && o.all) throw new UsageError('--deleted and --all exclude each other');
-      const { listServers } = await import('../../src/fleet/servers.js');
+      const { listServers } = await import('../../src/fleet/servers/registry.js');
       const { renderList } = await import('../../src/output/render.js');
       const { db } = await ctx.mysql();
       const rows = await listServers(db, { region: o.region, provider: o.provider, status: o.status, state: o.deleted ? 'deleted' : o.all ? 'all' : 'alive' });
@@ -117,7 +117,7 @@ export function registerServerRegistry(g: Command): void {
     examples: ['sayclaw servers add --name jp-2-srv-04 --ip 10.0.2.4 --region jp-2 --provider gcp --cpu-cores 8 --memory-gb 32 --disk-gb 200'],
     options: fieldOptions,
     run: async (ctx, o) => {
-      const { addServer } = await import('../../src/fleet/servers.js');
+      const { addServer } = await import('../../src/fleet/servers/registry.js');
       const { db } = await ctx.mysql();
       const row = await addServer(db, ctx.who(), inputFrom(o), o.reason ?? null);
       ctx.info(`added server ${row.name} (${row.id})`);
@@ -131,7 +131,7 @@ export function registerServerRegistry(g: Command): void {
     examples: ['sayclaw servers update jp-2-srv-04 --status maintenance --reason "disk swap"', 'sayclaw servers update jp-2-srv-04 --ssh-port 2222'],
     options: fieldOptions,
     run: async (ctx, o, args) => {
-      const { updateServer } = await import('../../src/fleet/servers.js');
+      const { updateServer } = await import('../../src/fleet/servers/registry.js');
       const { db } = await ctx.mysql();
       const input = inputFrom(o);
       if (!Object.keys(input).length) throw new UsageError('nothing to update', { hint: 'give at least one of --name --ip --region --status ...' });

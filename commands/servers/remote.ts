@@ -11,7 +11,7 @@ interface ExecOpts extends SelOpts { group?: boolean; timeout?: string; commandA
 interface InvOpts { list?: boolean; host?: string }
 
 async function selectServers(ctx: Context, names: string[], o: SelOpts) {
-  const { resolveServerTargets } = await import('../../src/fleet/servers.js');
+  const { resolveServerTargets } = await import('../../src/fleet/servers/registry.js');
   const { db } = await ctx.mysql();
   return { db, servers: await resolveServerTargets(db, { names, all: o.all, region: o.region }) };
 }
@@ -37,8 +37,8 @@ export function registerServerRemote(g: Command): void {
       .option('--name-pattern <REGEX>', 'container names that count as instances for drift (default ^oc-)'),
     run: async (ctx, o, names) => {
       const { servers, db } = await selectServers(ctx, names, o);
-      const { openRemote } = await import('../../src/fleet/servers-remote.js');
-      const { checkServers } = await import('../../src/fleet/servers-check.js');
+      const { openRemote } = await import('../../src/fleet/servers/remote.js');
+      const { checkServers } = await import('../../src/fleet/servers/check.js');
       const { renderList, renderObject } = await import('../../src/output/render.js');
       const remote = await openRemote(ctx);
       const progress = await progressFor(ctx, servers.length, 'checking');
@@ -90,8 +90,8 @@ export function registerServerRemote(g: Command): void {
         timeoutMs = Math.round(n * 1000);
       }
       const { servers } = await selectServers(ctx, names, o);
-      const { openRemote } = await import('../../src/fleet/servers-remote.js');
-      const { execOnServers, shellJoin } = await import('../../src/fleet/servers-exec.js');
+      const { openRemote } = await import('../../src/fleet/servers/remote.js');
+      const { execOnServers, shellJoin } = await import('../../src/fleet/servers/exec.js');
       const remote = await openRemote(ctx);
       const f = ctx.outputFormat;
       const stream = (f === 'table' || f === 'wide') && !o.group;
@@ -136,8 +136,8 @@ export function registerServerRemote(g: Command): void {
       'sayclaw servers inventory --host jp-2-srv-01'],
     options: (c) => c.option('--list', 'the whole inventory (default)').option('--host <NAME>', 'hostvars of one host'),
     run: async (ctx, o) => {
-      const { buildInventory } = await import('../../src/fleet/servers-inventory.js');
-      const { listServers } = await import('../../src/fleet/servers.js');
+      const { buildInventory } = await import('../../src/fleet/servers/inventory.js');
+      const { listServers } = await import('../../src/fleet/servers/registry.js');
       const { db } = await ctx.mysql();
       const rows = (await listServers(db, { state: 'alive' })).filter((s) => s.status !== 'retired');
       const inv = buildInventory(rows, ctx.config(), ctx.io.env.HOME);

@@ -4,7 +4,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { MysqlDB, ApiMasterKeysTable } from '../../db/types.js';
 import type { Selectable } from 'kysely';
-import { writeAudit, type Actor } from '../audit.js';
+import { writeAudit, type Actor } from '../audit/write.js';
 import { ConfigError, NotFoundError, SayclawError, ExitCode, UsageError } from '../../errors.js';
 import { aadFor, decryptSecret, DecryptError, encryptSecret, fingerprintHash, secretFingerprint } from '../../crypto/aesgcm.js';
 import type { MasterKey } from './master-key-source.js';

@@ -9,7 +9,7 @@ import { InterruptedError, UsageError } from '../../errors.js';
 import { attributionMaps, attributionQuery, keysTable, tokenMap, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
 import { costUsd } from './money.js';
 import { aggregateUsage, type UsageQuery } from './report.js';
-import { checkOut, encoder, openSink, type Cell, type DataFormat } from './sink.js';
+import { checkOut, encoder, openSink, type Cell, type DataFormat } from '../../output/sink.js';
 import { splitRange } from './sources.js';
 import { prometheusText } from './prometheus.js';
 

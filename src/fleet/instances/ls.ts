@@ -1,13 +1,13 @@
 // Instances: listing with filters, one instance in full, soft delete and restore.
 // Writes are one transaction with their audit rows, race-safe (WHERE deleted_at IS NULL).
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import { likePrefix, naturalCompare } from '../db/sql-helpers.js';
-import { InterruptedError, NotFoundError, UsageError } from '../errors.js';
-import { writeAudit, type Actor } from './audit.js';
+import type { MysqlDB } from '../../db/types.js';
+import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
+import { writeAudit, type Actor } from '../audit/write.js';
 import { readAssignments, type AssignmentView } from './assignment.js';
-import { suggestIds } from './instance-targets.js';
-import { findServer } from './servers.js';
+import { suggestIds } from './targets.js';
+import { findServer } from '../servers/registry.js';
 
 export interface InstanceFilter {
   prefix?: string;

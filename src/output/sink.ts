@@ -6,8 +6,8 @@ import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Context } from '../../context.js';
-import { InterruptedError, UsageError } from '../../errors.js';
+import type { Context } from '../context.js';
+import { InterruptedError, UsageError } from '../errors.js';
 
 export interface Sink {
   /** Append; resolves once the destination can take more (backpressure). */
