@@ -143,8 +143,7 @@ test('the export sink writes exactly the UTF-8 of what it was given, across chun
   const piece = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('研发部,', '😀', '"a,b"\r\n', 'x'.repeat(100_000), '市场部'.repeat(40_000)));
   await fc.assert(fc.asyncProperty(fc.array(piece, { maxLength: 400 }), async (parts) => {
     const chunks: Buffer[] = [];
-    const ctx = { io: { stdout: { write: (b: string | Uint8Array) => { chunks.push(Buffer.from(b)); return true; } } }, signal: new AbortController().signal, onClose: () => undefined };
-    const sink = openSink(ctx as never, undefined);
+    const sink = openSink({ stdout: { write: (b: string | Uint8Array) => { chunks.push(Buffer.from(b)); return true; } }, cwd: process.cwd(), signal: new AbortController().signal, onClose: () => undefined }, undefined);
     for (const p of parts) { if (!sink.push(p)) await sink.drained(); }
     await sink.commit();
     expect(Buffer.concat(chunks).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);

@@ -1,12 +1,8 @@
-// Instances: listing with filters, one instance in full, soft delete and restore.
-// Writes are one transaction with their audit rows, race-safe (WHERE deleted_at IS NULL).
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+// sayclaw instances ls: the filters every instance verb shares, sorting and the listing.
+import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
-import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
-import { writeAudit, type Actor } from '../audit/write.js';
-import { readAssignments, type AssignmentView } from './assignment.js';
-import { suggestIds } from './targets.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 import { findServer } from '../servers/registry.js';
 
 export interface InstanceFilter {
@@ -124,104 +120,6 @@ export async function listInstances(db: Kysely<MysqlDB>, f: InstanceFilter): Pro
   const rows = (await q.orderBy('i.id').execute()) as InstanceListRow[];
   rows.sort(cmp);
   return f.limit !== undefined ? rows.slice(0, f.limit) : rows;
-}
-
-export interface InstanceDetail {
-  instance: Record<string, unknown>;
-  server: Record<string, unknown> | null;
-  assignment: AssignmentView;
-  config: unknown;
-  config_error: string | null;
-  health_history: Array<Record<string, unknown>>;
-}
-
-export async function showInstance(db: Kysely<MysqlDB>, id: string, historyLimit = 10): Promise<InstanceDetail> {
-  const inst = await db.selectFrom('admin.oc_instances').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!inst) {
-    const sugg = await suggestIds(db, id);
-    throw new NotFoundError(`no such instance: ${id}`, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : 'list them with: sayclaw instances ls' });
-  }
-  const server = inst.server_id
-    ? await db.selectFrom('admin.servers').select(['id', 'name', 'ip', 'region', 'provider', 'status', 'ssh_user', 'ssh_port', 'deleted_at'])
-      .where('id', '=', inst.server_id).executeTakeFirst() ?? null
-    : null;
-  const assignment = (await readAssignments(db, [id])).get(id)!;
-  let config: unknown = null;
-  let configError: string | null = null;
-  if (inst.config_json) {
-    try { config = JSON.parse(inst.config_json); } catch (e) { configError = `config_json is not valid JSON: ${(e as Error).message}`; }
-  }
-  const health = await db.selectFrom('admin.oc_health_logs')
-    .select(['checked_at', 'status', 'live', 'ready', 'latency_ms', 'http_status', 'error', 'via'])
-    .where('instance_id', '=', id).where('deleted_at', 'is', null).orderBy('checked_at', 'desc').limit(historyLimit).execute();
-  const { config_json: _c, ...rest } = inst;
-  return { instance: rest, server: server as Record<string, unknown> | null, assignment, config, config_error: configError, health_history: health };
-}
-
-export interface WriteOutcome { id: string; result: string }
-
-/**
- * The rows a bulk write will change: explicit ids (all must exist) or a filter; more than `max`
- * rows is refused (the bulk guard), before anything is asked or changed.
- */
-export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[]; filter?: InstanceFilter }, want: 'alive' | 'deleted',
-  max = Number.MAX_SAFE_INTEGER): Promise<{ targets: InstanceListRow[]; skipped: WriteOutcome[] }> {
-  const picked = await pickForWrite(db, sel, want);
-  if (picked.targets.length > max) {
-    const n = picked.targets.length;
-    throw new UsageError(`would ${want === 'alive' ? 'soft-delete' : 'restore'} ${n} instances, more than --max ${max}; nothing changed`, {
-      hint: `check the selection with --dry-run, then raise --max ${n} if it is right` });
-  }
-  return picked;
-}
-
-async function pickForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[]; filter?: InstanceFilter }, want: 'alive' | 'deleted'):
-  Promise<{ targets: InstanceListRow[]; skipped: WriteOutcome[] }> {
-  if (sel.ids?.length) {
-    const ids = [...new Set(sel.ids)];
-    const rows = await listInstances(db, { ids, state: 'all' });
-    const found = new Set(rows.map((r) => r.id));
-    const missing = ids.filter((i) => !found.has(i));
-    if (missing.length) {
-      const sugg = await suggestIds(db, missing[0]!);
-      throw new NotFoundError(`no such instance: ${missing.join(', ')}; nothing changed`, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : 'list them with: sayclaw instances ls --all' });
-    }
-    const targets = rows.filter((r) => (want === 'alive' ? r.deleted_at === null : r.deleted_at !== null));
-    const skipped = rows.filter((r) => !targets.includes(r)).map((r) => ({ id: r.id, result: want === 'alive' ? 'already-deleted' : 'not-deleted' }));
-    return { targets, skipped };
-  }
-  if (!sel.filter) throw new UsageError('name instances by id or with --prefix P [filters]');
-  return { targets: await listInstances(db, { ...sel.filter, state: want }), skipped: [] };
-}
-
-/**
- * Soft delete (deleted_at = NOW(3)) or restore (deleted_at = NULL) in ONE transaction with one
- * audit row per changed row. A row someone else changed meanwhile is reported, not audited.
- */
-export async function setDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
-  signal?: AbortSignal): Promise<WriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
-    const out: WriteOutcome[] = [];
-    for (const id of ids) {
-      if (signal?.aborted) throw new InterruptedError();
-      const before = await trx.selectFrom('admin.oc_instances').select(['id', 'deleted_at', 'assigned_user_id', 'server_id'])
-        .where('id', '=', id).forUpdate().executeTakeFirst();
-      const res = await trx.updateTable('admin.oc_instances')
-        .set({ deleted_at: del ? sql<Date>`NOW(3)` as never : null })
-        .where('id', '=', id)
-        .where('deleted_at', del ? 'is' : 'is not', null)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 1) {
-        const after = await trx.selectFrom('admin.oc_instances').select(['deleted_at']).where('id', '=', id).executeTakeFirstOrThrow();
-        await writeAudit(trx, actor, { action: del ? 'instances.rm' : 'instances.restore', target_type: 'instance', target_id: id,
-          reason, before, after: { ...before, deleted_at: after.deleted_at } });
-        out.push({ id, result: del ? 'deleted' : 'restored' });
-      } else {
-        out.push({ id, result: del ? 'already-deleted' : 'not-deleted' });
-      }
-    }
-    return out;
-  });
 }
 
 export type { SelectQueryBuilder };
