@@ -11,8 +11,8 @@
 //   drop-reply   the statement is forwarded, its reply never reaches the client (the client side
 //                is closed at once; the server side once the server has answered)
 //   replyBytes N the statement is forwarded and the connection is cut after N bytes of its reply
-// plus cutAfterBytes (any connection, N bytes from the server), refuse() (stop listening:
-// ECONNREFUSED) and accept() (listen again on the same port).
+// plus cutAfterBytes (any connection, N bytes from the server), slow() (a slow link), refuse()
+// (stop listening: ECONNREFUSED) and accept() (listen again on the same port).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export type FaultAction = 'cut' | 'drop-reply' | { replyBytes: number };
@@ -56,6 +56,7 @@ export class FaultProxy {
   private conns = new Set<Socket>();
   private pairs = new Map<number, { client: Socket; server: Socket }>();
   private byteLimit: number | null = null;
+  private delayMs: number | null = null;
   private next = 0;
 
   private constructor(private readonly target: { host: string; port: number }) {
@@ -84,10 +85,13 @@ export class FaultProxy {
     return done;
   }
 
+  /** A slow link: every chunk from the server is held this long (null: off). */
+  slow(ms: number | null): void { this.delayMs = ms; }
+
   /** Cut every connection once it has received N bytes from the server in total (null: off). */
   cutAfterBytes(n: number | null): void { this.byteLimit = n; }
 
-  clear(): void { this.rules = []; this.byteLimit = null; }
+  clear(): void { this.rules = []; this.byteLimit = null; this.delayMs = null; }
 
   /** Close every open connection now. */
   cutAll(): void { for (const s of this.conns) s.destroy(); }
@@ -202,7 +206,7 @@ export class FaultProxy {
       }
     });
 
-    server.on('data', (chunk: Buffer) => {
+    const fromServerData = (chunk: Buffer) => {
       serverBytes += chunk.length;
       if (reply?.drop) {
         // the server answered the statement whose reply is dropped: now close its side too
@@ -243,6 +247,12 @@ export class FaultProxy {
         return;
       }
       client.write(chunk);
+    };
+    server.on('data', (chunk: Buffer) => {
+      if (!this.delayMs) { fromServerData(chunk); return; }
+      // slow link: each chunk from the server waits before it is passed on, in order
+      server.pause();
+      setTimeout(() => { fromServerData(chunk); if (!server.destroyed) server.resume(); }, this.delayMs).unref();
     });
   }
 }

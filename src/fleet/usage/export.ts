@@ -5,11 +5,12 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
-import { InterruptedError, UsageError } from '../../errors.js';
+import { ConnectionError, firstLine, InterruptedError, SayclawError, UsageError } from '../../errors.js';
+import { isConnectionLoss } from '../../db/transaction.js';
 import { attributionMaps, attributionQuery, keysTable, tokenMap, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
 import { costUsd } from './money.js';
 import { aggregateUsage, type UsageQuery } from './report.js';
-import { checkOut, encoder, openSink, type Cell, type DataFormat } from '../../output/sink.js';
+import { checkOut, encoder, openSink, type Cell, type DataFormat, type Sink } from '../../output/sink.js';
 import { splitRange } from './sources.js';
 import { prometheusText } from './prometheus.js';
 
@@ -49,31 +50,42 @@ export function checkExportRequest(ctx: Context, req: ExportRequest): void {
 
 export async function exportUsage(ctx: Context, req: ExportRequest): Promise<ExportResult> {
   checkExportRequest(ctx, req);
-  if (req.format === 'prometheus') {
-    const res = await aggregateUsage(ctx, { ...req, by: undefined, groups: ['department', 'model'] });
-    const text = prometheusText(res.rows, { range: req.range, now: ctx.clock(), types: req.types });
-    const sink = openSink(ctx.sinkTarget(), req.out);
-    try { await sink.write(text); await sink.commit(); } catch (e) { await sink.abort(); throw e; }
-    return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
-  }
-  if (!req.raw) {
-    // aggregate first (both databases), then open the output: a failed query leaves no file
-    const res = await aggregateUsage(ctx, req);
-    const enc = encoder(req.format, res.columns);
-    const sink = openSink(ctx.sinkTarget(), req.out);
-    try {
+  // the output first: one that cannot be written ends the run before any query (exit 1); a
+  // failure later removes the temporary file, so the final name never holds a partial export
+  const sink = await openSink(ctx.sinkTarget(), req.out);
+  try {
+    if (req.format === 'prometheus') {
+      const res = await aggregateUsage(ctx, { ...req, by: undefined, groups: ['department', 'model'] });
+      await sink.write(prometheusText(res.rows, { range: req.range, now: ctx.clock(), types: req.types }));
+      await sink.commit();
+      return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
+    }
+    if (!req.raw) {
+      const res = await aggregateUsage(ctx, req);
+      const enc = encoder(req.format, res.columns);
       await sink.write(enc.head());
       for (const r of res.rows) await sink.write(enc.row(res.columns.map((c) => r[c] ?? null)));
       await sink.write(enc.tail());
       await sink.commit();
-    } catch (e) { await sink.abort(); throw e; }
-    return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
+      return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
+    }
+    return await exportRaw(ctx, req, sink);
+  } catch (e) {
+    await sink.abort();
+    throw e;
   }
-  return exportRaw(ctx, req);
 }
 
 function sourcesOf(split: { pg: unknown; mysql: unknown }): string[] {
   return [...(split.pg ? ['postgresql'] : []), ...(split.mysql ? ['mysql'] : [])];
+}
+
+/** A lost connection while rows stream: exit 5, and say what happened to the output. */
+function lostDuringExport(e: unknown): unknown {
+  if (e instanceof SayclawError || !isConnectionLoss(e)) return e;
+  return new ConnectionError(`database connection lost during the raw export (${(e as { code?: string }).code ?? 'lost'}): ${firstLine((e as Error).message)}`, {
+    hint: 'nothing was written under the output name; re-run when the database is reachable', cause: e,
+  });
 }
 
 /** 0..59 as two digits. */
@@ -125,10 +137,9 @@ export function isoFormatter(zone: string) {
   };
 }
 
-async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult> {
+async function exportRaw(ctx: Context, req: ExportRequest, sink: Sink): Promise<ExportResult> {
   const split = await splitRange(ctx, req.range.from, req.range.to);
   const { db } = await ctx.mysql();
-  // connect to PostgreSQL before the output exists: unreachable means exit 5 and no file
   const pgdb = split.pg ? (await ctx.pg()).db : null;
   const map = split.pg ? await tokenMap(db) : null;
   const qpu = ctx.config().usage.quotaPerUsd;
@@ -146,10 +157,9 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
     if (c === undefined) { c = costUsd(String(q), qpu); if (costs.size > 100000) costs.clear(); costs.set(q, c); }
     return c;
   };
-  const sink = openSink(ctx.sinkTarget(), req.out);
   let n = 0;
   const str = (v: unknown): Cell => (v === null || v === undefined ? null : String(v));
-  try {
+  {
     await sink.write(enc.head());
     if (split.pg && pgdb && map) {
       const q = sql`SELECT l.id, l.created_at, l.type, l.token_name, l.model_name, l.channel_id, l.prompt_tokens,
@@ -191,9 +201,6 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
     if (ctx.signal.aborted) throw new InterruptedError();
     await sink.write(enc.tail());
     await sink.commit();
-  } catch (e) {
-    await sink.abort();
-    throw e;
   }
   return { rows: n, path: sink.path, sources: sourcesOf(split) };
 }
@@ -211,6 +218,10 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
   const cfg = lc.config.mysql;
   const [{ createConnection }, { mysqlConnectionOptions, sessionSetupSql }] = await Promise.all([import('mysql2'), import('../../db/mysql.js')]);
   const conn = createConnection({ ...mysqlConnectionOptions(cfg, lc.mysqlPassword.read()), dateStrings: true });
+  // a connection-level error (lost while paused, between statements) must reach the stream,
+  // not crash the process as an unhandled 'error' event
+  let onConnError: ((e: unknown) => void) | null = null;
+  conn.on('error', (e: unknown) => onConnError?.(e));
   let closed = false;
   // mysql2's destroy() only half-closes; destroy the socket too so the server stops at once
   const close = () => {
@@ -234,7 +245,8 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
     return await new Promise<number>((resolve, reject) => {
       let n = 0;
       let failed = false;
-      const fail = (e: unknown) => { if (!failed) { failed = true; close(); reject(e); } };
+      const fail = (e: unknown) => { if (!failed) { failed = true; close(); reject(lostDuringExport(e)); } };
+      onConnError = fail;
       const onAbort = () => fail(new InterruptedError());
       if (ctx.signal.aborted) return onAbort();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -260,9 +272,15 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
     const thread = conn.threadId;
     close();
     if (!complete && thread) {
-      // stopped early: make sure the server-side query ends too (it holds a metadata lock)
-      const { db } = await ctx.mysql();
-      await sql`KILL QUERY ${sql.raw(String(Math.trunc(thread)))}`.execute(db).catch(() => undefined);
+      // stopped early: make sure the server-side query ends too (it holds a metadata lock);
+      // bounded, so an unreachable database does not hold up the exit
+      const kill = (async () => {
+        const { db } = await ctx.mysql();
+        await sql`KILL QUERY ${sql.raw(String(Math.trunc(thread)))}`.execute(db);
+      })().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([kill, new Promise<void>((r) => { timer = setTimeout(r, 2000); })]);
+      clearTimeout(timer);
     }
   }
 }
