@@ -41,10 +41,13 @@ async function main(): Promise<void> {
     },
     signal: controller.signal,
   });
+  // a failed write to stdout reports itself on a later tick: let it, before choosing the exit code
+  await new Promise((r) => setImmediate(r));
   let finalCode = interrupted ? 130 : code;
   if (stdoutError && finalCode === 0) {
     const e = stdoutError as NodeJS.ErrnoException;
-    process.stderr.write(`error: cannot write stdout (${e.code ?? 'error'}): ${(e.message ?? '').split('\n')[0]}\n`);
+    const why = (e.message ?? '').split('\n')[0]!.replace(/^[A-Z]+: /, '').replace(/, \w+$/, '');
+    process.stderr.write(`error: cannot write stdout (${e.code ?? 'error'}): ${why}\n`);
     finalCode = 1;
   }
   // Let stdout drain before leaving (large -o json to a pipe).

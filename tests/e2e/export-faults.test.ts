@@ -118,6 +118,18 @@ describe('output errors end the run at once', () => {
     }
   }, 60000);
 
+  test('stdout that cannot be written (a full disk behind "> file"): exit 1, one line; lock released', async () => {
+    const toFull = ['sh', '-c', 'exec "$0" "$@" > /dev/full'];
+    for (const argv of [[...RANGE, '--raw'], ['instances', 'ls', '-o', 'json'], ['help', 'exit-codes']]) {
+      const r = await spawnBin(argv, env, { wrap: toFull, killAfterMs: 20000 });
+      noCrash(r);
+      expect({ argv, code: r.code }).toEqual({ argv, code: 1 });
+      expect(errors(r)).toEqual([expect.stringMatching(/cannot write stdout.*ENOSPC/)]);
+    }
+    const again = await spawnBin([...RANGE, '--quiet'], env);
+    expect(again.code).toBe(0);
+  }, 60000);
+
   test('the lock directory is a file, or not writable: a clear exit-1 error', async () => {
     const file = join(pub, 'lockfile');
     writeFileSync(file, '');
@@ -204,6 +216,41 @@ describe('the database connection lost mid raw export', () => {
     expect(r.stderr).toMatch(/warning: .*job_runs/);
     expect(readFileSync(out, 'utf8')).toMatch(/^requests,prompt_tokens/);
   }, 30000);
+});
+
+describe('the legacy PostgreSQL connection lost mid raw export', () => {
+  test('exit 5 with one line; no crash, no temp file, lock released', async () => {
+    const { createTestEnv: mk } = await import('../support/testenv.js');
+    const { pgParts } = await import('../support/services.js');
+    const t2 = await mk({ withPg: true, noDeleteUser: false });
+    const p = pgParts();
+    const pgProxy = await FaultProxy.start({ host: p.host, port: p.port }, { raw: true });
+    try {
+      await sql`INSERT INTO logs (user_id, created_at, type, content, token_name, model_name, quota, prompt_tokens, completion_tokens, channel_id)
+        SELECT 1, ${BASE} + g * 3, 2, '', 'legacy-token', 'gpt-4', g % 700, g % 50, g % 20, 1 FROM generate_series(1, 60000) g`.execute(t2.pg);
+      const u = new URL(t2.env.SAYCLAW_PG_URL!);
+      u.hostname = pgProxy.host;
+      u.port = String(pgProxy.port);
+      const e2 = { ...t2.env, SAYCLAW_PG_URL: u.toString(), SAYCLAW_USAGE_TIMEZONE: 'UTC' };
+      const dir = join(t2.tmp, 'pgcut');
+      mkdirSync(dir);
+      const argv = ['--set', `usage.legacyUntil=${BASE + 10 * 86400}`, 'usage', 'export', '--raw', '--since', '2026-10-31', '--until', '2026-11-08', '--out', join(dir, 'raw.csv')];
+      pgProxy.cutAfterBytes(400_000);
+      const r = await spawnBin(argv, e2, { killAfterMs: 30000 });
+      noCrash(r);
+      expect(r.code).toBe(5);
+      expect(errors(r)).toHaveLength(1);
+      expect(errors(r)[0]).toMatch(/PostgreSQL|connection/i);
+      expect(readdirSync(dir)).toEqual([]);
+      pgProxy.cutAfterBytes(null);
+      const ok = await spawnBin([...argv, '--quiet'], e2);
+      expect(ok).toMatchObject({ code: 0, stderr: '' });
+      expect(readFileSync(join(dir, 'raw.csv'), 'utf8').split('\r\n').length).toBe(60000 + 2);
+    } finally {
+      await pgProxy.close();
+      await t2.close();
+    }
+  }, 90000);
 });
 
 describe('signals', () => {

@@ -59,12 +59,13 @@ export class FaultProxy {
   private delayMs: number | null = null;
   private next = 0;
 
-  private constructor(private readonly target: { host: string; port: number }) {
+  private constructor(private readonly target: { host: string; port: number }, private readonly raw: boolean) {
     this.server = this.makeServer();
   }
 
-  static async start(target: { host: string; port: number }): Promise<FaultProxy> {
-    const p = new FaultProxy(target);
+  /** raw: any TCP protocol (PostgreSQL): bytes pass unparsed; only cutAfterBytes, slow, refuse apply */
+  static async start(target: { host: string; port: number }, opts: { raw?: boolean } = {}): Promise<FaultProxy> {
+    const p = new FaultProxy(target, !!opts.raw);
     await p.listen(0);
     return p;
   }
@@ -173,6 +174,7 @@ export class FaultProxy {
     server.on('close', () => { this.conns.delete(server); this.pairs.delete(id); client.destroy(); });
 
     client.on('data', (chunk: Buffer) => {
+      if (this.raw) { server.write(chunk); return; }
       fromClient = Buffer.concat([fromClient, chunk]);
       const [pk, rest] = packets(fromClient);
       fromClient = Buffer.from(rest);
