@@ -63,6 +63,11 @@ export const dockerSchema = z.strictObject({
   }), {}),
 });
 
+export const gatewaySchema = z.strictObject({
+  /** PEM file of a CA trusted for https gateway URLs, beside the default ones. */
+  caFile: nullPath(),
+});
+
 export const usageSchema = z.strictObject({
   quotaPerUsd: def(int(1), 500000),
   /** IANA zone for report days, e.g. Asia/Shanghai. */
@@ -83,6 +88,7 @@ export const profileSchema = z.strictObject({
   postgres: z.prefault(postgresSchema, {}),
   ssh: z.prefault(sshSchema, {}),
   docker: z.prefault(dockerSchema, {}),
+  gateway: z.prefault(gatewaySchema, {}),
   usage: z.prefault(usageSchema, {}),
   keys: z.prefault(keysSchema, {}),
 });

@@ -8,6 +8,7 @@ import { writeAudit, type Actor } from './audit.js';
 import { readAssignments, type AssignmentView } from './assignment.js';
 import { suggestIds } from './instance-targets.js';
 import { findServer } from './servers.js';
+import { parseConfigJson } from './instances/config-json.js';
 
 export interface InstanceFilter {
   prefix?: string;
@@ -146,11 +147,7 @@ export async function showInstance(db: Kysely<MysqlDB>, id: string, historyLimit
       .where('id', '=', inst.server_id).executeTakeFirst() ?? null
     : null;
   const assignment = (await readAssignments(db, [id])).get(id)!;
-  let config: unknown = null;
-  let configError: string | null = null;
-  if (inst.config_json) {
-    try { config = JSON.parse(inst.config_json); } catch (e) { configError = `config_json is not valid JSON: ${(e as Error).message}`; }
-  }
+  const { config, error: configError } = await parseConfigJson(inst.config_json);
   const health = await db.selectFrom('admin.oc_health_logs')
     .select(['checked_at', 'status', 'live', 'ready', 'latency_ms', 'http_status', 'error', 'via'])
     .where('instance_id', '=', id).where('deleted_at', 'is', null).orderBy('checked_at', 'desc').limit(historyLimit).execute();
