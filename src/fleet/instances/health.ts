@@ -4,16 +4,16 @@
 // unhealthy) / health_fail_count (reset on success) / last_health_at and appending an
 // oc_health_logs row with the detailed state and its reason; an audit row when the status changes.
 import { sql, type Kysely } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import type { InstanceTarget } from './instance-targets.js';
-import type { RemoteSession } from './servers-remote.js';
-import type { Outcome } from '../remote/fanout.js';
-import type { GatewayState } from '../remote/probe.js';
+import type { MysqlDB } from '../../db/types.js';
+import type { InstanceTarget } from './targets.js';
+import type { RemoteSession } from '../servers/remote.js';
+import type { Outcome } from '../../remote/fanout.js';
+import type { GatewayState } from '../../remote/probe.js';
 import { serverOf } from './containers.js';
-import { writeAudit, type Actor } from './audit.js';
+import { writeAudit, type Actor } from '../audit/write.js';
 import { readFileSync } from 'node:fs';
-import { expandHome } from '../config/load.js';
-import { ConfigError } from '../errors.js';
+import { expandHome } from '../../config/load.js';
+import { ConfigError } from '../../errors.js';
 
 export type Via = 'http' | 'ssh';
 
@@ -67,8 +67,8 @@ export async function probeInstances(remote: RemoteSession | null, targets: Inst
   tokens?: Map<string, string | null>; ca?: string | null;
   onDone?: (o: Outcome<InstanceTarget, unknown>, done: number, total: number) => void;
 }): Promise<HealthRow[]> {
-  const { fanOut } = await import('../remote/fanout.js');
-  const { probeGateway, viaSsh } = await import('../remote/probe.js');
+  const { fanOut } = await import('../../remote/fanout.js');
+  const { probeGateway, viaSsh } = await import('../../remote/probe.js');
   const failed = (t: InstanceTarget, url: string | null, reason: string): HealthRow => ({
     id: t.id, server_name: t.server_name, via: opts.via, url, state: 'unreachable', status: 'unhealthy', live: null, ready: null, reason,
     http_status: null, latency_ms: null, token_sent: false, previous_status: t.health_status, fail_count: t.health_fail_count,
