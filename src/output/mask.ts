@@ -36,7 +36,7 @@ export function isSecretKey(key: string): boolean {
 }
 
 // Secret-looking parts of any string. A cheap test first: most strings have none of these.
-const MAYBE_SECRET = /sk-|\d:[\w-]{30}|:\/\/[^\s/@]*:|bearer/i;
+const MAYBE_SECRET = /sk-|\d:[\w-]{30}|:\/\/[^\s/@]*:[^\s/@]*@|bearer/i;
 const SHAPES: Array<[RegExp, (m: string, ...g: string[]) => string]> = [
   // scheme://user:PASSWORD@host
   [/(:\/\/[^\s/?#@:]*:)([^\s/?#@]+)@/g, (_m, head) => `${head}****@`],
