@@ -158,9 +158,13 @@ export function checkOneApi(s: OneApiSchema, reads: OneApiTable[], databaseOf: (
  * (mysql.databases.logs with LOG_SQL_DSN), the other tables from the oneapi database.
  */
 export async function readMysqlOneApi(db: Kysely<any>, oneapi: string, logs: string): Promise<LiveTables> {
-  const r = await sql<{ TABLE_NAME: string; COLUMN_NAME: string; DATA_TYPE: string; COLUMN_TYPE: string }>`
-    SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS
-    WHERE (TABLE_SCHEMA = ${oneapi} AND TABLE_NAME IN ('tokens', 'options', 'users')) OR (TABLE_SCHEMA = ${logs} AND TABLE_NAME = 'logs')
+  // one schema and a list of names per SELECT: MariaDB then opens just those tables (an OR of
+  // two schemas makes it look at more; measured 2x slower)
+  const cols = sql`SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, ORDINAL_POSITION FROM information_schema.COLUMNS`;
+  const r = await sql<{ TABLE_NAME: string; COLUMN_NAME: string; DATA_TYPE: string; COLUMN_TYPE: string }>`${logs === oneapi
+    ? sql`${cols} WHERE TABLE_SCHEMA = ${oneapi} AND TABLE_NAME IN ('logs', 'tokens', 'options', 'users')`
+    : sql`${cols} WHERE TABLE_SCHEMA = ${oneapi} AND TABLE_NAME IN ('tokens', 'options', 'users')
+      UNION ALL ${cols} WHERE TABLE_SCHEMA = ${logs} AND TABLE_NAME = 'logs'`}
     ORDER BY ORDINAL_POSITION`.execute(db);
   const out: LiveTables = new Map();
   for (const x of r.rows) {

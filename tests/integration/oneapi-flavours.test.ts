@@ -136,6 +136,21 @@ describe.each(CASES)('$name', (c) => {
     }
   });
 
+  test('usage rollup stores the oracle per day and user; usage quota runs', async () => {
+    const r = await t.run(['usage', 'rollup', '--since', '2026-11-10', '--until', '2026-11-23', '-o', 'json'], { clock });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const { sql } = await import('kysely');
+    const stored = await sql<{ day: string; scope_id: string; requests: string; quota: string }>`SELECT DATE_FORMAT(day, '%Y-%m-%d') AS day, scope_id, requests, quota
+      FROM ${sql.table('admin.usage_daily')} WHERE scope = 'user' AND deleted_at IS NULL`.execute(t.db);
+    const day = (x: Counted) => new Date(x.created_at * 1000).toISOString().slice(0, 10);
+    const want = totals(counted(fleet, logs, FROM, U('2026-11-24T00:00:00Z')), (x) => `${day(x)}|${x.user}`);
+    expect(Object.fromEntries(stored.rows.map((x) => [`${x.day}|${x.scope_id}`, { requests: x.requests, quota: x.quota }])))
+      .toEqual(Object.fromEntries(Object.entries(want).map(([k, v]) => [k, { requests: v.requests, quota: v.quota }])));
+    const q = await t.run(['usage', 'quota', '-o', 'json'], { clock });
+    expect([0, 3]).toContain(q.code);
+    expect(q.stderr).not.toMatch(/error/);
+  });
+
   test("users show: today's usage of each user with usage equals the oracle", async () => {
     const today = counted(fleet, logs, TODAY, TODAY + 86400);
     const byUser = totals(today, (x) => x.user);
@@ -345,8 +360,17 @@ describe('LOG_SQL_DSN', () => {
       const want = totals(counted(fleet, { my: [], pg: fleet.logs }, U('2026-11-10T00:00:00Z'), U('2026-11-25T00:00:00Z')), (x) => x.instance);
       want['(unmapped)'] = { requests: '1', prompt_tokens: String(namesake.prompt_tokens), completion_tokens: String(namesake.completion_tokens), quota: '123456' };
       expect(Object.fromEntries((JSON.parse(r.stdout) as Array<Record<string, string>>).map((g) => [g.instance_id, pick(g)]))).toEqual(want);
+      const raw = await t.run(['usage', 'export', '--raw', '--since', '2026-11-10', '--until', '2026-11-24', '--format', 'json', '--quiet', ...set], { clock });
+      const rows = JSON.parse(raw.stdout) as Array<Record<string, string>>;
+      expect(rows.every((x) => x.source === 'postgresql')).toBe(true);
+      expect(rows.filter((x) => x.quota === '123456').map((x) => x.instance_id)).toEqual(['(unmapped)']);
+      expect(rows.filter((x) => x.token_name === i3.token_name && x.quota !== '123456').every((x) => x.instance_id === i3.id)).toBe(true);
       const doc = JSON.parse((await t.run(['doctor', '-o', 'json', ...set])).stdout) as { checks: Array<{ check: string; detail: string }> };
       expect(doc.checks.find((c) => c.check === 'logs')!.detail).toMatch(/usage.logsSource is postgres: every log row is read from PostgreSQL/);
+      // logsSource mysql: PostgreSQL is not needed, not even by doctor
+      const my = await t.run(['doctor', '-o', 'json', '--set', 'usage.logsSource=mysql'], { env: { SAYCLAW_PG_URL: 'postgres://postgres@127.0.0.1:1/nowhere' } });
+      expect(my.code).toBe(0);
+      expect(JSON.parse(my.stdout).checks).toEqual(expect.arrayContaining([{ check: 'postgres', status: 'ok', detail: 'not used: usage.logsSource is mysql' }]));
       expect(doc.checks.find((c) => c.check === `one api postgres ${t.pgDatabase}`)!.detail).toMatch(/^new-api/);
     } finally { await t.close(); }
   }, 60000);
