@@ -25,8 +25,8 @@ export function registerAuditLs(g: Command): void {
       .option('--limit <n>', 'at most N rows, 0 for all (default 50)', intArg(0), 50),
     run: async (ctx, o) => {
       const w = await windowOf(ctx, o);
-      const [{ listAudit, parseActions }, { targetIdsFor }, { renderList }, { db }] = await Promise.all([
-        import('../../src/fleet/audit/ls.js'), import('../../src/fleet/audit/read.js'), import('../../src/output/render.js'), ctx.mysql()]);
+      const [{ listAudit, parseActions, targetIdsFor }, { renderList }, { db }] = await Promise.all([
+        import('../../src/fleet/audit/ls.js'), import('../../src/output/render.js'), ctx.mysql()]);
       const actions = parseActions(o.action);
       const targets = o.target === undefined ? undefined : await targetIdsFor(db, o.target);
       const rows = await listAudit(db, { ...w, actor: o.actor, actions, targets, targetType: o.targetType,

@@ -16,8 +16,8 @@ export function windowOptions(c: Command, what = 'rows'): Command {
 }
 
 export async function windowOf(ctx: Context, o: WindowOpts): Promise<TimeWindow> {
-  const [{ timeWindow }, { assertZone }] = await Promise.all([import('../../src/fleet/window.js'), import('../../src/fleet/usage/range.js')]);
-  return timeWindow(o, assertZone(o.tz ?? ctx.config().usage.timezone), ctx.clock());
+  const { timeWindow } = await import('../../src/fleet/window.js');
+  return timeWindow(o, o.tz ?? ctx.config().usage.timezone, ctx.clock());
 }
 
 export const AUDIT_COLUMNS: Column<AuditEntryView>[] = [

@@ -9,17 +9,11 @@ export function registerAuditShow(g: Command): void {
     summary: 'one audit row with its before/after as a diff (the id, or a unique start of it)',
     examples: ['sayclaw audit show 3f0c9a1e-5b2d-4c1a-9e7f-0a1b2c3d4e5f', 'sayclaw audit ls --target oc-ai-jp-2-07 -o name | head -1 | xargs sayclaw audit show'],
     run: async (ctx, _o, args) => {
-      const [{ showAudit }, { renderObject }, { escapeControl, toCell }, { actorOf }, { db }] = await Promise.all([
-        import('../../src/fleet/audit/show.js'), import('../../src/output/render.js'), import('../../src/output/format.js'),
-        import('../../src/fleet/audit/read.js'), ctx.mysql()]);
+      const [{ showAudit, actorOf }, { renderObject }, { escapeControl, toCell }, { db }] = await Promise.all([
+        import('../../src/fleet/audit/show.js'), import('../../src/output/render.js'), import('../../src/output/format.js'), ctx.mysql()]);
       const d = await showAudit(db, args[0]!);
-      let red = (s: string) => s;
-      let green = (s: string) => s;
-      let dim = (s: string) => s;
-      if (ctx.color) {
-        const { default: chalk } = await import('chalk');
-        red = chalk.red; green = chalk.green; dim = chalk.dim;
-      }
+      const paint = (code: number, off: number) => (s: string) => (ctx.color ? `\x1b[${code}m${s}\x1b[${off}m` : s);
+      const [red, green, dim] = [paint(31, 39), paint(32, 39), paint(2, 22)];
       const diff = d.changes.map((c) => {
         const v = (x: unknown) => toCell(x);
         const field = escapeControl(c.field);

@@ -1,7 +1,7 @@
 // An optional time window for list and history verbs (audit, jobs, timelines): --since/--until
 // read by the usage verbs' one parser (src/fleet/usage/range.ts), but unbounded on a side that
 // was not given, so `audit ls` with no flags means "the newest rows", not "today".
-import { parseRange } from './usage/range.js';
+import { assertZone, parseRange } from './usage/range.js';
 
 export interface TimeWindow {
   /** inclusive */
@@ -11,6 +11,7 @@ export interface TimeWindow {
 }
 
 export function timeWindow(opts: { since?: string; until?: string }, zone: string, now: Date): TimeWindow {
+  assertZone(zone);
   if (opts.since === undefined && opts.until === undefined) return {};
   const r = parseRange({ since: opts.since ?? '@0', until: opts.until }, zone, now);
   const w: TimeWindow = {};

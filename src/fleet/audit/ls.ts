@@ -8,6 +8,8 @@ import { UsageError } from '../../errors.js';
 import type { TimeWindow } from '../window.js';
 import { AUDIT_SELECT, auditView, nameTargets, type AuditEntryView } from './read.js';
 
+export { targetIdsFor } from './read.js';
+
 export interface AuditFilter extends TimeWindow {
   /** the OS user or the configured operator, exact */
   actor?: string;

@@ -73,6 +73,9 @@ export function fieldChanges(before: unknown, after: unknown): FieldChange[] {
   return out;
 }
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const opaque = (v: unknown) => typeof v === 'string' && UUID_RE.test(v);
+
 function short(v: unknown, max = 40): string {
   const s = v === null || v === undefined ? 'null' : typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > max ? `${s.slice(0, max - 1)}\u2026` : s;
@@ -91,7 +94,9 @@ export function changeSummary(before: unknown, after: unknown, max = 120): strin
   const hasA = after !== null && after !== undefined;
   if (!hasB && !hasA) return '';
   if (hasB && hasA) {
-    const ch = fieldChanges(before, after).filter((c) => c.changed);
+    // readable values first: an email says more than the user id beside it
+    const ch = fieldChanges(before, after).filter((c) => c.changed)
+      .sort((x, y) => Number(opaque(x.before) || opaque(x.after)) - Number(opaque(y.before) || opaque(y.after)));
     if (!ch.length) return 'no field changed';
     return clip(ch.map((c) => `${c.field}: ${short(c.before)} \u2192 ${short(c.after)}`).join('; '), max);
   }

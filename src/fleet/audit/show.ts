@@ -7,6 +7,8 @@ import { NotFoundError, UsageError } from '../../errors.js';
 import { closest } from '../closest.js';
 import { AUDIT_SELECT, auditView, fieldChanges, nameTargets, type AuditEntryView, type FieldChange } from './read.js';
 
+export { actorOf } from './read.js';
+
 export interface AuditDetail extends AuditEntryView {
   changes: FieldChange[];
 }

@@ -79,13 +79,13 @@ export async function listJobRuns(db: Kysely<MysqlDB>, f: JobRunFilter, now: Dat
   }));
 }
 
-/** 850 ms, 12.3 s, 4m 05s, 2h 03m, 3d 04h: for tables. */
+/** 850 ms, 12.3 s, 4m 05s, 26h 03m (up to two days: max ages like 26h read as given), 3d 04h: for tables. */
 export function humanDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(1)} s`;
   const pad = (n: number) => String(Math.floor(n)).padStart(2, '0');
   if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${pad((s % 3600) / 60)}m`;
+  if (s < 2 * 86400) return `${Math.floor(s / 3600)}h ${pad((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86400)}d ${pad((s % 86400) / 3600)}h`;
 }
