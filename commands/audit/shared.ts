@@ -1,5 +1,6 @@
 // Flags and columns shared by the audit verbs, the three history verbs and jobs ls.
 import type { Command } from 'commander';
+import { verb } from '../kit.js';
 import type { Context } from '../../src/context.js';
 import type { Column } from '../../src/output/render.js';
 import type { TimeWindow } from '../../src/fleet/window.js';
@@ -49,8 +50,25 @@ export const TIMELINE_COLUMNS: Column<TimelineEvent>[] = [
   { key: 'target_id', wide: true },
 ];
 
-/** Render a timeline (the three history verbs): oldest first, a count line on a TTY. */
-export async function renderTimeline(ctx: Context, t: { events: TimelineEvent[]; notes: string[]; subject: { name: string | null; id: string } }): Promise<void> {
+/** One of the three history verbs (instances, users, servers): a timeline, oldest first. */
+export function historyVerb(g: Command, spec: { args: string; summary: string; examples: string[]; of: 'instance' | 'user' | 'server' }): void {
+  verb<WindowOpts>(g, {
+    name: 'history',
+    args: spec.args,
+    summary: spec.summary,
+    examples: spec.examples,
+    options: (c) => windowOptions(c, 'events'),
+    run: async (ctx, o, args) => {
+      const w = await windowOf(ctx, o);
+      const [tl, { db }] = await Promise.all([import('../../src/fleet/audit/timeline.js'), ctx.mysql()]);
+      const build = { instance: tl.instanceTimeline, user: tl.userTimeline, server: tl.serverTimeline }[spec.of];
+      await renderTimeline(ctx, await build(db, args[0]!, w));
+    },
+  });
+}
+
+/** Render a timeline: oldest first, a count line on a TTY. */
+async function renderTimeline(ctx: Context, t: { events: TimelineEvent[]; notes: string[]; subject: { name: string | null; id: string } }): Promise<void> {
   const { renderList } = await import('../../src/output/render.js');
   for (const n of t.notes) ctx.warn(n);
   await renderList(ctx.out, t.events, { format: ctx.outputFormat, columns: TIMELINE_COLUMNS, nameKey: 'event' });

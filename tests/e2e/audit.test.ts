@@ -61,3 +61,14 @@ test('jobs: a real export run, then jobs ls and jobs check --format prometheus t
   expect(ok.code).toBe(0);
   expect(ok.stderr).toBe('');
 }, 60000);
+
+test('the groups are in --help and in the completion scripts', async () => {
+  const h = await runBin(['--help'], env);
+  for (const v of ['audit ls', 'audit show', 'jobs ls', 'jobs check', 'instances history', 'users history', 'servers history']) expect(h.stdout).toContain(v);
+  const bash = await runBin(['completion', 'bash'], env);
+  expect(bash.stdout).toMatch(/"audit"\) words="ls show /);
+  expect(bash.stdout).toMatch(/"jobs check"\) words="[^"]*--max-age[^"]*--stuck-after/);
+  expect(bash.stdout).toMatch(/"instances"\) words="[^"]*\bhistory\b/);
+  const fish = await runBin(['completion', 'fish'], env);
+  expect(fish.stdout).toContain("-a 'audit'");
+});
