@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { ConnectionError, firstLine } from '../errors.js';
+import { ConnectionError, ExitCode, firstLine, SayclawError } from '../errors.js';
 
 /** Where notes go (the Context registers its stderr for its handle); silent otherwise. */
 export interface TransactionReporter { info(s: string): void; warn(s: string): void }
@@ -27,6 +27,7 @@ interface RunState { runId: string; txns: number }
 const runs = new WeakMap<object, RunState>();
 
 interface Marker { table: string; id: string }
+const AUDIT_TABLE = 'admin.admin_logs';
 interface TxnState { prefix: string; rows: number; markers: Marker[] }
 const txns = new WeakMap<object, TxnState>();
 
@@ -123,6 +124,11 @@ export async function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction
         await sleep(wait);
         continue;
       }
+      if (kind) {
+        throw new SayclawError(`the transaction kept failing with a ${kind} (MySQL ${errno(e)}) after ${attempts} attempts; it was rolled back, nothing changed`, ExitCode.RUNTIME, {
+          hint: 'another session holds the same rows; re-run later', cause: e,
+        });
+      }
       if (isConnectionLoss(e)) {
         // COMMIT was never sent: the server rolls the transaction back, it can never commit
         throw new ConnectionError(`database connection lost before COMMIT (${firstLine((e as Error).message) || code(e)}): the transaction was rolled back, nothing changed`, {
@@ -148,8 +154,10 @@ export async function inTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction
           hint: 're-run the command', cause: e,
         });
       }
-      throw new ConnectionError(`database connection lost during COMMIT and the database stays unreachable: outcome unknown: check with: ${checkQuery(db as Kysely<any>, state.markers[0]!)}`, {
-        hint: 'a row there means it was committed; re-run only if there is none', cause: e,
+      const m = state.markers.find((x) => x.table === AUDIT_TABLE) ?? state.markers[0]!;
+      const check = m.table === AUDIT_TABLE ? `sayclaw audit show ${m.id} (or ${checkQuery(db as Kysely<any>, m)})` : checkQuery(db as Kysely<any>, m);
+      throw new ConnectionError(`database connection lost during COMMIT and the database stays unreachable: outcome unknown: check with: ${check}`, {
+        hint: 'found: it was committed; not found: it was not, re-run', cause: e,
       });
     }
   }

@@ -104,6 +104,14 @@ describe('a lost COMMIT reply: the outcome is looked up, never guessed', () => {
     expect(id).toBeDefined();
     const row = await t.db.selectFrom('admin.admin_logs').select(['action', 'target_id']).where('id', '=', id!).executeTakeFirst();
     expect(row).toEqual({ action: 'instances.rm', target_id: 'lc-rm-3' });
+    expect(r.stderr).toContain(`check with: sayclaw audit show ${id}`);
+    const shown = await t.run(['audit', 'show', id!, '-o', 'json']);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id, action: 'instances.rm', target_id: 'lc-rm-3' });
+    // the run id (the first 23 characters) finds every row the run wrote
+    const run = await t.run(['audit', 'ls', '--run', id!.slice(0, 23), '-o', 'json']);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as Array<{ id: string }>).map((x) => x.id)).toEqual([id]);
   });
 
   test('users revoke --unassign: lost COMMIT reply: committed, exit 0', async () => {
@@ -137,6 +145,49 @@ describe('a lost COMMIT reply: the outcome is looked up, never guessed', () => {
     expect(r.code).toBe(0);
     const v = await t.run(['keys', 'verify'], { env: { SAYCLAW_MASTER_KEY_FILE: mk2 } });
     expect(v.code).toBe(0);
+  });
+});
+
+describe('deadlocks and lock wait timeouts are retried (the proxy answers with the error)', () => {
+  const DEADLOCK = { errno: 1213, sqlState: '40001', message: 'Deadlock found when trying to get lock; try restarting transaction' };
+  const LOCK_WAIT = { errno: 1205, sqlState: 'HY000', message: 'Lock wait timeout exceeded; try restarting transaction' };
+  const UPDATE = /^update `[^`]+`\.`oc_instances`/i;
+
+  test('a deadlock, then a lock wait timeout, then success: one change, one audit row, each retry said on stderr', async () => {
+    await mkInstance('dl-rm-1');
+    proxy.add({ match: UPDATE, action: { error: DEADLOCK } });
+    const second = proxy.add({ match: UPDATE, action: { error: LOCK_WAIT } });
+    const r = await viaProxy(['instances', 'rm', 'dl-rm-1', '--yes', '-o', 'json']);
+    await second;
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([{ id: 'dl-rm-1', result: 'deleted' }]);
+    expect(r.stderr).toMatch(/deadlock \(MySQL 1213\); rolled back and retried .*attempt 2 of 4/);
+    expect(r.stderr).toMatch(/lock wait timeout \(MySQL 1205\); rolled back and retried .*attempt 3 of 4/);
+    expect(errors(r.stderr)).toEqual([]);
+    expect(await audit('instances.rm', 'dl-rm-1')).toHaveLength(1);
+  });
+
+  test('bounded: after 4 attempts one clear line (exit 1), nothing changed, no audit row', async () => {
+    await mkInstance('dl-rm-2');
+    proxy.add({ match: UPDATE, action: { error: DEADLOCK }, times: 10 });
+    const r = await viaProxy(['instances', 'rm', 'dl-rm-2', '--yes']);
+    expect(r.code).toBe(1);
+    expect(errors(r.stderr)).toEqual([expect.stringMatching(/kept failing with a deadlock \(MySQL 1213\) after 4 attempts; it was rolled back, nothing changed/)]);
+    expect(r.stderr.match(/retried/g)).toHaveLength(3);
+    expect(await deletedAt('dl-rm-2')).toBeNull();
+    expect(await audit('instances.rm', 'dl-rm-2')).toHaveLength(0);
+  });
+
+  test('the retry re-reads: a row changed between attempts is reported as such, not overwritten', async () => {
+    await mkInstance('dl-rm-3');
+    // the first attempt deadlocks; before the retry someone else soft-deletes the row
+    const fired = proxy.add({ match: UPDATE, action: { error: DEADLOCK } });
+    const meanwhile = fired.then(() => t.db.updateTable('admin.oc_instances').set({ deleted_at: new Date() }).where('id', '=', 'dl-rm-3').execute());
+    const r = await viaProxy(['instances', 'rm', 'dl-rm-3', '--yes', '-o', 'json']);
+    await meanwhile;
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([{ id: 'dl-rm-3', result: 'already-deleted' }]);
+    expect(await audit('instances.rm', 'dl-rm-3')).toHaveLength(0);
   });
 });
 

@@ -11,11 +11,13 @@
 //   drop-reply   the statement is forwarded, its reply never reaches the client (the client side
 //                is closed at once; the server side once the server has answered)
 //   replyBytes N the statement is forwarded and the connection is cut after N bytes of its reply
+//   error        the statement is not forwarded; the client gets this MySQL error instead (e.g. a
+//                1213 deadlock or 1205 lock wait timeout; the connection stays usable)
 // plus cutAfterBytes (any connection, N bytes from the server), slow() (a slow link), refuse()
 // (stop listening: ECONNREFUSED) and accept() (listen again on the same port).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-export type FaultAction = 'cut' | 'drop-reply' | { replyBytes: number };
+export type FaultAction = 'cut' | 'drop-reply' | { replyBytes: number } | { error: { errno: number; sqlState: string; message: string } };
 
 export interface FaultRule {
   match: RegExp;
@@ -197,6 +199,16 @@ export class FaultProxy {
               server.write(p.raw);
               // the client never hears back: its side goes now, the server's once it answered
               client.destroy();
+              continue;
+            }
+            if ('error' in rule.action) {
+              const { errno, sqlState, message } = rule.action.error;
+              const body = Buffer.concat([Buffer.from([0xff, errno & 0xff, errno >> 8]), Buffer.from(`#${sqlState.slice(0, 5)}${message}`, 'utf8')]);
+              const head = Buffer.alloc(4);
+              head.writeUIntLE(body.length, 0, 3);
+              head[3] = 1;
+              client.write(Buffer.concat([head, body]));
+              this.fired(rule);
               continue;
             }
             reply = { drop: false, cutAfter: rule.action.replyBytes, seen: 0, rule };
