@@ -13,7 +13,7 @@ const common = {
   target: 'node20',
   // Pure-JS libraries on the startup path are bundled (kysely alone costs ~75 ms to import as
   // hundreds of files; bundled and tree-shaken it is a few ms).
-  external: ['pg', 'pg-cursor', 'ssh2', 'dockerode', 'docker-modem', '@inquirer/prompts', 'bcryptjs',
+  external: ['pg', 'pg-cursor', 'ssh2', 'dockerode', 'docker-modem', '@inquirer/prompts', '@inquirer/core', 'bcryptjs',
     'proper-lockfile', 'p-limit', 'cpu-features'],
   sourcemap: 'linked',
   define: { __SAYCLAW_VERSION__: JSON.stringify(pkg.version) },

@@ -22,8 +22,11 @@ export interface IO {
 }
 
 export interface Prompter {
-  /** Free text answer (used for "type the id to confirm"). */
-  input(message: string): Promise<string>;
+  /**
+   * Free text answer (used for "type the id to confirm"). With `expected`, the finished prompt
+   * is marked as matching (a tick) or not (a cross) instead of always ticked.
+   */
+  input(message: string, opts?: { expected?: string }): Promise<string>;
   confirm(message: string): Promise<boolean>;
   /** No echo. */
   password(message: string): Promise<string>;
@@ -43,7 +46,11 @@ export interface GlobalOptions {
 export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
   const ctxOpts = { input: io.stdin, output: io.stderr as unknown as NodeJS.WritableStream, signal } as const;
   return {
-    async input(message) {
+    async input(message, opts) {
+      if (opts?.expected !== undefined) {
+        const { typeToConfirm } = await import('./prompts.js');
+        return typeToConfirm({ message, expected: opts.expected }, ctxOpts as never);
+      }
       const { input } = await import('@inquirer/prompts');
       return input({ message }, ctxOpts as never);
     },

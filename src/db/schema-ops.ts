@@ -5,14 +5,18 @@ import type { MysqlDB, LegacyPgDB } from './types.js';
 
 export interface InitReport { created: string[]; skipped: string[] }
 
-/** Create missing databases and tables; never alters or drops what exists. */
-export async function initMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, string>): Promise<InitReport> {
+/** Create missing databases and tables; never alters or drops what exists. dryRun: only report what it would create. */
+export async function initMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, string>, opts: { dryRun?: boolean } = {}): Promise<InitReport> {
   const created: string[] = [];
   const skipped: string[] = [];
   for (const key of ['admin', 'portal', 'oneapi'] as DbKey[]) {
     const name = names[key];
     const exists = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name}`.execute(db);
     if (Number(exists.rows[0]!.n) === 0) {
+      if (opts.dryRun) {
+        created.push(`database ${name}`, ...MYSQL_SCHEMA[key].map((t) => `${name}.${t.name}`));
+        continue;
+      }
       await sql`CREATE DATABASE IF NOT EXISTS ${sql.id(name)} CHARACTER SET utf8mb4`.execute(db);
       created.push(`database ${name}`);
     }
@@ -22,7 +26,7 @@ export async function initMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, 
       await sql`USE ${sql.id(name)}`.execute(conn);
       for (const t of MYSQL_SCHEMA[key]) {
         if (present.has(t.name)) { skipped.push(`${name}.${t.name} (exists)`); continue; }
-        await sql.raw(t.ddl).execute(conn);
+        if (!opts.dryRun) await sql.raw(t.ddl).execute(conn);
         created.push(`${name}.${t.name}`);
       }
     });
@@ -30,17 +34,17 @@ export async function initMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, 
   return { created, skipped };
 }
 
-export async function initPgSchema(db: Kysely<LegacyPgDB>): Promise<InitReport> {
+export async function initPgSchema(db: Kysely<LegacyPgDB>, opts: { dryRun?: boolean } = {}): Promise<InitReport> {
   const created: string[] = [];
   const skipped: string[] = [];
   const have = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`.execute(db);
   const present = new Set(have.rows.map((r) => r.table_name));
   for (const t of PG_SCHEMA) {
     if (present.has(t.name)) { skipped.push(`postgres ${t.name} (exists)`); continue; }
-    await sql.raw(t.ddl).execute(db);
+    if (!opts.dryRun) await sql.raw(t.ddl).execute(db);
     created.push(`postgres ${t.name}`);
   }
-  for (const ix of PG_INDEXES) await sql.raw(ix).execute(db);
+  if (!opts.dryRun) for (const ix of PG_INDEXES) await sql.raw(ix).execute(db);
   return { created, skipped };
 }
 
