@@ -106,9 +106,14 @@ describe('instances ls', () => {
     }
     const wide = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-', '-o', 'wide']);
     expect(wide.stdout.split('\n')[0]).toMatch(/CONTAINER\s+GATEWAY URL\s+TOKEN\s+CREATED/);
-    const tty = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-'], { tty: true });
+    // the fixture's last_health_at is 2026-11-20T03:00Z (none for health "unknown"): 2 hours before this clock
+    const tty = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-'], { tty: true, env: { NO_COLOR: '1' }, clock: () => new Date('2026-11-20T05:30:00Z') });
     expect(tty.stderr).toMatch(new RegExp(`^${alive().filter((i) => i.id.startsWith('oc-ai-us-1-')).length} instances\\n$`));
-    expect(tty.stdout).toMatch(/\d+(s|m|h|d) ago|-/);
+    const [head, ...body] = tty.stdout.trimEnd().split('\n');
+    const col = head!.indexOf('LAST HEALTH');
+    expect(col).toBeGreaterThan(0);
+    expect(body.map((l) => `${l.split(/\s+/)[0]} ${l.slice(col).trim()}`)).toEqual(alive().filter((i) => i.id.startsWith('oc-ai-us-1-'))
+      .sort((a, b) => naturalCompare(a.id, b.id)).map((i) => `${i.id} ${i.health_status === 'unknown' ? '-' : '2h ago'}`));
     const notty = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-']);
     expect(notty.stderr).toBe('');
     expect(notty.stdout).toMatch(/\d{4}-\d\d-\d\dT/);
