@@ -16,7 +16,7 @@ export function registerRollup(g: Command): void {
       'sayclaw usage rollup --date 2026-11-20 -o json',
     ],
     options: (c) => writeFlags(c.option('--date <day>', 'one day: YYYY-MM-DD, today or yesterday')
-      .option('--since <when>', 'first day (same forms as usage summary)')
+      .option('--since <when>', 'first day (same forms as usage summary); runs to today unless --until')
       .option('--until <when>', 'last day, inclusive')
       .option('--tz <zone>', 'IANA time zone of the days (default usage.timezone)')
       .option('--types <list>', 'One API log types to count (default 2)')
