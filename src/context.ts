@@ -21,15 +21,18 @@ export interface IO {
   cwd: string;
 }
 
+/**
+ * With `accept`, the finished prompt is ticked only when accept(answer) holds (else crossed): a
+ * terminal never shows a tick beside an answer that is about to be refused.
+ */
+export interface PromptCheck { accept?: (answer: string) => boolean }
+
 export interface Prompter {
-  /**
-   * Free text answer (used for "type the id to confirm"). With `expected`, the finished prompt
-   * is marked as matching (a tick) or not (a cross) instead of always ticked.
-   */
-  input(message: string, opts?: { expected?: string }): Promise<string>;
+  /** Free text answer (used for "type the id to confirm"). */
+  input(message: string, opts?: PromptCheck): Promise<string>;
   confirm(message: string): Promise<boolean>;
   /** No echo. */
-  password(message: string): Promise<string>;
+  password(message: string, opts?: PromptCheck): Promise<string>;
 }
 
 export interface GlobalOptions {
@@ -47,9 +50,9 @@ export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
   const ctxOpts = { input: io.stdin, output: io.stderr as unknown as NodeJS.WritableStream, signal } as const;
   return {
     async input(message, opts) {
-      if (opts?.expected !== undefined) {
-        const { typeToConfirm } = await import('./prompts.js');
-        return typeToConfirm({ message, expected: opts.expected }, ctxOpts as never);
+      if (opts?.accept) {
+        const { checkedInput } = await import('./prompts.js');
+        return checkedInput({ message, accept: opts.accept, echo: true }, ctxOpts as never);
       }
       const { input } = await import('@inquirer/prompts');
       return input({ message }, ctxOpts as never);
@@ -58,7 +61,11 @@ export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
       const { confirm } = await import('@inquirer/prompts');
       return confirm({ message, default: false }, ctxOpts as never);
     },
-    async password(message) {
+    async password(message, opts) {
+      if (opts?.accept) {
+        const { checkedInput } = await import('./prompts.js');
+        return checkedInput({ message, accept: opts.accept, echo: false }, ctxOpts as never);
+      }
       const { password } = await import('@inquirer/prompts');
       return password({ message, mask: false }, ctxOpts as never);
     },

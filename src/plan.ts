@@ -41,7 +41,7 @@ export async function confirmChange(ctx: Context, req: ConfirmRequest): Promise<
   const question = n === 1
     ? `Type the id "${expected}" to ${req.verb} it:`
     : `Type the number of ${req.noun} (${n}) to ${req.verb} them:`;
-  const answer = (await ctx.prompter.input(question, { expected })).trim();
+  const answer = (await ctx.prompter.input(question, { accept: (a) => a.trim() === expected })).trim();
   if (answer !== expected) {
     throw new UsageError(`confirmation did not match (expected "${expected}"); nothing changed`);
   }

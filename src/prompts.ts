@@ -1,29 +1,31 @@
-// The "type the id to confirm" prompt on a terminal (loaded only when it is shown). Like
-// inquirer's input, except that the finished line is ticked only when the answer matches: a
-// mismatch is marked with a cross right before the refusal, never with a tick.
+// Prompts on a terminal whose finished line tells the truth (loaded only when one is shown).
+// Like inquirer's input and password, except that the done-state is ticked only when the answer
+// is accepted (the id typed matches, the password is long enough, the repeat is the same): an
+// answer about to be refused is marked with a cross, never with a tick. `echo: false` shows
+// nothing of what is typed (passwords).
 import { createPrompt, useState, useKeypress, usePrefix, isEnterKey, makeTheme } from '@inquirer/core';
 
-type Status = 'idle' | 'done' | 'mismatch';
+type Status = 'idle' | 'done' | 'refused';
 
-interface TypeToConfirmConfig { message: string; expected: string }
+interface CheckedConfig { message: string; accept: (answer: string) => boolean; echo: boolean }
 
-// usePrefix picks theme.prefix[status], so 'mismatch' gets its own mark
-const theme = makeTheme({ prefix: { mismatch: '\u2718' } });
+// usePrefix picks theme.prefix[status], so 'refused' gets its own mark
+const theme = makeTheme({ prefix: { refused: '\u2718' } });
 
-export const typeToConfirm = createPrompt<string, TypeToConfirmConfig>((config, done) => {
+export const checkedInput = createPrompt<string, CheckedConfig>((config, done) => {
   const [status, setStatus] = useState<Status>('idle');
   const [value, setValue] = useState('');
   const prefix = usePrefix({ status: status as 'idle' | 'done', theme });
   useKeypress((key, rl) => {
     if (status !== 'idle') return;
     if (isEnterKey(key)) {
-      setStatus(value.trim() === config.expected ? 'done' : 'mismatch');
+      setStatus(config.accept(value) ? 'done' : 'refused');
       done(value);
     } else {
       setValue(rl.line);
     }
   });
   const message = theme.style.message(config.message, status === 'idle' ? 'idle' : 'done');
-  const answer = status === 'done' ? theme.style.answer(value) : value;
-  return [prefix, message, answer].filter(Boolean).join(' ');
+  const shown = !config.echo ? '' : status === 'done' ? theme.style.answer(value) : value;
+  return [prefix, message, shown].filter(Boolean).join(' ');
 });
