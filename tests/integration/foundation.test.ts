@@ -34,6 +34,21 @@ describe('doctor and schema', () => {
     expect(r.stderr).not.toMatch(/created/);
   });
 
+  test('schema init --dry-run lists what it would create and creates nothing', async () => {
+    const root = process.env.SAYCLAW_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+    const fresh = `${t.id}_dry`;
+    const r = await runIn(['schema', 'init', '--dry-run', '--no-pg', '--yes'], { ...t.env, SAYCLAW_MYSQL_URL: root, SAYCLAW_DB_ADMIN: fresh });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^would create database ${fresh}\\nwould create ${fresh}\\.servers\\n`));
+    expect(r.stderr).toMatch(/skipped .*_portal\.users \(exists\)/);
+    expect(r.stderr).toMatch(/dry run: nothing changed\n$/);
+    const q = await runIn(['schema', 'init', '-n', '-q', '--no-pg'], { ...t.env, SAYCLAW_MYSQL_URL: root, SAYCLAW_DB_ADMIN: fresh });
+    expect(q.stdout).toMatch(new RegExp(`^would create database ${fresh}\\n`));
+    expect(q.stderr).toBe('');
+    const exists = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${fresh}`.execute(t.db);
+    expect(exists.rows[0]!.n).toBe('0');
+  });
+
   test('schema print carries the configured names', async () => {
     const r = await t.run(['schema', 'print']);
     expect(r.stdout).toContain(`USE \`${t.names.admin}\``);

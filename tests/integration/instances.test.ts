@@ -291,6 +291,7 @@ describe('assignment', () => {
   test('assign writes all three records in one transaction, with an audit row', async () => {
     const r = await t.run(['instances', 'assign', free, userA.email, '--reason', '新员工']);
     expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`${free}: unassigned -> ${userA.email}\n`);
     expect(await records(free)).toEqual({ oc: userA.id, admin: [userA.email], portal: [userA.id] });
     expect((await auditRows(free)).map((a) => a.action)).toEqual(['instances.assign']);
     const j = JSON.parse((await t.run(['instances', 'show', free, '-o', 'json'])).stdout);
@@ -331,7 +332,16 @@ describe('assignment', () => {
     expect(d.code).toBe(2);
     expect(d.stderr).toMatch(/soft-deleted; nothing changed/);
     expect((await t.run(['instances', 'assign', 'as-404', userA.email])).code).toBe(4);
-    expect((await t.run(['instances', 'assign', 'as-2', 'nobody@nowhere.test'])).code).toBe(4);
+    // nothing claims a change that did not happen: no "as-2: unassigned -> ..." before the refusal
+    const nobody = await t.run(['instances', 'assign', 'as-2', 'nobody@nowhere.test']);
+    expect(nobody.code).toBe(4);
+    expect(nobody.stderr).not.toMatch(/->/);
+    expect(r.stderr).not.toMatch(/->/);
+    expect(d.stderr).not.toMatch(/->/);
+    // a dry run says what it would do (stdout under -q)
+    const dry = await t.run(['instances', 'assign', 'as-2', userA.email, '-n', '-q']);
+    expect(dry).toEqual({ code: 0, stdout: `would assign as-2: unassigned -> ${userA.email}\n`, stderr: '' });
+    expect(await records('as-2')).toEqual({ oc: null, admin: [], portal: [] });
   });
 
   test('check-bindings finds records that disagree (exit 3); show warns', async () => {

@@ -294,10 +294,20 @@ describe('usage rollup', () => {
     WHERE deleted_at IS NULL ORDER BY day, scope, scope_id`.execute(t.db)).rows;
 
   test('per day and user/instance; a re-run changes nothing; a late row changes only its day', async () => {
+    // a dry run computes the same counts and writes nothing: no rows, no audit, no job run
+    const dry = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json', '--dry-run', '--yes']);
+    expect(dry.code).toBe(0);
+    const would = JSON.parse(dry.stdout);
+    expect(would).toMatchObject({ dry_run: true, updated: 0, retired: 0, unchanged: 0 });
+    expect(await rows()).toEqual([]);
+    const none = await sql<{ n: string }>`SELECT (SELECT COUNT(*) FROM ${sql.table('admin.job_runs')} WHERE job = 'usage rollup') + (SELECT COUNT(*) FROM ${sql.table('admin.admin_logs')} WHERE action = 'usage.rollup') AS n`.execute(t.db);
+    expect(none.rows[0]!.n).toBe('0');
     const r1 = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json']);
     expect(r1.stderr).toBe('');
     expect(r1.code).toBe(0);
     const first = await rows();
+    expect(JSON.parse(r1.stdout).inserted).toBe(would.inserted);
+    expect(would.inserted).toBe(first.length);
     const c = counted(START, U('2026-10-28T23:00:00Z'));
     const wantUser = asRows(oracle(c, (x) => `${dayOf(x.created_at)}|${x.user}`));
     const gotUser = Object.fromEntries(first.filter((x) => x.scope === 'user').map((x) => [`${x.day}|${x.scope_id}`, { requests: x.requests, quota: x.quota, cost_usd: x.cost_usd }]));
