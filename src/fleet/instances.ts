@@ -44,21 +44,23 @@ export interface InstanceListRow {
   deleted_at: Date | null;
 }
 
-/** --sort FIELD (leading '-' for descending) -> comparator over list rows. */
-const SORTS: Record<string, (a: InstanceListRow, b: InstanceListRow) => number> = {
-  id: (a, b) => naturalCompare(a.id, b.id),
-  server: (a, b) => cmpNullable(a.server_name, b.server_name),
-  region: (a, b) => cmpNullable(a.region, b.region),
-  user: (a, b) => cmpNullable(a.assigned_email, b.assigned_email),
-  model: (a, b) => cmpNullable(a.model, b.model),
-  health: (a, b) => a.health_status.localeCompare(b.health_status),
-  port: (a, b) => (a.gateway_port ?? -1) - (b.gateway_port ?? -1),
-  requests: (a, b) => cmpBig(a.total_requests, b.total_requests),
-  tokens: (a, b) => cmpBig(a.total_tokens, b.total_tokens),
-  last_health: (a, b) => (a.last_health_at?.getTime() ?? 0) - (b.last_health_at?.getTime() ?? 0),
-  created: (a, b) => a.created_at.getTime() - b.created_at.getTime(),
-};
-export const SORT_FIELDS = Object.keys(SORTS);
+type RowCompare = (a: InstanceListRow, b: InstanceListRow) => number;
+/** --sort FIELD (leading '-' for descending) -> comparator over list rows. A Map: the name is user
+ * input, and a plain object would answer "constructor" or "__proto__" from its prototype. */
+const SORTS = new Map<string, RowCompare>([
+  ['id', (a, b) => naturalCompare(a.id, b.id)],
+  ['server', (a, b) => cmpNullable(a.server_name, b.server_name)],
+  ['region', (a, b) => cmpNullable(a.region, b.region)],
+  ['user', (a, b) => cmpNullable(a.assigned_email, b.assigned_email)],
+  ['model', (a, b) => cmpNullable(a.model, b.model)],
+  ['health', (a, b) => a.health_status.localeCompare(b.health_status)],
+  ['port', (a, b) => (a.gateway_port ?? -1) - (b.gateway_port ?? -1)],
+  ['requests', (a, b) => cmpBig(a.total_requests, b.total_requests)],
+  ['tokens', (a, b) => cmpBig(a.total_tokens, b.total_tokens)],
+  ['last_health', (a, b) => (a.last_health_at?.getTime() ?? 0) - (b.last_health_at?.getTime() ?? 0)],
+  ['created', (a, b) => a.created_at.getTime() - b.created_at.getTime()],
+]);
+export const SORT_FIELDS = [...SORTS.keys()];
 
 function cmpNullable(a: string | null, b: string | null): number {
   if (a === b) return 0;
@@ -72,11 +74,11 @@ function cmpBig(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function parseSort(s: string | undefined): (a: InstanceListRow, b: InstanceListRow) => number {
-  if (!s) return SORTS.id!;
+export function parseSort(s: string | undefined): RowCompare {
+  if (!s) return SORTS.get('id')!;
   const desc = s.startsWith('-');
   const key = desc ? s.slice(1) : s;
-  const f = SORTS[key];
+  const f = SORTS.get(key);
   if (!f) throw new UsageError(`unknown sort field "${key}"`, { hint: `use one of ${SORT_FIELDS.join(', ')} (prefix - for descending)` });
   return (a, b) => (desc ? -f(a, b) : f(a, b)) || naturalCompare(a.id, b.id);
 }
