@@ -9,6 +9,7 @@ import type { PgHandle } from './db/pg.js';
 import { ConnectionError, ConfigError, UsageError, InterruptedError, firstLine, SayclawError } from './errors.js';
 import type { OutputFormat, RenderTarget } from './output/render.js';
 import { escapeMessage } from './output/escape.js';
+import type { SinkTarget } from './output/sink.js';
 
 export interface IO {
   stdout: { write(s: string | Uint8Array): unknown };
@@ -207,6 +208,11 @@ export class Context {
 
   /** Register cleanup run by close() (connections, temp files, locks). */
   onClose(fn: () => Promise<void> | void): void { this.closers.push(fn); }
+
+  /** Where a byte sink (src/output/sink.ts) writes: stdout, --out relative to cwd, Ctrl-C, cleanup. */
+  sinkTarget(): SinkTarget {
+    return { stdout: this.io.stdout, cwd: this.io.cwd, signal: this.signal, onClose: (fn) => this.onClose(fn) };
+  }
 
   async close(): Promise<void> {
     const fns = this.closers.splice(0).reverse();

@@ -10,8 +10,8 @@ const common = (c: Command) => c.option('--reason <TEXT>', 'why (recorded in the
   .option('-n, --dry-run', 'show what would change and stop').option('-y, --yes', 'do not ask (required without a TTY)');
 
 async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string | null, mode: 'assign' | 'reassign' | 'unassign'): Promise<void> {
-  const a = await import('../../src/fleet/assignment.js');
-  const { confirmChange } = await import('../../src/confirm.js');
+  const a = await import('../../src/fleet/instances/assignment.js');
+  const { confirmChange } = await import('../../src/plan.js');
   const { renderList } = await import('../../src/output/render.js');
   const { NotFoundError } = await import('../../src/errors.js');
   const { db } = await ctx.mysql();
@@ -63,7 +63,7 @@ export function registerAssign(g: Command): void {
     examples: ['sayclaw instances check-bindings', 'sayclaw instances check-bindings -o json'],
     options: (c) => c.option('--include-deleted', 'also soft-deleted, unassigned instances'),
     run: async (ctx, o) => {
-      const { checkBindings } = await import('../../src/fleet/assignment.js');
+      const { checkBindings } = await import('../../src/fleet/instances/assignment.js');
       const { renderList } = await import('../../src/output/render.js');
       const { db } = await ctx.mysql();
       const bad = await checkBindings(db, { includeDeleted: o.includeDeleted });

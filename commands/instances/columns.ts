@@ -1,6 +1,6 @@
 // Columns of instance lists, shared by ls and the write verbs' previews.
 import type { Column } from '../../src/output/render.js';
-import type { InstanceListRow } from '../../src/fleet/instances.js';
+import type { InstanceListRow } from '../../src/fleet/instances/ls.js';
 
 const health = (v: unknown, t: string) => (v === 'healthy' ? `\x1b[32m${t}\x1b[39m` : v === 'unhealthy' ? `\x1b[31m${t}\x1b[39m` : `\x1b[33m${t}\x1b[39m`);
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { verb, intArg, splitAtDoubleDash } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
-import type { ContainerAction } from '../../src/fleet/containers.js';
+import type { ContainerAction } from '../../src/fleet/instances/containers.js';
 
 interface ActionOpts { prefix?: string; all?: boolean; yes?: boolean; dryRun?: boolean; reason?: string; time?: number }
 interface LogsOpts { tail?: number; since?: string; follow?: boolean; timestamps?: boolean }
@@ -13,7 +13,7 @@ interface HealthOpts { prefix?: string; all?: boolean; via: string; record?: boo
 
 
 async function targetsOf(ctx: Context, ids: string[], o: { prefix?: string; all?: boolean }) {
-  const { resolveInstanceTargets } = await import('../../src/fleet/instance-targets.js');
+  const { resolveInstanceTargets } = await import('../../src/fleet/instances/targets.js');
   const { db } = await ctx.mysql();
   return { db, targets: await resolveInstanceTargets(db, { ids: ids.length ? [...new Set(ids)] : undefined, prefix: o.prefix, all: o.all }) };
 }
@@ -28,12 +28,12 @@ async function runAction(ctx: Context, action: ContainerAction, ids: string[], o
   if (!targets.length) { ctx.info('no instances match'); return; }
   if (targets.length > 1 || o.dryRun) {
     if (!ctx.opts.quiet) ctx.io.stderr.write(`will ${action} ${targets.length} container${targets.length === 1 ? '' : 's'}: ${targets.map((t) => `${t.id}@${t.server_name}`).join(', ')}\n`);
-    const { confirmChange } = await import('../../src/confirm.js');
+    const { confirmChange } = await import('../../src/plan.js');
     const go = await confirmChange(ctx, { verb: action, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun });
     if (!go) return;
   }
-  const { openRemote } = await import('../../src/fleet/servers-remote.js');
-  const { containerAction, auditContainerActions } = await import('../../src/fleet/containers.js');
+  const { openRemote } = await import('../../src/fleet/servers/remote.js');
+  const { containerAction, auditContainerActions } = await import('../../src/fleet/instances/containers.js');
   const { renderList } = await import('../../src/output/render.js');
   const remote = await openRemote(ctx);
   const progress = await progressFor(ctx, targets.length, `${action}ing`);
@@ -58,8 +58,8 @@ export function registerInstanceContainerVerbs(g: Command): void {
       .option('-f, --follow', 'keep streaming until Ctrl-C').option('--timestamps', 'prefix lines with timestamps'),
     run: async (ctx, o, args) => {
       const { targets } = await targetsOf(ctx, [args[0]!], {});
-      const { openRemote } = await import('../../src/fleet/servers-remote.js');
-      const { containerLogs } = await import('../../src/fleet/containers.js');
+      const { openRemote } = await import('../../src/fleet/servers/remote.js');
+      const { containerLogs } = await import('../../src/fleet/instances/containers.js');
       const remote = await openRemote(ctx);
       await containerLogs(remote, targets[0]!, o, { stdout: (s) => ctx.print(s), stderr: (s) => ctx.io.stderr.write(s) });
       if (ctx.signal.aborted && !o.follow) throw new InterruptedError();
@@ -88,8 +88,8 @@ export function registerInstanceContainerVerbs(g: Command): void {
       const cmd = o.commandArgv ?? [];
       if (!cmd.length) throw new UsageError('give the command after --', { hint: 'e.g. sayclaw instances exec oc-ai-jp-2-01 -- uptime' });
       const { targets } = await targetsOf(ctx, [args[0]!], {});
-      const { openRemote } = await import('../../src/fleet/servers-remote.js');
-      const { containerExec } = await import('../../src/fleet/containers.js');
+      const { openRemote } = await import('../../src/fleet/servers/remote.js');
+      const { containerExec } = await import('../../src/fleet/instances/containers.js');
       const remote = await openRemote(ctx);
       const code = await containerExec(remote, targets[0]!, cmd, { stdout: (s) => ctx.print(s), stderr: (s) => ctx.io.stderr.write(s) });
       if (ctx.signal.aborted) throw new InterruptedError();
@@ -108,9 +108,9 @@ export function registerInstanceContainerVerbs(g: Command): void {
     run: async (ctx, o, ids) => {
       if (o.via !== 'http' && o.via !== 'ssh') throw new UsageError(`--via expects http or ssh, got "${o.via}"`);
       const { db, targets } = await targetsOf(ctx, ids, o);
-      const { probeInstances, recordHealth } = await import('../../src/fleet/health.js');
+      const { probeInstances, recordHealth } = await import('../../src/fleet/instances/health.js');
       const { renderList } = await import('../../src/output/render.js');
-      const remote = o.via === 'ssh' ? await (await import('../../src/fleet/servers-remote.js')).openRemote(ctx) : null;
+      const remote = o.via === 'ssh' ? await (await import('../../src/fleet/servers/remote.js')).openRemote(ctx) : null;
       const progress = await progressFor(ctx, targets.length, 'probing');
       const rows = await probeInstances(remote, targets, { via: o.via, timeoutMs: o.timeout, concurrency: ctx.config().ssh.concurrency, signal: ctx.signal,
         onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });

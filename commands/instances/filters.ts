@@ -1,6 +1,6 @@
 // Filter flags shared by `instances ls` and the bulk writes (`rm --prefix`, `restore --prefix`).
 import type { Command } from 'commander';
-import type { InstanceFilter } from '../../src/fleet/instances.js';
+import type { InstanceFilter } from '../../src/fleet/instances/ls.js';
 import { UsageError } from '../../src/errors.js';
 import { intArg } from '../kit.js';
 

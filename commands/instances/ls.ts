@@ -21,7 +21,7 @@ export function registerLs(g: Command): void {
       const filter = filterFromOpts(o);
       // the connection is set up while the modules load (the everyday command: keep it quick)
       const [{ listInstances }, { renderList }, { db }] = await Promise.all([
-        import('../../src/fleet/instances.js'), import('../../src/output/render.js'), ctx.mysql()]);
+        import('../../src/fleet/instances/ls.js'), import('../../src/output/render.js'), ctx.mysql()]);
       const rows = await listInstances(db, filter);
       await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: INSTANCE_COLUMNS });
       if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}`);

@@ -12,26 +12,19 @@ interface WriteOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?
 async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[], del: boolean): Promise<void> {
   if (ids.length && hasFilter(o)) throw new UsageError('give instance ids or --prefix/filters, not both');
   if (!ids.length && !hasFilter(o)) throw new UsageError(`name the instances to ${del ? 'remove' : 'restore'}: ids, or --prefix P [filters]`, { hint: `e.g. sayclaw instances ${del ? 'rm' : 'restore'} oc-ai-jp-2-07` });
-  const { selectForWrite, setDeleted } = await import('../../src/fleet/instances.js');
-  const { renderList } = await import('../../src/output/render.js');
-  const { previewAndConfirm } = await import('../../src/confirm.js');
+  const { selectForWrite, setDeleted } = await import('../../src/fleet/instances/rm.js');
+  const { carryOut } = await import('../../src/plan.js');
   const { db } = await ctx.mysql();
   const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted', o.max);
-  const verbText = del ? 'soft-delete' : 'restore';
-  for (const s of skipped) ctx.info(`${s.id}: ${s.result === 'already-deleted' ? 'already soft-deleted, skipped' : 'not deleted, skipped'}`);
-  if (!targets.length) {
-    ctx.info(`nothing to ${verbText}`);
-    return;
-  }
-  const go = await previewAndConfirm(ctx, { verb: verbText, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun },
-    { rows: targets, columns: PREVIEW_COLUMNS });
-  if (!go) return;
-  const outcomes = await setDeleted(db, ctx.who(), targets.map((t) => t.id), del, o.reason ?? null, ctx.signal);
-  const changed = outcomes.filter((x) => x.result === (del ? 'deleted' : 'restored'));
-  const raced = outcomes.length - changed.length;
-  await renderList(ctx.out, [...outcomes, ...skipped], { format: ctx.outputFormat, columns: [{ key: 'id' }, { key: 'result' }] });
-  ctx.info(`${del ? 'soft-deleted' : 'restored'} ${changed.length} instance${changed.length === 1 ? '' : 's'}${raced ? ` (${raced} changed by someone else meanwhile, not counted)` : ''}`);
-  if (changed.length && del) ctx.info(`undo: sayclaw instances restore ${changed.map((c) => c.id).join(' ')}`);
+  await carryOut(ctx, {
+    verb: del ? 'soft-delete' : 'restore', done: del ? 'soft-deleted' : 'restored', noun: { one: 'instance', many: 'instances' },
+    targets, key: (t) => t.id, preview: PREVIEW_COLUMNS,
+    skipped: skipped.map((s) => ({ ...s, reason: s.result === 'already-deleted' ? 'already soft-deleted' : 'not deleted' })),
+  }, o, (ts) => setDeleted(db, ctx.who(), ts.map((t) => t.id), del, o.reason ?? null, ctx.signal), {
+    extra: skipped, columns: [{ key: 'id' }, { key: 'result' }],
+    changed: (x) => x.result === (del ? 'deleted' : 'restored'),
+    undo: del ? (c) => `sayclaw instances restore ${c.map((x) => x.id).join(' ')}` : undefined,
+  });
 }
 
 function writeOptions(c: Command): Command {

@@ -9,7 +9,7 @@ export function registerShow(g: Command): void {
     summary: 'one instance: row, server, assignment in all three places, config (masked), health history',
     examples: ['sayclaw instances show oc-ai-jp-2-01', 'sayclaw instances show oc-ai-jp-2-01 -o json | jq .assignment'],
     run: async (ctx, _o, args) => {
-      const { showInstance } = await import('../../src/fleet/instances.js');
+      const { showInstance } = await import('../../src/fleet/instances/show.js');
       const { renderObject } = await import('../../src/output/render.js');
       const { maskDeep } = await import('../../src/output/mask.js');
       const { db } = await ctx.mysql();

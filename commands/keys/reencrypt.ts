@@ -24,7 +24,7 @@ export function registerKeysReencrypt(g: Command): void {
     run: async (ctx, o) => {
       const { applyMasterKeyFlags, loadMasterKey, readKeyFile } = await import('../../src/fleet/keys/master-key-source.js');
       const { verifyMasterKeys, explainFailures, reencryptMasterKeys } = await import('../../src/fleet/keys/master-keys.js');
-      const { confirmChange } = await import('../../src/confirm.js');
+      const { confirmChange } = await import('../../src/plan.js');
       const { renderList, renderObject } = await import('../../src/output/render.js');
       const { UsageError } = await import('../../src/errors.js');
       applyMasterKeyFlags(ctx, o);

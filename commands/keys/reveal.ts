@@ -20,7 +20,7 @@ export function registerKeysReveal(g: Command): void {
       const id = args[0]!;
       const { applyMasterKeyFlags, loadMasterKey } = await import('../../src/fleet/keys/master-key-source.js');
       const { getMasterKeyRow, revealMasterKey } = await import('../../src/fleet/keys/master-keys.js');
-      const { confirmChange } = await import('../../src/confirm.js');
+      const { confirmChange } = await import('../../src/plan.js');
       applyMasterKeyFlags(ctx, o);
       const { db } = await ctx.mysql();
       const row = await getMasterKeyRow(db, id);

@@ -17,7 +17,7 @@ export function registerKeysRevoke(g: Command): void {
     run: async (ctx, o, args) => {
       const id = args[0]!;
       const { getMasterKeyRow, revokeMasterKey } = await import('../../src/fleet/keys/master-keys.js');
-      const { confirmChange } = await import('../../src/confirm.js');
+      const { confirmChange } = await import('../../src/plan.js');
       const { renderObject } = await import('../../src/output/render.js');
       const { db } = await ctx.mysql();
       const row = await getMasterKeyRow(db, id);

@@ -20,7 +20,7 @@ export function registerKeysRotate(g: Command): void {
       const id = args[0]!;
       const { applyMasterKeyFlags, loadMasterKey, readSecretInput } = await import('../../src/fleet/keys/master-key-source.js');
       const { getMasterKeyRow, assertRotatable, rotateMasterKey } = await import('../../src/fleet/keys/master-keys.js');
-      const { confirmChange } = await import('../../src/confirm.js');
+      const { confirmChange } = await import('../../src/plan.js');
       const { renderObject } = await import('../../src/output/render.js');
       applyMasterKeyFlags(ctx, o);
       const { db } = await ctx.mysql();

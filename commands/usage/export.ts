@@ -26,7 +26,7 @@ export function registerExport(g: Command): void {
       const q = await usageQuery(ctx, o);
       const fmt = o.format ?? (['csv', 'json', 'ndjson'].includes(ctx.opts.output ?? '') ? ctx.opts.output! : 'csv');
       const [{ exportUsage, checkExportRequest, exportLockName }, { acquireLock }, { startJob }] = await Promise.all([
-        import('../../src/fleet/usage/export.js'), import('../../src/fleet/lock.js'), import('../../src/fleet/usage/jobs.js')]);
+        import('../../src/fleet/usage/export.js'), import('../../src/fleet/jobs/lock.js'), import('../../src/fleet/jobs/runs.js')]);
       const req = { ...q, raw: !!o.raw, format: fmt as 'csv', out: o.out };
       checkExportRequest(ctx, req);
       // one lock per destination (see exportLockName)

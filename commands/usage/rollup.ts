@@ -25,7 +25,7 @@ export function registerRollup(g: Command): void {
       if (o.date === undefined && o.since === undefined) throw new UsageError('give --date DAY or --since/--until', { hint: 'e.g. sayclaw usage rollup --date yesterday' });
       const q = await usageQuery(ctx, o);
       const [{ rollupUsage }, { acquireLock }, { startJob }, { renderObject }] = await Promise.all([
-        import('../../src/fleet/usage/rollup.js'), import('../../src/fleet/lock.js'), import('../../src/fleet/usage/jobs.js'),
+        import('../../src/fleet/usage/rollup.js'), import('../../src/fleet/jobs/lock.js'), import('../../src/fleet/jobs/runs.js'),
         import('../../src/output/render.js')]);
       if (o.lock !== false) await acquireLock(ctx, 'usage-rollup');
       const job = await startJob(ctx, 'usage rollup', { ...o, from: q.range.from, to: q.range.to, zone: q.range.zone });

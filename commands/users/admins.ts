@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { group, verb } from '../kit.js';
 import type { Context } from '../../src/context.js';
-import type { AdminChange, AdminRow } from '../../src/fleet/admins.js';
+import type { AdminChange, AdminRow } from '../../src/fleet/users/admins.js';
 
 const ADMIN_COLUMNS = [{ key: 'email' }, { key: 'name' }, { key: 'role' }, { key: 'status' }, { key: 'last_login_at', relative: true },
   { key: 'deleted_at', wide: true }, { key: 'id', wide: true }, { key: 'created_at', wide: true }];
@@ -33,8 +33,8 @@ function registerChange(g: Command, what: AdminChange, summary: string, examples
       return c;
     },
     run: async (ctx, o, args) => {
-      const a = await import('../../src/fleet/admins.js');
-      const { confirmChange } = await import('../../src/confirm.js');
+      const a = await import('../../src/fleet/users/admins.js');
+      const { confirmChange } = await import('../../src/plan.js');
       const { db } = await ctx.mysql();
       const cur = await a.getAdmin(db, args[0]!);
       const t = changeText[what];
@@ -63,7 +63,7 @@ export function registerAdmins(users: Command): void {
     examples: ['sayclaw users admins ls', 'sayclaw users admins ls --all -o json'],
     options: (c) => c.option('--all', 'include removed (soft-deleted) accounts'),
     run: async (ctx, o) => {
-      const { listAdmins } = await import('../../src/fleet/admins.js');
+      const { listAdmins } = await import('../../src/fleet/users/admins.js');
       const { db } = await ctx.mysql();
       await printAdmins(ctx, await listAdmins(db, { all: o.all }));
     },
@@ -81,8 +81,8 @@ export function registerAdmins(users: Command): void {
       .option('--role <ROLE>', 'role, e.g. admin', 'admin')
       .option('--password-stdin', 'read the password from stdin (one trailing newline removed)'),
     run: async (ctx, o) => {
-      const a = await import('../../src/fleet/admins.js');
-      const { parseEmail, parseName } = await import('../../src/fleet/users.js');
+      const a = await import('../../src/fleet/users/admins.js');
+      const { parseEmail, parseName } = await import('../../src/fleet/users/registry.js');
       const req = { email: parseEmail(o.email), name: parseName(o.name), role: a.parseRole(o.role) };
       const { db } = await ctx.mysql();
       await a.assertAdminEmailFree(db, req.email);
@@ -101,7 +101,7 @@ export function registerAdmins(users: Command): void {
     options: (c) => c.option('--password-stdin', 'read the password from stdin (one trailing newline removed)')
       .option('--reason <TEXT>', 'why (recorded in the audit log)'),
     run: async (ctx, o, args) => {
-      const a = await import('../../src/fleet/admins.js');
+      const a = await import('../../src/fleet/users/admins.js');
       const { db } = await ctx.mysql();
       const cur = await a.getAdmin(db, args[0]!);
       const pw = await a.readNewPassword(ctx, !!o.passwordStdin, cur.email);

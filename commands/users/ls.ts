@@ -27,7 +27,7 @@ export function registerUsersLs(g: Command): void {
       .option('--no-instance', 'only users with no alive instance assigned')
       .addOption(choiceOption('--telegram <B>', 'bound or unbound', ['bound', 'unbound'])),
     run: async (ctx, o) => {
-      const { listUsers } = await import('../../src/fleet/users.js');
+      const { listUsers } = await import('../../src/fleet/users/registry.js');
       const { renderList } = await import('../../src/output/render.js');
       const { db } = await ctx.mysql();
       const rows = await listUsers(db, {

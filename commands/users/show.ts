@@ -11,7 +11,7 @@ export function registerUsersShow(g: Command): void {
     summary: "one user: row, instances and setup status, Telegram binding, today's usage vs quota, chat counts",
     examples: ['sayclaw users show li.na@sayclaw.test', 'sayclaw users show li.na@sayclaw.test -o json | jq .usage_today'],
     run: async (ctx, _o, args) => {
-      const { showUser } = await import('../../src/fleet/users-show.js');
+      const { showUser } = await import('../../src/fleet/users/show.js');
       const { renderObject } = await import('../../src/output/render.js');
       const d = await showUser(ctx, args[0]!);
       for (const i of d.instances) for (const p of i.problems) ctx.warn(`${i.instance_id}: assignment records disagree: ${p}`);

@@ -15,8 +15,8 @@ export function registerTelegram(users: Command): void {
     options: (c) => c.option('--reason <TEXT>', 'why (recorded in the audit log)')
       .option('-n, --dry-run', 'show what would change and stop').option('-y, --yes', 'do not ask (required without a TTY)'),
     run: async (ctx, o, args) => {
-      const u = await import('../../src/fleet/users.js');
-      const { confirmChange } = await import('../../src/confirm.js');
+      const u = await import('../../src/fleet/users/registry.js');
+      const { confirmChange } = await import('../../src/plan.js');
       const { renderObject } = await import('../../src/output/render.js');
       const { db } = await ctx.mysql();
       const cur = await u.getUser(db, args[0]!);

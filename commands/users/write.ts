@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { verb } from '../kit.js';
 import type { Context } from '../../src/context.js';
-import type { PortalUser } from '../../src/fleet/users.js';
+import type { PortalUser } from '../../src/fleet/users/registry.js';
 
 interface AddOpts { email: string; name: string; department: string; quota?: string }
 interface UpdateOpts { name?: string; department?: string; reason?: string; dryRun?: boolean }
@@ -32,7 +32,7 @@ export function registerUsersWrites(g: Command): void {
       .requiredOption('--department <D>', '1-100 letters, digits, spaces or - _ & / . · ( )')
       .option('--quota <N>', 'daily quota in whole tokens (default 100000)'),
     run: async (ctx, o) => {
-      const u = await import('../../src/fleet/users.js');
+      const u = await import('../../src/fleet/users/registry.js');
       const req = { email: u.parseEmail(o.email), name: u.parseName(o.name), department: u.parseDepartment(o.department),
         quota_daily: o.quota === undefined ? undefined : u.parseQuota(o.quota) };
       const { db } = await ctx.mysql();
@@ -50,7 +50,7 @@ export function registerUsersWrites(g: Command): void {
     options: (c) => c.option('--name <NAME>', 'new display name').option('--department <D>', 'new department')
       .option('--reason <TEXT>', 'why (recorded in the audit log)').option('-n, --dry-run', 'show the change and stop'),
     run: async (ctx, o, args) => {
-      const u = await import('../../src/fleet/users.js');
+      const u = await import('../../src/fleet/users/registry.js');
       const { UsageError } = await import('../../src/errors.js');
       if (o.name === undefined && o.department === undefined) throw new UsageError('nothing to update: give --name and/or --department');
       const ch = { name: o.name === undefined ? undefined : u.parseName(o.name),
@@ -81,8 +81,8 @@ export function registerUsersWrites(g: Command): void {
       .option('--reason <TEXT>', 'why (recorded in the audit log)')
       .option('-n, --dry-run', 'show what would change and stop').option('-y, --yes', 'do not ask (required without a TTY)'),
     run: async (ctx, o, args) => {
-      const u = await import('../../src/fleet/users.js');
-      const { confirmChange } = await import('../../src/confirm.js');
+      const u = await import('../../src/fleet/users/registry.js');
+      const { confirmChange } = await import('../../src/plan.js');
       const { db } = await ctx.mysql();
       const cur = await u.getUser(db, args[0]!);
       const assigned = await u.assignedInstanceIds(db, cur.id);
@@ -115,7 +115,7 @@ export function registerUsersWrites(g: Command): void {
     examples: ['sayclaw users restore li.na@sayclaw.test --reason "rehired"'],
     options: (c) => c.option('--reason <TEXT>', 'why (recorded in the audit log)').option('-n, --dry-run', 'show the change and stop'),
     run: async (ctx, o, args) => {
-      const u = await import('../../src/fleet/users.js');
+      const u = await import('../../src/fleet/users/registry.js');
       const { db } = await ctx.mysql();
       if (o.dryRun) {
         const cur = await u.getUser(db, args[0]!);
@@ -136,7 +136,7 @@ export function registerUsersWrites(g: Command): void {
     examples: ['sayclaw users quota li.na@sayclaw.test 200000', 'sayclaw users quota li.na@sayclaw.test 0 --reason "paused"'],
     options: (c) => c.option('--reason <TEXT>', 'why (recorded in the audit log)').option('-n, --dry-run', 'show the change and stop'),
     run: async (ctx, o, args) => {
-      const u = await import('../../src/fleet/users.js');
+      const u = await import('../../src/fleet/users/registry.js');
       const quota = u.parseQuota(args[1]!);
       const { db } = await ctx.mysql();
       if (o.dryRun) {

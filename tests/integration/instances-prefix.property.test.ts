@@ -4,7 +4,7 @@
 // thousands of fleets share one database without deleting rows.
 import fc from 'fast-check';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
-import { listInstances } from '../../src/fleet/instances.js';
+import { listInstances } from '../../src/fleet/instances/ls.js';
 import { naturalCompare } from '../../src/db/sql-helpers.js';
 
 let t: TestEnv;

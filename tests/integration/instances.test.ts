@@ -43,7 +43,7 @@ describe('instances ls', () => {
   });
 
   test('the list query uses the primary key range (EXPLAIN)', async () => {
-    const { applyFilter } = await import('../../src/fleet/instances.js');
+    const { applyFilter } = await import('../../src/fleet/instances/ls.js');
     const base = t.db.selectFrom('admin.oc_instances as i').leftJoin('admin.servers as s', 's.id', 'i.server_id')
       .leftJoin('portal.users as u', 'u.id', 'i.assigned_user_id').select(['i.id']);
     const q = await applyFilter(t.db, base as never, { prefix: 'oc-ai-jp-2-' });

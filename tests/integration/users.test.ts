@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { generateFleet, loadFleet, type Fleet } from '../support/fixtures.js';
-import { readAssignments } from '../../src/fleet/assignment.js';
+import { readAssignments } from '../../src/fleet/instances/assignment.js';
 
 let t: TestEnv;
 let fleet: Fleet;

@@ -3,12 +3,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeDrift } from '../../src/fleet/servers-check.js';
+import { computeDrift } from '../../src/fleet/servers/check.js';
 import { KnownHosts, fingerprintOf, hostPattern } from '../../src/remote/ssh.js';
-import { shellJoin } from '../../src/fleet/servers-exec.js';
-import { parseSince } from '../../src/fleet/containers.js';
-import { buildInventory, groupName } from '../../src/fleet/servers-inventory.js';
-import { validateServerInput, type ServerRow } from '../../src/fleet/servers.js';
+import { shellJoin } from '../../src/fleet/servers/exec.js';
+import { parseSince } from '../../src/fleet/instances/containers.js';
+import { buildInventory, groupName } from '../../src/fleet/servers/inventory.js';
+import { validateServerInput, type ServerRow } from '../../src/fleet/servers/registry.js';
 import { Semaphore } from '../../src/remote/semaphore.js';
 
 test('drift: missing, stopped, running for deleted, unknown; matched by container_id prefix or name', () => {

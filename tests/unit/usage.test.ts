@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { costUsd, addMoney, toMicros, formatMicros } from '../../src/fleet/usage/money.js';
 import { buckets, parseRange } from '../../src/fleet/usage/range.js';
-import { csvField, encoder } from '../../src/fleet/usage/sink.js';
+import { csvField, encoder } from '../../src/output/sink.js';
 import { splitAt } from '../../src/fleet/usage/sources.js';
 import { parseGroups, parseTypes } from '../../src/fleet/usage/report.js';
 import { parseThreshold } from '../../src/fleet/usage/quota.js';
@@ -139,12 +139,11 @@ test('raw export times: ISO with the zone offset of that instant, also across DS
 });
 
 test('the export sink writes exactly the UTF-8 of what it was given, across chunk boundaries (Chinese, emoji, huge strings)', async () => {
-  const { openSink } = await import('../../src/fleet/usage/sink.js');
+  const { openSink } = await import('../../src/output/sink.js');
   const piece = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('研发部,', '😀', '"a,b"\r\n', 'x'.repeat(100_000), '市场部'.repeat(40_000)));
   await fc.assert(fc.asyncProperty(fc.array(piece, { maxLength: 400 }), async (parts) => {
     const chunks: Buffer[] = [];
-    const ctx = { io: { stdout: { write: (b: string | Uint8Array) => { chunks.push(Buffer.from(b)); return true; } } }, signal: new AbortController().signal, onClose: () => undefined };
-    const sink = openSink(ctx as never, undefined);
+    const sink = openSink({ stdout: { write: (b: string | Uint8Array) => { chunks.push(Buffer.from(b)); return true; } }, cwd: process.cwd(), signal: new AbortController().signal, onClose: () => undefined }, undefined);
     for (const p of parts) { if (!sink.push(p)) await sink.drained(); }
     await sink.commit();
     expect(Buffer.concat(chunks).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);

@@ -1,9 +1,9 @@
 // Input rules for portal users and admin accounts, checked against plain oracles with fast-check:
 // every rejection is a UsageError (exit 2), never another error; accepted values come back exact.
 import fc from 'fast-check';
-import { parseEmail, parseDepartment, parseName, parseQuota, BIGINT_MAX } from '../../src/fleet/users.js';
-import { parseRole, checkPassword } from '../../src/fleet/admins.js';
-import { percent } from '../../src/fleet/users-show.js';
+import { parseEmail, parseDepartment, parseName, parseQuota, BIGINT_MAX } from '../../src/fleet/users/registry.js';
+import { parseRole, checkPassword } from '../../src/fleet/users/admins.js';
+import { percent } from '../../src/fleet/users/show.js';
 import { UsageError } from '../../src/errors.js';
 
 const outcome = (f: () => unknown): unknown => {

@@ -122,9 +122,18 @@ export async function loadMasterKey(ctx: Context, f: MasterKeyFlags): Promise<Ma
   return readKeyFile(path, ctx);
 }
 
+/** A secret as typed or piped: trailing newline/space dropped; errors never quote it. */
+export function checkSecret(raw: string): string {
+  const s = raw.replace(/^[\s\uFEFF]+|\s+$/g, '');
+  if (!s) throw new UsageError('the secret is empty; nothing changed');
+  if (/[\s\x00-\x1f\x7f]/.test(s)) throw new UsageError('the secret contains whitespace or control characters (more than one line on stdin?); nothing changed');
+  if (s.length < 8) throw new UsageError(`the secret is too short (${s.length} characters, at least 8); nothing changed`);
+  if (s.length > 4096) throw new UsageError(`the secret is too long (${s.length} characters, at most 4096); nothing changed`);
+  return s;
+}
+
 /** The secret to store: from stdin (--secret-stdin) or a no-echo prompt; never from a flag. */
 export async function readSecretInput(ctx: Context, fromStdin: boolean | undefined, label: string): Promise<string> {
-  const { checkSecret } = await import('./master-keys.js');
   if (fromStdin) {
     if (ctx.io.stdinIsTTY) throw new UsageError('--secret-stdin reads a pipe, but stdin is a terminal', { hint: 'drop --secret-stdin to be prompted without echo' });
     return checkSecret(await readStdin(ctx));

@@ -4,7 +4,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { MysqlDB, ApiMasterKeysTable } from '../../db/types.js';
 import type { Selectable } from 'kysely';
-import { writeAudit, type Actor } from '../audit.js';
+import { writeAudit, type Actor } from '../audit/write.js';
 import { ConfigError, NotFoundError, SayclawError, ExitCode, UsageError } from '../../errors.js';
 import { aadFor, decryptSecret, DecryptError, encryptSecret, fingerprintHash, secretFingerprint } from '../../crypto/aesgcm.js';
 import type { MasterKey } from './master-key-source.js';
@@ -51,16 +51,6 @@ export async function listMasterKeys(db: Kysely<MysqlDB>, f: { provider?: string
       rotated_to_id: successor.get(r.id) ?? null, deleted_at: r.deleted_at,
     }))
     .sort((a, b) => naturalCompare(a.provider, b.provider) || naturalCompare(a.name, b.name) || a.created_at.getTime() - b.created_at.getTime());
-}
-
-/** A secret as typed or piped: trailing newline/space dropped; errors never quote it. */
-export function checkSecret(raw: string): string {
-  const s = raw.replace(/^[\s\uFEFF]+|\s+$/g, '');
-  if (!s) throw new UsageError('the secret is empty; nothing changed');
-  if (/[\s\x00-\x1f\x7f]/.test(s)) throw new UsageError('the secret contains whitespace or control characters (more than one line on stdin?); nothing changed');
-  if (s.length < 8) throw new UsageError(`the secret is too short (${s.length} characters, at least 8); nothing changed`);
-  if (s.length > 4096) throw new UsageError(`the secret is too long (${s.length} characters, at most 4096); nothing changed`);
-  return s;
 }
 
 export function checkProviderName(provider: string, name: string): void {

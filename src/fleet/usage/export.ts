@@ -9,7 +9,7 @@ import { InterruptedError, UsageError } from '../../errors.js';
 import { attributionMaps, attributionQuery, keysTable, tokenMap, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
 import { costUsd } from './money.js';
 import { aggregateUsage, type UsageQuery } from './report.js';
-import { checkOut, encoder, openSink, type Cell, type DataFormat } from './sink.js';
+import { checkOut, encoder, openSink, type Cell, type DataFormat } from '../../output/sink.js';
 import { splitRange } from './sources.js';
 import { prometheusText } from './prometheus.js';
 
@@ -41,7 +41,7 @@ export function exportLockName(cwd: string, out: string | undefined): string {
 
 /** Bad requests fail (exit 2) before any lock, job row or query. */
 export function checkExportRequest(ctx: Context, req: ExportRequest): void {
-  checkOut(ctx, req.out);
+  checkOut(ctx.io.cwd, req.out);
   if (req.format === 'prometheus' && (req.raw || req.by || req.groups.length)) {
     throw new UsageError('--format prometheus is always per department and model over the whole range', { hint: 'drop --raw, --by and --group' });
   }
@@ -52,7 +52,7 @@ export async function exportUsage(ctx: Context, req: ExportRequest): Promise<Exp
   if (req.format === 'prometheus') {
     const res = await aggregateUsage(ctx, { ...req, by: undefined, groups: ['department', 'model'] });
     const text = prometheusText(res.rows, { range: req.range, now: ctx.clock(), types: req.types });
-    const sink = openSink(ctx, req.out);
+    const sink = openSink(ctx.sinkTarget(), req.out);
     try { await sink.write(text); await sink.commit(); } catch (e) { await sink.abort(); throw e; }
     return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
   }
@@ -60,7 +60,7 @@ export async function exportUsage(ctx: Context, req: ExportRequest): Promise<Exp
     // aggregate first (both databases), then open the output: a failed query leaves no file
     const res = await aggregateUsage(ctx, req);
     const enc = encoder(req.format, res.columns);
-    const sink = openSink(ctx, req.out);
+    const sink = openSink(ctx.sinkTarget(), req.out);
     try {
       await sink.write(enc.head());
       for (const r of res.rows) await sink.write(enc.row(res.columns.map((c) => r[c] ?? null)));
@@ -146,7 +146,7 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
     if (c === undefined) { c = costUsd(String(q), qpu); if (costs.size > 100000) costs.clear(); costs.set(q, c); }
     return c;
   };
-  const sink = openSink(ctx, req.out);
+  const sink = openSink(ctx.sinkTarget(), req.out);
   let n = 0;
   const str = (v: unknown): Cell => (v === null || v === undefined ? null : String(v));
   try {

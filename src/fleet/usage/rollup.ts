@@ -6,7 +6,7 @@
 import { DateTime } from 'luxon';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
-import { writeAudit } from '../audit.js';
+import { writeAudit } from '../audit/write.js';
 import { aggregateUsage } from './report.js';
 import type { TimeRange } from './range.js';
 

@@ -1,13 +1,13 @@
-// Streaming output for exports: a buffered writer that honours backpressure, to stdout or to a
-// temporary file that is renamed over the final name only on success (a killed or failed
-// export never leaves a truncated file under the final name), and the row encoders.
+// Streaming byte output: a buffered writer that honours backpressure, to a stream (stdout) or
+// to a temporary file that is renamed over the final name only on success (the atomic file
+// writer: a killed or failed export never leaves a truncated file under the final name), and
+// the row encoders. Knows nothing of the Context: callers hand it plain streams and a signal.
 import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Context } from '../../context.js';
-import { InterruptedError, UsageError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 
 export interface Sink {
   /** Append; resolves once the destination can take more (backpressure). */
@@ -21,6 +21,15 @@ export interface Sink {
   abort(): Promise<void>;
   readonly path: string | null;
   readonly tmpPath: string | null;
+}
+
+/** What a sink writes to: a stream for "-", the directory --out is relative to, Ctrl-C, cleanup. */
+export interface SinkTarget {
+  stdout: { write(s: string | Uint8Array): unknown };
+  cwd: string;
+  signal: AbortSignal;
+  /** run at exit, success or not (removes a temporary file left by a failure) */
+  onClose(fn: () => Promise<void> | void): void;
 }
 
 /** Bytes gathered before they are handed to the destination. */
@@ -86,7 +95,7 @@ class StdoutSink extends Buffered {
   readonly path = null;
   readonly tmpPath = null;
   private needDrain = false;
-  constructor(private readonly out: Context['io']['stdout'], signal: AbortSignal) { super(signal); }
+  constructor(private readonly out: SinkTarget['stdout'], signal: AbortSignal) { super(signal); }
   protected emit(b: Buffer): boolean {
     const ok = this.out.write(b) !== false;
     if (!ok) this.needDrain = true;
@@ -145,23 +154,23 @@ class FileSink extends Buffered {
 }
 
 /** Fail fast (exit 2) on an --out that cannot be written, before any query runs. */
-export function checkOut(ctx: Context, out: string | undefined): void {
+export function checkOut(cwd: string, out: string | undefined): void {
   if (!out || out === '-') return;
-  const path = resolve(ctx.io.cwd, out);
+  const path = resolve(cwd, out);
   let st;
   try { st = statSync(dirname(path)); } catch { throw new UsageError(`--out ${out}: the directory ${dirname(path)} does not exist`); }
   if (!st.isDirectory()) throw new UsageError(`--out ${out}: ${dirname(path)} is not a directory`);
   try { if (statSync(path).isDirectory()) throw new UsageError(`--out ${out} is a directory; name a file`); } catch (e) { if (e instanceof UsageError) throw e; }
 }
 
-/** stdout, or a temp file next to `out` that is removed on any failure (also via ctx.onClose). */
-export function openSink(ctx: Context, out: string | undefined): Sink {
-  if (!out || out === '-') return new StdoutSink(ctx.io.stdout, ctx.signal);
-  const path = resolve(ctx.io.cwd, out);
+/** stdout, or a temp file next to `out` that is removed on any failure (also via t.onClose). */
+export function openSink(t: SinkTarget, out: string | undefined): Sink {
+  if (!out || out === '-') return new StdoutSink(t.stdout, t.signal);
+  const path = resolve(t.cwd, out);
   if (path.endsWith('/')) throw new UsageError(`--out must name a file, got "${out}"`);
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const s = new FileSink(path, tmp, ctx.signal);
-  ctx.onClose(() => s.abort());
+  const s = new FileSink(path, tmp, t.signal);
+  t.onClose(() => s.abort());
   return s;
 }
 

@@ -1,9 +1,9 @@
 // servers inventory: an Ansible dynamic inventory (the JSON `--list` / `--host` protocol) of the
 // alive servers, grouped by region and provider, with hostvars for ssh user, port and key, so
 // that work too big for one process can be handed to Ansible.
-import type { Config } from '../config/schema.js';
-import type { ServerRow } from './servers.js';
-import { sshTargetOf } from './servers-remote.js';
+import type { Config } from '../../config/schema.js';
+import type { ServerRow } from './registry.js';
+import { sshTargetOf } from './remote.js';
 
 export interface Inventory {
   [group: string]: unknown;

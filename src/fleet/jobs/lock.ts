@@ -3,8 +3,8 @@
 // at once with LockedError (exit 75) instead of doing the work twice. Released by ctx.close().
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Context } from '../context.js';
-import { LockedError } from '../errors.js';
+import type { Context } from '../../context.js';
+import { LockedError } from '../../errors.js';
 
 export function lockPath(ctx: Context, name: string): string {
   const dir = ctx.config().usage.lockDir;

@@ -2,10 +2,10 @@
 // SSH targets (user/port/key from the row unless config overrides), and a dockerode per server
 // over that server's pooled connection (or TLS). Closed with the Context.
 import type Dockerode from 'dockerode';
-import type { Context } from '../context.js';
-import type { SshConn, SshPool, SshTarget } from '../remote/ssh.js';
-import type { Config } from '../config/schema.js';
-import { expandHome } from '../config/load.js';
+import type { Context } from '../../context.js';
+import type { SshConn, SshPool, SshTarget } from '../../remote/ssh.js';
+import type { Config } from '../../config/schema.js';
+import { expandHome } from '../../config/load.js';
 
 export interface ServerRef {
   id: string;
@@ -49,7 +49,7 @@ export class RemoteSession {
     let d = this.dockers.get(key);
     if (!d) {
       d = (async () => {
-        const { dockerOverSsh, dockerOverTls } = await import('../remote/docker.js');
+        const { dockerOverSsh, dockerOverTls } = await import('../../remote/docker.js');
         if (this.cfg.docker.transport === 'tls') {
           return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, timeoutMs);
         }
@@ -64,7 +64,7 @@ export class RemoteSession {
 
   /** A dockerode (not cached) whose dial-stdio channels first run `preamble` (output to onStderr). */
   async dockerWithPreamble(s: ServerRef, preamble: string, onStderr: (x: string) => void): Promise<Dockerode> {
-    const { dockerOverSsh } = await import('../remote/docker.js');
+    const { dockerOverSsh } = await import('../../remote/docker.js');
     return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, this.ctx.signal, { preamble, onStderr });
   }
 
@@ -77,7 +77,7 @@ export class RemoteSession {
 
 export async function openRemote(ctx: Context): Promise<RemoteSession> {
   const cfg = ctx.config();
-  const { SshPool } = await import('../remote/ssh.js');
+  const { SshPool } = await import('../../remote/ssh.js');
   const pool = new SshPool({
     knownHostsFile: expandHome(cfg.ssh.knownHostsFile, ctx.io.env),
     hostKeyPolicy: cfg.ssh.hostKeyPolicy,

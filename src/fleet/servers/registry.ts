@@ -3,10 +3,10 @@
 // their audit rows; rows are never physically deleted.
 import { isIP } from 'node:net';
 import { sql, type Kysely } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import { naturalCompare } from '../db/sql-helpers.js';
-import { InterruptedError, NotFoundError, UsageError } from '../errors.js';
-import { writeAudit, type Actor } from './audit.js';
+import type { MysqlDB } from '../../db/types.js';
+import { naturalCompare } from '../../db/sql-helpers.js';
+import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
+import { writeAudit, type Actor } from '../audit/write.js';
 
 export interface ServerRow {
   id: string;

@@ -6,11 +6,11 @@
 // truth; binding rows for this user are "current" when it names them, "history" when a sayclaw
 // unassign/reassign explains them, and "drift" otherwise.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import { likePrefix, naturalCompare } from '../db/sql-helpers.js';
-import { NotFoundError, UsageError } from '../errors.js';
-import { writeAudit, type Actor } from './audit.js';
-import { readAssignments, unassignInTrx, type AssignResult } from './assignment.js';
+import type { MysqlDB } from '../../db/types.js';
+import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import { writeAudit, type Actor } from '../audit/write.js';
+import { readAssignments, unassignInTrx, type AssignResult } from '../instances/assignment.js';
 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 

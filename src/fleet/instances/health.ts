@@ -3,12 +3,12 @@
 // per instance updating health_status / health_fail_count (reset on success) / last_health_at
 // and appending an oc_health_logs row; an audit row when the status changes.
 import { sql, type Kysely } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import type { InstanceTarget } from './instance-targets.js';
-import type { RemoteSession } from './servers-remote.js';
-import type { Outcome } from '../remote/fanout.js';
+import type { MysqlDB } from '../../db/types.js';
+import type { InstanceTarget } from './targets.js';
+import type { RemoteSession } from '../servers/remote.js';
+import type { Outcome } from '../../remote/fanout.js';
 import { serverOf } from './containers.js';
-import { writeAudit, type Actor } from './audit.js';
+import { writeAudit, type Actor } from '../audit/write.js';
 
 export type Via = 'http' | 'ssh';
 
@@ -40,8 +40,8 @@ export async function probeInstances(remote: RemoteSession | null, targets: Inst
   via: Via; timeoutMs: number; concurrency: number; signal: AbortSignal;
   onDone?: (o: Outcome<InstanceTarget, unknown>, done: number, total: number) => void;
 }): Promise<HealthRow[]> {
-  const { fanOut } = await import('../remote/fanout.js');
-  const { httpGet, viaSsh } = await import('../remote/probe.js');
+  const { fanOut } = await import('../../remote/fanout.js');
+  const { httpGet, viaSsh } = await import('../../remote/probe.js');
   const res = await fanOut(targets, { concurrency: opts.concurrency, signal: opts.signal, onDone: opts.onDone }, async (t) => {
     const base = probeBase(t, opts.via);
     const row: HealthRow = { id: t.id, server_name: t.server_name, via: opts.via, url: base, live: null, ready: null, status: 'unhealthy',

@@ -1,9 +1,9 @@
 // servers exec: one command on many servers at once through the pooled connections; output
 // streamed line by line with the server name (or kept whole for grouped output), per-server
 // exit codes and a summary.
-import type { ServerRow } from './servers.js';
-import type { RemoteSession } from './servers-remote.js';
-import type { Outcome } from '../remote/fanout.js';
+import type { ServerRow } from './registry.js';
+import type { RemoteSession } from './remote.js';
+import type { Outcome } from '../../remote/fanout.js';
 
 export interface ExecRow {
   server_name: string;
@@ -39,8 +39,8 @@ export async function execOnServers(remote: RemoteSession, servers: ServerRow[],
   onLine?: (server: string, stream: 'stdout' | 'stderr', line: string) => void;
   onDone?: (o: Outcome<ServerRow, unknown>, done: number, total: number) => void;
 }): Promise<ExecRow[]> {
-  const { fanOut } = await import('../remote/fanout.js');
-  const { RemoteError } = await import('../remote/ssh.js');
+  const { fanOut } = await import('../../remote/fanout.js');
+  const { RemoteError } = await import('../../remote/ssh.js');
   const results = await fanOut(servers, { concurrency: remote.concurrency, signal: remote.ctx.signal, onDone: opts.onDone }, async (s) => {
     const name = s.name ?? s.id;
     const conn = await remote.conn(s);

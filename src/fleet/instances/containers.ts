@@ -3,13 +3,13 @@
 // instance id. Each server's calls share its one SSH connection.
 import type { Kysely } from 'kysely';
 import type Dockerode from 'dockerode';
-import type { MysqlDB } from '../db/types.js';
-import type { InstanceTarget } from './instance-targets.js';
-import type { RemoteSession, ServerRef } from './servers-remote.js';
-import type { Outcome } from '../remote/fanout.js';
-import { UsageError } from '../errors.js';
-import { writeAudit, type Actor } from './audit.js';
-import { durationSeconds } from './duration.js';
+import type { MysqlDB } from '../../db/types.js';
+import type { InstanceTarget } from './targets.js';
+import type { RemoteSession, ServerRef } from '../servers/remote.js';
+import type { Outcome } from '../../remote/fanout.js';
+import { UsageError } from '../../errors.js';
+import { writeAudit, type Actor } from '../audit/write.js';
+import { durationSeconds } from '../duration.js';
 
 export type ContainerAction = 'restart' | 'stop' | 'start';
 
@@ -44,8 +44,8 @@ export interface ActionRow { id: string; server_name: string | null; action: Con
 export async function containerAction(remote: RemoteSession, targets: InstanceTarget[], action: ContainerAction, opts: {
   timeoutSec?: number; onDone?: (o: Outcome<InstanceTarget, unknown>, done: number, total: number) => void;
 }): Promise<ActionRow[]> {
-  const { fanOut } = await import('../remote/fanout.js');
-  const { dockerFailure } = await import('../remote/docker.js');
+  const { fanOut } = await import('../../remote/fanout.js');
+  const { dockerFailure } = await import('../../remote/docker.js');
   const res = await fanOut(targets, { concurrency: remote.concurrency, signal: remote.ctx.signal, onDone: opts.onDone }, async (t) => {
     const s = serverOf(t);
     const docker = await remote.docker(s);
@@ -97,7 +97,7 @@ export function parseSince(s: string, now: Date): number {
 
 /** Stream (follow) or fetch the logs; stdout and stderr chunks go to the callbacks. */
 export async function containerLogs(remote: RemoteSession, t: InstanceTarget, o: LogOptions, out: { stdout: (s: string) => void; stderr: (s: string) => void }): Promise<void> {
-  const { dockerFailure, demux } = await import('../remote/docker.js');
+  const { dockerFailure, demux } = await import('../../remote/docker.js');
   const s = serverOf(t);
   try {
     const docker = await remote.docker(s, o.follow ? { timeoutMs: 0 } : {});
@@ -129,7 +129,7 @@ export async function containerLogs(remote: RemoteSession, t: InstanceTarget, o:
 
 /** Run a command in the instance's container; returns its exit code. */
 export async function containerExec(remote: RemoteSession, t: InstanceTarget, cmd: string[], out: { stdout: (s: string) => void; stderr: (s: string) => void }): Promise<number> {
-  const { dockerFailure } = await import('../remote/docker.js');
+  const { dockerFailure } = await import('../../remote/docker.js');
   const s = serverOf(t);
   try {
     const docker = await remote.docker(s, { timeoutMs: 0 });

@@ -1,7 +1,7 @@
 // `users show` as data: the user row (no password hash), instances through the assignment rules,
 // Telegram binding, today's usage (in config usage.timezone) against quota_daily, chat counts.
-import type { Context } from '../context.js';
-import { getUser, userInstances, chatActivity, type PortalUser, type UserInstanceView, type ChatActivity } from './users.js';
+import type { Context } from '../../context.js';
+import { getUser, userInstances, chatActivity, type PortalUser, type UserInstanceView, type ChatActivity } from './registry.js';
 
 export interface UsageToday {
   date: string;
@@ -39,11 +39,11 @@ export async function showUser(ctx: Context, emailOrId: string): Promise<UserDet
   const [instances, chat] = await Promise.all([userInstances(db, user), chatActivity(db, user.id, ctx.clock())]);
 
   const { DateTime } = await import('luxon');
-  const { assertZone } = await import('./usage/range.js');
+  const { assertZone } = await import('../usage/range.js');
   const zone = assertZone(ctx.config().usage.timezone);
   const start = DateTime.fromJSDate(ctx.clock()).setZone(zone).startOf('day');
   const end = start.plus({ days: 1 });
-  const { userTokenUsage } = await import('./usage/attribution.js');
+  const { userTokenUsage } = await import('../usage/attribution.js');
   const usage = (await userTokenUsage(ctx, [user.id], Math.floor(start.toSeconds()), Math.floor(end.toSeconds()))).get(user.id)
     ?? { requests: '0', tokens: '0', quota: '0' };
   const tokens = BigInt(usage.tokens);

@@ -1,9 +1,9 @@
 // The one audit writer: a row in sayclaw_admin.admin_logs, written inside the caller's
 // transaction so the change and its audit row commit together.
 import type { Kysely, Transaction } from 'kysely';
-import { toData } from '../output/format.js';
-import { maskDeep } from '../output/mask.js';
-import type { MysqlDB } from '../db/types.js';
+import { toData } from '../../output/format.js';
+import { maskDeep } from '../../output/mask.js';
+import type { MysqlDB } from '../../db/types.js';
 
 export interface Actor { os_user: string; operator: string | null }
 

@@ -3,10 +3,10 @@
 // database (unknown containers, missing/stopped containers of alive instances, containers
 // still running for soft-deleted instances).
 import type { Kysely } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import type { ServerRow } from './servers.js';
-import type { RemoteSession } from './servers-remote.js';
-import type { Outcome } from '../remote/fanout.js';
+import type { MysqlDB } from '../../db/types.js';
+import type { ServerRow } from './registry.js';
+import type { RemoteSession } from './remote.js';
+import type { Outcome } from '../../remote/fanout.js';
 
 export interface DriftItem {
   server_name: string;
@@ -82,8 +82,8 @@ function parseMeminfo(text: string): { free_mb: number; total_mb: number } | nul
 
 export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, servers: ServerRow[],
   opts: { namePattern?: string; debug?: (msg: string) => void; onDone?: (o: Outcome<ServerRow, unknown>, done: number, total: number) => void }): Promise<CheckReport> {
-  const { fanOut } = await import('../remote/fanout.js');
-  const { dockerFailure } = await import('../remote/docker.js');
+  const { fanOut } = await import('../../remote/fanout.js');
+  const { dockerFailure } = await import('../../remote/docker.js');
   const pattern = new RegExp(opts.namePattern ?? DEFAULT_INSTANCE_PATTERN);
   // load dockerode while the SSH handshakes are in flight
   void import('dockerode').catch(() => undefined);

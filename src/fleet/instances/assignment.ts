@@ -9,10 +9,10 @@
 // by an admin_logs entry. A binding row for a user other than the assigned one that no unassign or
 // reassign audit entry explains is drift (someone wrote it outside sayclaw).
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import { writeAudit, type Actor } from './audit.js';
-import { NotFoundError, UsageError } from '../errors.js';
-import { naturalCompare } from '../db/sql-helpers.js';
+import type { MysqlDB } from '../../db/types.js';
+import { writeAudit, type Actor } from '../audit/write.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import { naturalCompare } from '../../db/sql-helpers.js';
 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 

@@ -1,9 +1,9 @@
 // Resolving instances named on the command line (ids, or --prefix) together with the server
 // each lives on: the shared lookup for container operations, health probes and writes.
 import { sql, type Kysely } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import { likePrefix, naturalCompare } from '../db/sql-helpers.js';
-import { NotFoundError, UsageError } from '../errors.js';
+import type { MysqlDB } from '../../db/types.js';
+import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { NotFoundError, UsageError } from '../../errors.js';
 
 export interface InstanceTarget {
   id: string;

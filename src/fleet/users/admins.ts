@@ -3,10 +3,10 @@
 // only as bcrypt hashes ($2b$, cost 12, readable by any common bcrypt library) and never selected,
 // printed, logged or audited. The last active account cannot be disabled or removed.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { MysqlDB } from '../db/types.js';
-import type { Context } from '../context.js';
-import { NotFoundError, UsageError } from '../errors.js';
-import { writeAudit, type Actor } from './audit.js';
+import type { MysqlDB } from '../../db/types.js';
+import type { Context } from '../../context.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import { writeAudit, type Actor } from '../audit/write.js';
 
 export const BCRYPT_COST = 12;
 export const PASSWORD_MIN = 10;
