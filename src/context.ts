@@ -9,6 +9,7 @@ import type { PgHandle } from './db/pg.js';
 import { ConnectionError, ConfigError, UsageError, InterruptedError, firstLine, SayclawError } from './errors.js';
 import type { OutputFormat, RenderTarget } from './output/render.js';
 import { escapeMessage } from './output/escape.js';
+import { plural } from './output/format.js';
 import type { SinkTarget } from './output/sink.js';
 
 export interface IO {
@@ -131,9 +132,13 @@ export class Context {
   }
   debug(s: string): void { if (this.opts.debug) this.io.stderr.write(`debug: ${escapeMessage(s)}\n`); }
 
-  /** The count line every list verb prints under its table on a terminal: "3 instances", "1 row". */
-  countLine(n: number, noun: string, plural = `${noun}s`, extra = ''): void {
-    if (this.io.stderrIsTTY && this.io.stdoutIsTTY) this.info(`${n} ${n === 1 ? noun : plural}${extra}`);
+  /**
+   * The count line every list verb prints on stderr after its rows: "3 instances", "1 row", and
+   * `note` after it. On a terminal always; otherwise only for an empty list (a script then learns
+   * why nothing came); never under --quiet.
+   */
+  countLine(n: number, noun: string, opts: { many?: string; note?: string } = {}): void {
+    if (n === 0 || (this.io.stderrIsTTY && this.io.stdoutIsTTY)) this.info(`${plural(n, noun, opts.many)}${opts.note ? ` ${opts.note}` : ''}`);
   }
 
   /** Load the heavy config module once; runCli calls this before a verb runs. */

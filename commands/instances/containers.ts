@@ -5,6 +5,7 @@ import { verb, intArg, splitAtDoubleDash } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
 import type { ContainerAction } from '../../src/fleet/instances/containers.js';
+import { plural } from '../../src/output/format.js';
 
 interface ActionOpts { prefix?: string; all?: boolean; yes?: boolean; dryRun?: boolean; reason?: string; time?: number }
 interface LogsOpts { tail?: number; since?: string; follow?: boolean; timestamps?: boolean }
@@ -27,7 +28,7 @@ async function runAction(ctx: Context, action: ContainerAction, ids: string[], o
   const { db, targets } = await targetsOf(ctx, ids, o);
   if (!targets.length) { ctx.info('no instances match'); return; }
   if (targets.length > 1 || o.dryRun) {
-    if (!ctx.opts.quiet) ctx.io.stderr.write(`will ${action} ${targets.length} container${targets.length === 1 ? '' : 's'}: ${targets.map((t) => `${t.id}@${t.server_name}`).join(', ')}\n`);
+    if (!ctx.opts.quiet) ctx.io.stderr.write(`will ${action} ${plural(targets.length, 'container')}: ${targets.map((t) => `${t.id}@${t.server_name}`).join(', ')}\n`);
     const { confirmChange } = await import('../../src/plan.js');
     const go = await confirmChange(ctx, { verb: action, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun });
     if (!go) return;
@@ -122,7 +123,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
         { key: 'live' }, { key: 'ready' }, { key: 'latency_ms', header: 'LATENCY_MS' }, { key: 'http_status', wide: true }, { key: 'via', wide: true },
         { key: 'url', wide: true }, { key: 'fail_count', wide: true }, { key: 'error' }] });
       const bad = rows.filter((r) => r.status !== 'healthy').length;
-      ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}: ${rows.length - bad} healthy, ${bad} unhealthy${o.record ? ' (recorded)' : ''}`);
+      ctx.info(`${plural(rows.length, 'instance')}: ${rows.length - bad} healthy, ${bad} unhealthy${o.record ? ' (recorded)' : ''}`);
       if (bad) throw new ExitSignal(3);
     },
   });

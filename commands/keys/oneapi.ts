@@ -37,8 +37,7 @@ export function registerKeysOneapi(keys: Command): void {
         { key: 'accessed_at', relative: true, wide: true }, { key: 'created_at', wide: true }, { key: 'user_id', wide: true },
         { key: 'unlimited_quota', wide: true }, { key: 'expired_time', wide: true }, { key: 'key_hint', wide: true },
       ] });
-      if (!rows.length) ctx.info('no tokens match');
-      else if (!ctx.opts.quiet && human) ctx.info(`${rows.length} token(s); money = quota / ${quotaPerUsd} per USD`);
+      ctx.countLine(rows.length, 'token', { note: human && rows.length ? `(money = quota / ${quotaPerUsd} per USD)` : undefined });
     },
   });
 }

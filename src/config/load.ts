@@ -240,7 +240,7 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
     const i = parsed.error.issues[0]!;
     const key = i.path.join('.');
     const where = sources[key] ?? (file ? `file:${file}` : 'defaults');
-    const what = i.code === 'unrecognized_keys' ? `unknown key(s) ${(i as { keys: string[] }).keys.join(', ')}` : i.message;
+    const what = i.code === 'unrecognized_keys' ? `unknown ${(i as { keys: string[] }).keys.length === 1 ? 'key' : 'keys'} ${(i as { keys: string[] }).keys.join(', ')}` : i.message;
     throw new ConfigError(`invalid config: ${key || '(top level)'}: ${what} (from ${where})`, {
       hint: 'see config.example.json for every key; sayclaw config validate FILE checks a file',
     });

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import { diffMysqlSchema, diffPgSchema, type Drift } from '../db/schema-ops.js';
 import { SayclawError, firstLine } from '../errors.js';
+import { plural } from '../output/format.js';
 
 export interface DoctorCheck { check: string; status: 'ok' | 'fail' | 'warn'; detail: string }
 export interface DoctorReport { checks: DoctorCheck[]; drift: Drift[]; unreachable: boolean; drifted: boolean }
@@ -27,7 +28,7 @@ export async function runDoctor(ctx: Context): Promise<DoctorReport> {
     drift.push(...d);
     for (const key of ['admin', 'portal', 'oneapi'] as const) {
       const mine = d.filter((x) => x.database === names[key] && x.failing);
-      checks.push({ check: `schema ${names[key]}`, status: mine.length ? 'fail' : 'ok', detail: mine.length ? `${mine.length} problem(s)` : 'matches' });
+      checks.push({ check: `schema ${names[key]}`, status: mine.length ? 'fail' : 'ok', detail: mine.length ? plural(mine.length, 'problem') : 'matches' });
     }
   } catch (err) {
     if (!(err instanceof SayclawError) || err.exitCode !== 5) throw err;
@@ -44,7 +45,7 @@ export async function runDoctor(ctx: Context): Promise<DoctorReport> {
     checks.push({ check: 'postgres encoding/tz', status: enc.rows[0]!.client_encoding === 'UTF8' ? 'ok' : 'fail', detail: `${enc.rows[0]!.client_encoding}, ${tz.rows[0]!.TimeZone}` });
     const d = await diffPgSchema(pg.db, lc.config.postgres.database);
     drift.push(...d);
-    checks.push({ check: `schema postgres ${lc.config.postgres.database}`, status: d.some((x) => x.failing) ? 'fail' : 'ok', detail: d.length ? `${d.length} problem(s)` : 'matches' });
+    checks.push({ check: `schema postgres ${lc.config.postgres.database}`, status: d.some((x) => x.failing) ? 'fail' : 'ok', detail: d.length ? plural(d.length, 'problem') : 'matches' });
   } catch (err) {
     if (!(err instanceof SayclawError) || err.exitCode !== 5) throw err;
     unreachable = true;
