@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { runBin } from '../support/bin.js';
-import { generateFleet, loadFleet, type Fleet } from '../support/fixtures.js';
+import { generateFleet, insertSequenceLogs, loadFleet, type Fleet } from '../support/fixtures.js';
 
 let t: TestEnv;
 let fleet: Fleet;
@@ -118,12 +118,8 @@ test('4 processes rotate the same key: one rotation, one audit row; the others a
 
 test('two hosts roll up the same day at once (two lock dirs): same rows as one run, at most one audit row', async () => {
   const BASE = Math.floor(Date.UTC(2026, 10, 3) / 1000);
-  const tokens = fleet.instances.filter((i) => !i.deleted).map((i) => `'${i.token_name}'`).join(',');
-  await sql.raw(`INSERT INTO \`${t.names.oneapi}\`.logs (user_id, created_at, type, content, username, token_name, model_name, quota,
-      prompt_tokens, completion_tokens, channel_id, request_id, elapsed_time, is_stream, system_prompt_reset)
-    SELECT 1, ${BASE} + seq * 13, 2, '', 'u', ELT(1 + seq % ${fleet.instances.filter((i) => !i.deleted).length}, ${tokens}), 'gpt-4o',
-      seq % 500, seq % 30, seq % 10, 1, '', 1, 0, 0
-    FROM \`${t.names.oneapi}\`.seq_1_to_3000`).execute(t.db);
+  await insertSequenceLogs(t.db, t.names.oneapi, { base: BASE, count: 3000, step: 13, spread: 86400,
+    tokens: fleet.instances.filter((i) => !i.deleted).map((i) => i.token_name) });
   const argv = ['--set', `usage.legacyUntil=${BASE - 86400}`, 'usage', 'rollup', '--date', '2026-11-03', '-o', 'json'];
   const env = { SAYCLAW_USAGE_TIMEZONE: 'UTC' };
   const rs = await Promise.all(['a', 'b', 'c'].map((h) => bin(['--set', `usage.lockDir=${join(t.tmp, `host-${h}`)}`, ...argv], env)));
