@@ -18,7 +18,7 @@ export interface SpawnOptions {
   as?: { uid: number; gid: number };
   /** a command put in front, e.g. ['timeout', '--preserve-status', '1'] */
   wrap?: string[];
-  /** a hung run is killed (SIGKILL) after this long and reported as code -1 (default 30 s) */
+  /** a hung run is killed (SIGKILL) after this long and reported as code -1 (default: no limit) */
   killAfterMs?: number;
   /** called once the process runs (e.g. to signal it later) */
   onSpawn?: (pid: number) => void;
@@ -35,7 +35,7 @@ export function spawnBin(argv: string[], env: Record<string, string | undefined>
     let stdout = '';
     let stderr = '';
     let hung = false;
-    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, o.killAfterMs ?? 30000);
+    const timer = o.killAfterMs === undefined ? undefined : setTimeout(() => { hung = true; child.kill('SIGKILL'); }, o.killAfterMs);
     child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
     child.on('error', reject);
