@@ -8,7 +8,7 @@ export function registerSchema(program: Command): void {
     'sayclaw schema print > schema.sql', 'sayclaw schema init', 'sayclaw schema diff -o json']);
   verb<{ mysql?: boolean; pg?: boolean }>(g, {
     name: 'init',
-    summary: 'create missing databases and tables (never alters or drops what exists)',
+    summary: 'create missing databases, tables and indexes (never changes a column or drops anything)',
     examples: ['sayclaw schema init', 'sayclaw schema init --no-pg'],
     options: (c) => c.option('--no-mysql', 'skip MySQL').option('--no-pg', 'skip the legacy PostgreSQL'),
     run: async (ctx, o) => {

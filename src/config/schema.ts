@@ -65,6 +65,11 @@ export const dockerSchema = z.strictObject({
   }), {}),
 });
 
+export const gatewaySchema = z.strictObject({
+  /** PEM file of a CA trusted for https gateway URLs, beside the default ones. */
+  caFile: nullPath(),
+});
+
 /** A positive decimal, e.g. 500000 or "7.5" (a string keeps every digit exact). */
 const positiveDecimal = z.union([
   z.number().check(z.positive()),
@@ -99,6 +104,7 @@ export const profileSchema = z.strictObject({
   postgres: z.prefault(postgresSchema, {}),
   ssh: z.prefault(sshSchema, {}),
   docker: z.prefault(dockerSchema, {}),
+  gateway: z.prefault(gatewaySchema, {}),
   usage: z.prefault(usageSchema, {}),
   keys: z.prefault(keysSchema, {}),
 });

@@ -93,7 +93,9 @@ export const MYSQL_SCHEMA: Record<DbKey, TableDdl[]> = {
   \`deleted_at\` datetime(3) DEFAULT NULL,
   PRIMARY KEY (\`id\`),
   KEY \`idx_target\` (\`target_type\`,\`target_id\`),
-  KEY \`idx_created\` (\`created_at\`)`),
+  KEY \`idx_created\` (\`created_at\`),
+  KEY \`idx_target_created\` (\`target_id\`,\`created_at\`),
+  KEY \`idx_action_created\` (\`action\`,\`created_at\`)`),
     T('oc_health_logs', false, `
   \`id\` varchar(36) NOT NULL DEFAULT (uuid()),
   \`instance_id\` varchar(100) NOT NULL,
@@ -331,6 +333,22 @@ export const PG_INDEXES: string[] = [
   'CREATE INDEX IF NOT EXISTS idx_logs_user_id ON logs (user_id)',
   'CREATE INDEX IF NOT EXISTS idx_logs_model_name ON logs (model_name)',
 ];
+
+export interface ExpectedIndex { name: string; columns: string[] }
+
+/**
+ * The plain (non-unique) secondary indexes of one of our CREATE TABLE statements. `schema init`
+ * adds the ones an existing table lacks: an index changes no data and no column, and a unique
+ * one could fail on rows already there, so those are left to the operator.
+ */
+export function parseIndexes(ddl: string): ExpectedIndex[] {
+  const out: ExpectedIndex[] = [];
+  for (const line of ddl.split('\n')) {
+    const m = /^\s*KEY\s+`([^`]+)`\s+\(([^)]+)\)/.exec(line);
+    if (m) out.push({ name: m[1]!, columns: m[2]!.split(',').map((c) => c.trim().replace(/`/g, '')) });
+  }
+  return out;
+}
 
 export interface ExpectedColumn { name: string; type: string; nullable: boolean }
 

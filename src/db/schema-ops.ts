@@ -1,7 +1,7 @@
 // schema init / diff against the live databases: sayclaw's own tables strictly against the one
 // DDL copy in ddl.ts; One API's tables by the columns sayclaw reads, on any flavour (oneapi-schema.ts).
 import { sql, type Kysely } from 'kysely';
-import { MYSQL_SCHEMA, PG_SCHEMA, PG_INDEXES, parseColumns, type DbKey } from './ddl.js';
+import { MYSQL_SCHEMA, PG_SCHEMA, PG_INDEXES, parseColumns, parseIndexes, type DbKey, type TableDdl } from './ddl.js';
 import { checkOneApi, describeOneApi, readMysqlOneApi, readPgOneApi } from './oneapi-schema.js';
 import type { MysqlDB, LegacyPgDB } from './types.js';
 
@@ -11,7 +11,8 @@ export type DbNames = Record<DbKey, string> & { logs?: string | null };
 
 export interface InitReport { created: string[]; skipped: string[] }
 
-/** Create missing databases and tables (of the given databases); never alters or drops what exists. */
+/** Create missing databases, tables and (in sayclaw's own databases) plain indexes; never
+ * changes a column or drops anything, and never touches an existing One API table. */
 export async function initMysqlSchema(db: Kysely<MysqlDB>, names: DbNames, keys: readonly DbKey[] = DB_KEYS): Promise<InitReport> {
   const created: string[] = [];
   const skipped: string[] = [];
@@ -27,13 +28,34 @@ export async function initMysqlSchema(db: Kysely<MysqlDB>, names: DbNames, keys:
     await db.connection().execute(async (conn) => {
       await sql`USE ${sql.id(name)}`.execute(conn);
       for (const t of MYSQL_SCHEMA[key]) {
-        if (present.has(t.name)) { skipped.push(`${name}.${t.name} (exists)`); continue; }
+        if (present.has(t.name)) {
+          skipped.push(`${name}.${t.name} (exists)`);
+          // One API's tables are not ours: their indexes are left as its models made them
+          if (key !== 'oneapi') created.push(...await addMissingIndexes(conn, name, t));
+          continue;
+        }
         await sql.raw(t.ddl).execute(conn);
         created.push(`${name}.${t.name}`);
       }
     });
   }
   return { created, skipped };
+}
+
+/** Indexes the DDL declares that an existing table lacks (e.g. admin_logs' audit indexes), added. */
+async function addMissingIndexes(conn: Kysely<MysqlDB>, database: string, t: TableDdl): Promise<string[]> {
+  const want = parseIndexes(t.ddl);
+  if (!want.length) return [];
+  const have = await sql<{ INDEX_NAME: string }>`SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = ${database} AND TABLE_NAME = ${t.name}`.execute(conn);
+  const names = new Set(have.rows.map((r) => r.INDEX_NAME));
+  const added: string[] = [];
+  for (const ix of want) {
+    if (names.has(ix.name)) continue;
+    await sql`CREATE INDEX ${sql.id(ix.name)} ON ${sql.id(t.name)} (${sql.join(ix.columns.map((c) => sql.id(c)))})`.execute(conn);
+    added.push(`index ${database}.${t.name}.${ix.name} (${ix.columns.join(', ')})`);
+  }
+  return added;
 }
 
 export async function initPgSchema(db: Kysely<LegacyPgDB>): Promise<InitReport> {
