@@ -336,6 +336,7 @@ describe('LOG_SQL_DSN', () => {
       expect(doc.healthy).toBe(true);
       expect(doc.checks).toEqual(expect.arrayContaining([
         expect.objectContaining({ check: `schema ${t.names.oneapi} (+ ${t.names.logs}.logs)`, status: 'ok' }),
+        expect.objectContaining({ check: `one api ${t.names.oneapi}`, status: 'ok', detail: expect.stringMatching(/^one-api \(logs\.request_id/) }),
         expect.objectContaining({ check: 'logs', status: 'ok', detail: expect.stringContaining(`MySQL ${t.names.logs}.logs from its first row`) }),
       ]));
       // the same fleet without telling sayclaw where the logs are
