@@ -1,4 +1,7 @@
 // Value formatting shared by all renderers: ISO times, relative times on a TTY, exact numbers.
+import { escapeControl } from './escape.js';
+
+export { escapeControl };
 
 export function isoTime(d: Date): string {
   return d.toISOString();
@@ -26,18 +29,6 @@ export function toData(v: unknown): unknown {
     return out;
   }
   return v;
-}
-
-// C0 and C1 control characters (ESC, CR, BEL, ...) and DEL: text from the database (a reason
-// typed into another tool, an error message) must not move the cursor or recolour the terminal.
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/g;
-const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROL_NAMES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** Text safe for a terminal: control characters shown as escapes (\n, \t, \u001b). */
-export function escapeControl(s: string): string {
-  if (!HAS_CONTROL.test(s)) return s;
-  return s.replace(CONTROL_RE, (c) => CONTROL_NAMES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A value for a table cell (terminal text: control characters escaped). */

@@ -57,7 +57,7 @@ function headerOf(c: Column<never>): string {
 
 export function assertFormat(f: string): OutputFormat {
   if ((OUTPUT_FORMATS as readonly string[]).includes(f)) return f as OutputFormat;
-  throw new UsageError(`unknown output format "${escapeMessage(f)}"`, { hint: `use one of ${OUTPUT_FORMATS.join(', ')}` });
+  throw new UsageError(`unknown output format "${f}"`, { hint: `use one of ${OUTPUT_FORMATS.join(', ')}` });
 }
 
 /** --fields given: those names in that order; an unknown name is a usage error naming the valid ones. */
@@ -65,7 +65,7 @@ export function pickFields<T>(fields: readonly string[], valid: readonly string[
   const known = new Set(valid);
   const unknown = fields.filter((f) => !known.has(f));
   if (unknown.length) {
-    throw new UsageError(`unknown field${unknown.length === 1 ? '' : 's'} for --fields: ${unknown.map((f) => `"${escapeMessage(f)}"`).join(', ')}`,
+    throw new UsageError(`unknown field${unknown.length === 1 ? '' : 's'} for --fields: ${unknown.map((f) => `"${f}"`).join(', ')}`,
       { hint: `valid fields: ${valid.join(', ')}` });
   }
   return [...new Set(fields)].map(get);
@@ -199,7 +199,7 @@ async function listEncoder<R>(out: RenderTarget, opts: ListOptions<R>): Promise<
           for (const r of rows) {
             t.push(cols.map((c) => {
               const v = value(c, r);
-              const text = escapeControl(toCell(v, { relative: c.relative && out.isTTY, now: out.now }));
+              const text = toCell(v, { relative: c.relative && out.isTTY, now: out.now });
               return out.color && c.color ? c.color(v, text) : text;
             }));
           }
@@ -299,13 +299,14 @@ export interface ShowSection {
   title: string;
   /** key/value pairs, or a list of rows rendered as a small table */
   data: Record<string, unknown> | Array<Record<string, unknown>>;
-  /** Raw text block (e.g. pretty JSON) for the table format. */
+  /** A text block for the table format (e.g. pretty JSON, a coloured diff), written as it is:
+   * the verb escapes the values it puts in (toCell, escapeControl, escapeJsonText). */
   text?: string;
 }
 
 function keyValueLines(d: Record<string, unknown>): string {
   const w = Math.max(0, ...Object.keys(d).map((k) => k.length));
-  return Object.entries(d).map(([k, v]) => `${escapeControl(k).padEnd(w)}  ${escapeControl(toCell(v, { relative: false }))}`).join('\n') + '\n';
+  return Object.entries(d).map(([k, v]) => `${escapeControl(k).padEnd(w)}  ${toCell(v, { relative: false })}`).join('\n') + '\n';
 }
 
 /**
@@ -340,7 +341,7 @@ export async function renderObject(out: RenderTarget, data: Record<string, unkno
       const parts: string[] = [];
       for (const s of sections) {
         let body: string;
-        if (s.text !== undefined) body = escapeMessage(s.text).replace(/\n?$/, '\n');
+        if (s.text !== undefined) body = s.text.replace(/\n?$/, '\n');
         else if (Array.isArray(s.data)) {
           const rows = s.data.map((r) => maskDeep(r));
           if (!rows.length) body = '(none)\n';
@@ -348,7 +349,7 @@ export async function renderObject(out: RenderTarget, data: Record<string, unkno
             const { TextTable } = await import('./table.js');
             const keys = Object.keys(rows[0]!);
             const t = new TextTable(keys.map((k) => bold(escapeControl(k.toUpperCase()))));
-            for (const r of rows) t.push(keys.map((k) => escapeControl(toCell(r[k], { relative: out.isTTY, now: out.now }))));
+            for (const r of rows) t.push(keys.map((k) => toCell(r[k], { relative: out.isTTY, now: out.now })));
             body = t.toString();
           }
         } else body = keyValueLines(maskDeep(s.data));
