@@ -167,4 +167,10 @@ export async function withInstanceBatches<T>(db: Kysely<MysqlDB>, f: InstanceFil
   });
 }
 
+/** Alive instances in the whole fleet (the fleet-wide guard of bulk writes compares with it). */
+export async function countAliveInstances(db: Kysely<MysqlDB>): Promise<number> {
+  const r = await db.selectFrom('admin.oc_instances').select((e) => e.fn.countAll<string>().as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 export type { SelectQueryBuilder };
