@@ -135,6 +135,12 @@ export async function listInstances(db: Kysely<MysqlDB>, f: InstanceFilter): Pro
   return f.limit !== undefined ? rows.slice(0, f.limit) : rows;
 }
 
+/** Alive instances in the whole fleet (the fleet-wide guard of bulk writes compares with it). */
+export async function countAliveInstances(db: Kysely<MysqlDB>): Promise<number> {
+  const r = await db.selectFrom('admin.oc_instances').select((e) => e.fn.countAll<string>().as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 /** Rows fetched per query by the streamed listing. */
 export const LIST_BATCH = 1000;
 
@@ -165,12 +171,6 @@ export async function withInstanceBatches<T>(db: Kysely<MysqlDB>, f: InstanceFil
     }
     return use(batches());
   });
-}
-
-/** Alive instances in the whole fleet (the fleet-wide guard of bulk writes compares with it). */
-export async function countAliveInstances(db: Kysely<MysqlDB>): Promise<number> {
-  const r = await db.selectFrom('admin.oc_instances').select((e) => e.fn.countAll<string>().as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
-  return Number(r.n);
 }
 
 export type { SelectQueryBuilder };
