@@ -32,9 +32,10 @@ try {
     if (await count() > 0 && !await isDemo(db)) {
       throw new Error(`--reset: ${names.admin} holds instances but no demo marker (not loaded by scripts/demo.sh): nothing dropped`);
     }
-    for (const d of Object.values(names)) await sql`DROP DATABASE IF EXISTS ${sql.id(d)}`.execute(db);
+    const dbs = [names.admin, names.portal, names.oneapi, ...(names.logs ? [names.logs] : [])];
+    for (const d of dbs) await sql`DROP DATABASE IF EXISTS ${sql.id(d)}`.execute(db);
     for (const t of PG_SCHEMA) await sql`DROP TABLE IF EXISTS ${sql.id(t.name)}`.execute(pg.db);
-    say(`dropped ${Object.values(names).join(', ')} and the legacy tables in PostgreSQL ${cfg.postgres.database}`);
+    say(`dropped ${dbs.join(', ')} and the legacy tables in PostgreSQL ${cfg.postgres.database}`);
     // fresh handles: the pool's connections may have had a dropped database selected
     await ctx.close();
     ctx = newContext();
