@@ -11,7 +11,7 @@ let t: TestEnv;
 let dir: string;
 beforeAll(async () => { t = await createTestEnv({ withPg: false }); });
 afterAll(async () => { await t?.close(); });
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'sc-cache-')); });
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'sayclaw-cache-')); });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const caches = (d: string) => readdirSync(d).filter((f) => /^v8-[0-9a-f]{8}-[0-9a-f]{8}\.bin$/.test(f));

@@ -3,10 +3,10 @@
 // from another directory against the test databases. Needs the build (npm run build) and the
 // npm cache or registry for the dependencies.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
+import { tempDir } from '../support/tmp.js';
 
 const ROOT = realpathSync(new URL('../..', import.meta.url).pathname);
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -17,12 +17,9 @@ let dir: string;
 beforeAll(async () => {
   t = await createTestEnv({ withPg: false });
   await t.db.insertInto('admin.oc_instances').values({ id: 'oc-inst-01', name: 'oc-inst-01', gateway_port: 1 }).execute();
-  dir = mkdtempSync(join(tmpdir(), 'sayclaw-install-'));
+  dir = tempDir('install');
 });
-afterAll(async () => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  await t?.close();
-});
+afterAll(async () => { await t?.close(); });
 
 test('npm pack + npm install -g of the tarball gives a working sayclaw, run from another directory', () => {
   // --ignore-scripts: the build is already there (prepare would rebuild dist/ under other running tests)
