@@ -54,7 +54,7 @@ test('logs -f streams until Ctrl-C (abort)', async () => {
   const r = await p;
   expect(r.code).toBe(130);
   expect(r.stdout).toMatch(/listening/);
-  // httpd -v logs each request: the one from beforeAll and the one made while following
+  // the stand-in logs each request: the one from beforeAll and the one made while following
   expect(r.stderr.match(/response:200/g)!.length).toBeGreaterThanOrEqual(2);
 });
 
