@@ -1,6 +1,7 @@
 // Per-test-file databases: uniquely named MySQL databases (admin/portal/oneapi) and a
-// PostgreSQL database, created from the schema the CLI ships, plus a MySQL user with
-// SELECT, INSERT and UPDATE but no DELETE that the CLI under test connects as.
+// PostgreSQL database, plus a MySQL user with SELECT, INSERT and UPDATE but no DELETE that the
+// CLI under test connects as. Our own tables come from the schema the CLI ships; the One API
+// tables come from oneapi-flavours.ts, as the chosen flavour's GORM models create them.
 // Dropped again by close().
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +12,12 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { createMysql, type MysqlHandle } from '../../src/db/mysql.js';
 import { createPg, type PgHandle } from '../../src/db/pg.js';
-import { initMysqlSchema, initPgSchema } from '../../src/db/schema-ops.js';
+import { initMysqlSchema } from '../../src/db/schema-ops.js';
 import type { MysqlDB, LegacyPgDB } from '../../src/db/types.js';
 import { runCli } from '../../commands/index.js';
 import type { Prompter } from '../../src/context.js';
 import { mysqlParts, pgParts } from './services.js';
+import { createOneApiMysql, createOneApiPg, type MysqlFlavour, type PgFlavour } from './oneapi-flavours.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 export interface RunOptions {
@@ -31,7 +33,10 @@ export interface RunOptions {
 
 export interface TestEnv {
   id: string;
-  names: { admin: string; portal: string; oneapi: string };
+  names: { admin: string; portal: string; oneapi: string; logs?: string };
+  /** the One API flavours the tables were created as */
+  flavour: MysqlFlavour;
+  pgFlavour: PgFlavour;
   pgDatabase: string;
   /** root handle (for fixtures and assertions); logical names map to this env's databases */
   db: Kysely<MysqlDB>;
@@ -81,16 +86,27 @@ export interface TestEnvOptions {
   noDeleteUser?: boolean;
   /** create the PostgreSQL database (default true) */
   withPg?: boolean;
+  /** One API tables in MySQL as this flavour's GORM models make them (default one-api) */
+  flavour?: MysqlFlavour;
+  /** the legacy PostgreSQL One API tables (default one-api, the 2025 models) */
+  pgFlavour?: PgFlavour;
+  /** One API with LOG_SQL_DSN on MySQL: `logs` in a database of its own (SAYCLAW_DB_LOGS) */
+  logsDatabase?: boolean;
 }
 
 export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const names = { admin: `${id}_admin`, portal: `${id}_portal`, oneapi: `${id}_oneapi` };
+  const names: TestEnv['names'] = { admin: `${id}_admin`, portal: `${id}_portal`, oneapi: `${id}_oneapi`, ...(opts.logsDatabase ? { logs: `${id}_logs` } : {}) };
+  const flavour = opts.flavour ?? 'one-api';
+  const pgFlavour = opts.pgFlavour ?? 'one-api';
   const m = mysqlParts();
   const root: MysqlHandle = createMysql({
-    host: m.host, port: m.port, user: m.user, passwordFile: null, databases: names, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 4,
+    host: m.host, port: m.port, user: m.user, passwordFile: null, databases: { logs: null, ...names }, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 4,
   }, m.password || null);
-  await initMysqlSchema(root.db, names);
+  await initMysqlSchema(root.db, names, ['admin', 'portal']);
+  // the main database always gets all tables (also an empty logs with LOG_SQL_DSN, as One API does)
+  await createOneApiMysql(root.db, names.oneapi, flavour);
+  if (names.logs) await createOneApiMysql(root.db, names.logs, flavour, ['logs']);
 
   const p = pgParts();
   const pgDatabase = `${id}_legacy`;
@@ -101,7 +117,7 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
     await admin.query(`CREATE DATABASE "${pgDatabase}"`);
     await admin.end();
     pgh = await createPg({ host: p.host, port: p.port, user: p.user, passwordFile: null, database: pgDatabase, connectTimeoutMs: 5000 }, p.password || null);
-    await initPgSchema(pgh.db);
+    await createOneApiPg(pgh.db, pgFlavour);
   }
 
   const tmp = mkdtempSync(join(tmpdir(), `sayclaw-${id}-`));
@@ -128,10 +144,11 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
     SAYCLAW_DB_ADMIN: names.admin,
     SAYCLAW_DB_PORTAL: names.portal,
     SAYCLAW_DB_ONEAPI: names.oneapi,
+    ...(names.logs ? { SAYCLAW_DB_LOGS: names.logs } : {}),
   };
 
   return {
-    id, names, pgDatabase, db: root.db, pg: pgh?.db as Kysely<LegacyPgDB>, tmp, env, cliUser,
+    id, names, flavour, pgFlavour, pgDatabase, db: root.db, pg: pgh?.db as Kysely<LegacyPgDB>, tmp, env, cliUser,
     run: (argv, o) => runIn(argv, env, o),
     async close() {
       for (const d of Object.values(names)) await sql.raw(`DROP DATABASE IF EXISTS \`${d}\``).execute(root.db);

@@ -4,6 +4,7 @@ import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
 import { NotFoundError, UsageError } from '../../errors.js';
+import { closest } from '../closest.js';
 
 export interface InstanceTarget {
   id: string;
@@ -37,20 +38,7 @@ export async function suggestIds(db: Kysely<MysqlDB>, missing: string, limit = 3
   const stem = missing.replace(/[-_]?\d+$/, '');
   const rows = await db.selectFrom('admin.oc_instances').select('id')
     .where(likePrefix('id', stem.slice(0, Math.max(3, stem.length)))).limit(200).execute();
-  const dist = (a: string, b: string) => {
-    const d = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = d[0]!;
-      d[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const tmp = d[j]!;
-        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = tmp;
-      }
-    }
-    return d[b.length]!;
-  };
-  return rows.map((r) => r.id).sort((a, b) => dist(missing, a) - dist(missing, b) || naturalCompare(a, b)).slice(0, limit);
+  return closest(missing, rows.map((r) => r.id), limit);
 }
 
 export async function resolveInstanceTargets(db: Kysely<MysqlDB>, q: TargetQuery): Promise<InstanceTarget[]> {
