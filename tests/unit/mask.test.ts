@@ -6,9 +6,8 @@ import { isSecretKey, maskDeep, maskField, maskShapes } from '../../src/output/m
 test('secret key names, and the look-alikes that are not secrets', () => {
   for (const k of ['gateway_token', 'botToken', 'token', 'OPENAI_KEY', 'OPENAI_API_KEY', 'apiKey', 'apiKeys', 'api_keys', 'key', 'keys', 'openaiKey',
     'clientSecret', 'secrets', 'password', 'db_password', 'passphrase', 'credentials', 'authorization', 'Authorization', 'cookie', 'privateKey',
-    'apiTokens', 'bot_tokens']) expect([k, isSecretKey(k)]).toEqual([k, true]);
-  // counters: users show's usage_today.tokens, usage reports
-  for (const k of ['tokens', 'total_tokens', 'maxTokens', 'prompt_tokens', 'token_name', 'key_hint', 'passwordFile', 'ssh_key_path', 'keyPath', 'monkey', 'hotkey',
+    'tokens', 'apiTokens', 'bot_tokens']) expect([k, isSecretKey(k)]).toEqual([k, true]);
+  for (const k of ['total_tokens', 'maxTokens', 'prompt_tokens', 'token_name', 'key_hint', 'passwordFile', 'ssh_key_path', 'keyPath', 'monkey', 'hotkey',
     'model', 'bot', 'botUsername', 'master_key_id', 'url']) expect([k, isSecretKey(k)]).toEqual([k, false]);
 });
 
