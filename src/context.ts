@@ -21,12 +21,18 @@ export interface IO {
   cwd: string;
 }
 
+/**
+ * With `accept`, the finished prompt is ticked only when accept(answer) holds (else crossed): a
+ * terminal never shows a tick beside an answer that is about to be refused.
+ */
+export interface PromptCheck { accept?: (answer: string) => boolean }
+
 export interface Prompter {
   /** Free text answer (used for "type the id to confirm"). */
-  input(message: string): Promise<string>;
+  input(message: string, opts?: PromptCheck): Promise<string>;
   confirm(message: string): Promise<boolean>;
   /** No echo. */
-  password(message: string): Promise<string>;
+  password(message: string, opts?: PromptCheck): Promise<string>;
 }
 
 export interface GlobalOptions {
@@ -43,7 +49,11 @@ export interface GlobalOptions {
 export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
   const ctxOpts = { input: io.stdin, output: io.stderr as unknown as NodeJS.WritableStream, signal } as const;
   return {
-    async input(message) {
+    async input(message, opts) {
+      if (opts?.accept) {
+        const { checkedInput } = await import('./prompts.js');
+        return checkedInput({ message, accept: opts.accept, echo: true }, ctxOpts as never);
+      }
       const { input } = await import('@inquirer/prompts');
       return input({ message }, ctxOpts as never);
     },
@@ -51,7 +61,11 @@ export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
       const { confirm } = await import('@inquirer/prompts');
       return confirm({ message, default: false }, ctxOpts as never);
     },
-    async password(message) {
+    async password(message, opts) {
+      if (opts?.accept) {
+        const { checkedInput } = await import('./prompts.js');
+        return checkedInput({ message, accept: opts.accept, echo: false }, ctxOpts as never);
+      }
       const { password } = await import('@inquirer/prompts');
       return password({ message, mask: false }, ctxOpts as never);
     },

@@ -11,7 +11,7 @@ export function registerSummary(g: Command): void {
       'sayclaw usage summary --since 7d --by day',
       'sayclaw usage summary --since this-month --group department,model',
       'sayclaw usage summary --since 2026-10-01 --until 2026-10-31 --by week --group user -o csv',
-      'sayclaw usage summary --since yesterday --group instance --types 2,6 --tz Asia/Shanghai',
+      'sayclaw usage summary --since yesterday --until yesterday --group instance --types 2,6 --tz Asia/Shanghai',
     ],
     options: (c) => rangeOptions(c),
     run: async (ctx, o) => {

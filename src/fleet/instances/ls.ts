@@ -122,4 +122,10 @@ export async function listInstances(db: Kysely<MysqlDB>, f: InstanceFilter): Pro
   return f.limit !== undefined ? rows.slice(0, f.limit) : rows;
 }
 
+/** Alive instances in the whole fleet (the fleet-wide guard of bulk writes compares with it). */
+export async function countAliveInstances(db: Kysely<MysqlDB>): Promise<number> {
+  const r = await db.selectFrom('admin.oc_instances').select((e) => e.fn.countAll<string>().as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 export type { SelectQueryBuilder };

@@ -143,6 +143,22 @@ async function assertUnique(db: Kysely<MysqlDB>, v: ServerInput, exceptId?: stri
   }
 }
 
+/** What `servers add --dry-run` checks: valid, and name and IP unique among alive servers. */
+export async function checkNewServer(db: Kysely<MysqlDB>, v: ServerInput): Promise<void> {
+  validateServerInput(v, true);
+  await assertUnique(db, v);
+}
+
+/** What `servers update --dry-run` shows: the columns that would change, before and after. */
+export async function serverChanges(db: Kysely<MysqlDB>, ref: string, v: ServerInput): Promise<{ server: ServerRow; changes: Array<{ column: string; before: unknown; after: unknown }> }> {
+  validateServerInput(v, false);
+  const server = await findServer(db, ref);
+  const cur = server as unknown as Record<string, unknown>;
+  const changes = Object.entries(v).filter(([k, val]) => val !== undefined && cur[k] !== val).map(([column, after]) => ({ column, before: cur[column], after }));
+  await assertUnique(db, Object.fromEntries(changes.map((c) => [c.column, c.after])) as ServerInput, server.id);
+  return { server, changes };
+}
+
 export async function addServer(db: Kysely<MysqlDB>, actor: Actor, v: ServerInput, reason: string | null = null): Promise<ServerRow> {
   validateServerInput(v, true);
   return db.transaction().execute(async (trx) => {
