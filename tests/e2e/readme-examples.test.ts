@@ -45,6 +45,7 @@ const SKIPPED: Record<string, string> = {
   'sayclaw instances exec oc-ai-jp-2-01 -- cat /home/node/.openclaw/openclaw.json': SSH,
   'sayclaw instances health --all': 'probes the gateways at their gateway_url (the demo runs none; containers.test.ts probes real ones)',
   'sayclaw instances health --prefix oc-ai-jp-2- --via ssh --record': SSH,
+  'sayclaw instances health oc-ai-jp-2-01 --set gateway.caFile=/etc/sayclaw/gateway-ca.pem': 'reads a CA file outside the test and probes over https (gateway-health.test.ts does, with a CA it generates)',
   'sayclaw users revoke li.na@sayclaw.test --reason "left the company"': PROMPT,
   'sayclaw users admins add --email oncall@sayclaw.test --name 运维值班 --role admin': PROMPT,
   'sayclaw users admins passwd ops@sayclaw.test': PROMPT,
