@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { verb, writeFlags } from '../kit.js';
 import { ExitSignal } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
+import { plural } from '../../src/output/format.js';
 
 interface AssignOpts { reason?: string; dryRun?: boolean; yes?: boolean }
 
@@ -79,7 +80,7 @@ export function registerAssign(g: Command): void {
         { key: 'instance_id', header: 'INSTANCE' }, { key: 'assigned_email', header: 'OC_INSTANCES' },
         { key: 'admin_emails', header: 'INSTANCE_USERS' }, { key: 'portal_emails', header: 'USER_INSTANCES' },
         { key: 'problems' }, { key: 'assigned_user_id', wide: true }] });
-      if (rows.length) throw new ExitSignal(3, `${rows.length} instance(s) with disagreeing assignment records`);
+      if (rows.length) throw new ExitSignal(3, `${plural(rows.length, 'instance')} with disagreeing assignment records`);
       ctx.info('all assignment records agree');
     },
   });

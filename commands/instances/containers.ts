@@ -5,6 +5,7 @@ import { verb, intArg, splitAtDoubleDash, bulkFlags } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
 import type { ContainerAction } from '../../src/fleet/instances/containers.js';
+import { plural } from '../../src/output/format.js';
 
 interface ActionOpts { prefix?: string; all?: boolean; yes?: boolean; dryRun?: boolean; max?: number; reason?: string; time?: number }
 interface LogsOpts { tail?: number; since?: string; follow?: boolean; timestamps?: boolean }
@@ -125,7 +126,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
         { key: 'via', wide: true }, { key: 'url', wide: true }, { key: 'token_sent', wide: true }, { key: 'fail_count', wide: true }, { key: 'reason' }] });
       const bad = rows.filter((r) => r.status !== 'healthy').length;
       const counts = [...rows.reduce((m, r) => m.set(r.state, (m.get(r.state) ?? 0) + 1), new Map<string, number>())].map(([k, n]) => `${n} ${k}`);
-      ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}: ${counts.join(', ') || 'none'}${o.record ? ' (recorded)' : ''}`);
+      ctx.info(`${plural(rows.length, 'instance')}: ${counts.join(', ') || 'none'}${o.record ? ' (recorded)' : ''}`);
       if (bad) throw new ExitSignal(3);
     },
   });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { verb, writeFlags } from '../kit.js';
 import { masterKeyOptions, type MasterKeyOpts } from './shared.js';
 import { ExitSignal } from '../../src/errors.js';
+import { plural } from '../../src/output/format.js';
 
 interface Opts extends MasterKeyOpts { newMasterKeyFile: string; reason?: string; yes?: boolean; dryRun?: boolean }
 
@@ -38,7 +39,7 @@ export function registerKeysReencrypt(g: Command): void {
         throw new ExitSignal(3, `${explainFailures(rows, from)}; nothing re-encrypted`);
       }
       if (!rows.length) { ctx.info('no keys stored; nothing to re-encrypt'); return; }
-      showChange(ctx, [`${rows.length} key(s) verified with master key ${from.id}; will re-encrypt them with ${to.id}`], o.dryRun);
+      showChange(ctx, [`${plural(rows.length, 'key')} verified with master key ${from.id}; will re-encrypt them with ${to.id}`], o.dryRun);
       if (!await confirmChange(ctx, { verb: 're-encrypt', noun: 'master keys', ids: rows.map((r) => r.id), yes: o.yes, dryRun: o.dryRun })) return;
       const r = await reencryptMasterKeys(db, ctx.who(), from, to, { reason: o.reason ?? null });
       await renderObject(ctx.out, { count: r.count, from_master_key_id: r.from_master_key_id, to_master_key_id: r.to_master_key_id },

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { verb, bulkFlags } from '../kit.js';
 import { UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
+import { plural } from '../../src/output/format.js';
 
 interface RmOpts { reason?: string; dryRun?: boolean; yes?: boolean; force?: boolean; max?: number }
 
@@ -26,7 +27,7 @@ async function rmOrRestore(ctx: Context, o: RmOpts, refs: string[], del: boolean
   }
   const busy = targets.filter((s) => s.alive_instances > 0);
   if (del && busy.length && !o.force) {
-    throw new UsageError(`${busy.map((s) => `${s.name} has ${s.alive_instances} alive instance${s.alive_instances === 1 ? '' : 's'}`).join('; ')}; nothing changed`, {
+    throw new UsageError(`${busy.map((s) => `${s.name} has ${plural(s.alive_instances, 'alive instance')}`).join('; ')}; nothing changed`, {
       hint: `move or remove them first (sayclaw instances ls --server ${busy[0]!.name}), or add --force` });
   }
   await carryOut(ctx, {

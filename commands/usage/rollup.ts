@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { verb, writeFlags } from '../kit.js';
 import { UsageError } from '../../src/errors.js';
 import { usageQuery, type RangeOpts } from './common.js';
+import { plural } from '../../src/output/format.js';
 
 interface RollupOpts extends RangeOpts { lock?: boolean; dryRun?: boolean; yes?: boolean }
 
@@ -45,7 +46,7 @@ export function registerRollup(g: Command): void {
         await job.finish('ok', r.inserted + r.updated + r.retired);
         const f = ctx.outputFormat;
         if (f === 'table' || f === 'wide') {
-          ctx.info(`rollup ${r.from_day}..${r.to_day} (${r.days} days, ${q.range.zone}): ${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.retired} retired`);
+          ctx.info(`rollup ${r.from_day}..${r.to_day} (${plural(r.days, 'day')}, ${q.range.zone}): ${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.retired} retired`);
         } else {
           await renderObject(ctx.out, { ...r, job_id: job.id }, { format: f, sections: [] });
         }

@@ -61,7 +61,9 @@ export function registerAdmins(users: Command): void {
     run: async (ctx, o) => {
       const { listAdmins } = await import('../../src/fleet/users/admins.js');
       const { db } = await ctx.mysql();
-      await printAdmins(ctx, await listAdmins(db, { all: o.all }));
+      const rows = await listAdmins(db, { all: o.all });
+      await printAdmins(ctx, rows);
+      ctx.countLine(rows.length, 'admin', { note: rows.length || o.all ? undefined : '(--all also shows removed ones)' });
     },
   });
 

@@ -48,8 +48,15 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Names that would reach Object.prototype through a plain object: never a config key. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+function checkKey(k: string, where: string): void {
+  if (FORBIDDEN_KEYS.has(k)) throw new ConfigError(`invalid config key "${k}" (from ${where})`, { hint: 'see config.example.json for every key' });
+}
+
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
+  for (const p of parts) checkKey(p, `--set ${path}`);
   let cur = obj;
   for (const p of parts.slice(0, -1)) {
     if (!isObj(cur[p])) cur[p] = {};
@@ -63,6 +70,7 @@ function mergeTracked(dst: Record<string, unknown>, src: Record<string, unknown>
   sources: Record<string, string>, prefix = ''): void {
   for (const [k, v] of Object.entries(src)) {
     if (k.startsWith('$')) continue; // "$comment" documentation keys
+    checkKey(k, source);
     const key = prefix ? `${prefix}.${k}` : k;
     if (isObj(v) && k !== 'profiles') {
       if (!isObj(dst[k])) dst[k] = {};
@@ -237,7 +245,7 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
     mergeTracked(raw, base, `file:${file}`, sources);
     profileName ??= defaultProfile ?? null;
     if (profileName) {
-      const prof = profiles?.[profileName];
+      const prof = profiles && Object.hasOwn(profiles, profileName) ? profiles[profileName] : undefined;
       if (!prof) {
         const known = Object.keys(profiles ?? {});
         throw new ConfigError(`unknown profile "${profileName}" in ${file}`, {

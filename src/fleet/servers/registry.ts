@@ -7,6 +7,7 @@ import type { MysqlDB } from '../../db/types.js';
 import { naturalCompare } from '../../db/sql-helpers.js';
 import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
+import { plural } from '../../output/format.js';
 
 export interface ServerRow {
   id: string;
@@ -208,7 +209,7 @@ export async function setServersDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: 
       if (del) {
         const n = Number((await trx.selectFrom('admin.oc_instances').select(sql<number>`COUNT(*)`.as('n'))
           .where('server_id', '=', id).where('deleted_at', 'is', null).executeTakeFirstOrThrow()).n);
-        if (n > 0 && !opts.force) throw new UsageError(`server ${before.name ?? id} still has ${n} alive instance${n === 1 ? '' : 's'}; nothing changed`, {
+        if (n > 0 && !opts.force) throw new UsageError(`server ${before.name ?? id} still has ${plural(n, 'alive instance')}; nothing changed`, {
           hint: `move or remove them first (sayclaw instances ls --server ${before.name ?? id}), or add --force` });
       }
       const res = await trx.updateTable('admin.servers')
