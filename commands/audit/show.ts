@@ -15,7 +15,7 @@ export function registerAuditShow(g: Command): void {
       const paint = (code: number, off: number) => (s: string) => (ctx.color ? `\x1b[${code}m${s}\x1b[${off}m` : s);
       const [red, green, dim] = [paint(31, 39), paint(32, 39), paint(2, 22)];
       const diff = d.changes.map((c) => {
-        const v = (x: unknown) => (x === null ? 'null' : toCell(x));
+        const v = (x: unknown) => escapeControl(x === null ? 'null' : toCell(x));
         const field = escapeControl(c.field);
         if (!c.changed) return dim(`  ${field}: ${v(c.before)}`);
         const lines: string[] = [];
@@ -28,7 +28,8 @@ export function registerAuditShow(g: Command): void {
         format: ctx.outputFormat,
         sections: [
           { title: 'Audit row', data: { ...row, actor: actorOf(d) } },
-          { title: 'Change (- before, + after)', data: {}, text: diff || '(nothing recorded)' },
+          // every value escaped above; the colour codes are ours
+          { title: 'Change (- before, + after)', data: {}, text: diff || '(nothing recorded)', textIsSafe: true },
         ],
       });
     },

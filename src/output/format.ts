@@ -28,17 +28,10 @@ export function toData(v: unknown): unknown {
   return v;
 }
 
-// C0 and C1 control characters (ESC, CR, BEL, ...) and DEL: text from the database (a reason
-// typed into another tool, an error message) must not move the cursor or recolour the terminal.
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/g;
-const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROL_NAMES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** Text safe for a terminal: control characters shown as escapes (\n, \t, \u001b). */
-export function escapeControl(s: string): string {
-  if (!HAS_CONTROL.test(s)) return s;
-  return s.replace(CONTROL_RE, (c) => CONTROL_NAMES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+// Text from the database (a reason typed into another tool, an error message) must not move the
+// cursor or recolour the terminal: the one escaping function lives in escape.ts.
+export { escapeControl } from './escape.js';
+import { escapeControl } from './escape.js';
 
 /** A value for a table cell (terminal text: control characters escaped). */
 export function toCell(v: unknown, opts: { relative?: boolean; now?: Date } = {}): string {
