@@ -8,23 +8,23 @@ interface Opts extends MasterKeyOpts { secretStdin?: boolean; reason?: string; y
 export function registerKeysRotate(g: Command): void {
   verb<Opts>(g, {
     name: 'rotate',
-    args: '<id>',
+    args: '<id|prefix>',
     summary: 'replace a key\'s secret: new row, the old one soft-deleted (status rotated) and linked',
-    examples: ['sayclaw keys rotate 3f0c9a1e-...', 'pass show openai/prod | sayclaw keys rotate 3f0c9a1e-... --secret-stdin --yes'],
+    examples: ['sayclaw keys rotate 3f0c9a1e', 'pass show openai/prod | sayclaw keys rotate 3f0c9a1e --secret-stdin --yes'],
     options: (c) => masterKeyOptions(c
       .option('--secret-stdin', 'read the new secret from stdin (one line) instead of prompting')
       .option('--reason <text>', 'recorded in the audit log')
       .option('-y, --yes', 'do not ask for confirmation (needed without a TTY)')
       .option('-n, --dry-run', 'show what would change, write nothing'), { stdin: false }),
     run: async (ctx, o, args) => {
-      const id = args[0]!;
       const { applyMasterKeyFlags, loadMasterKey, readSecretInput } = await import('../../src/fleet/keys/master-key-source.js');
       const { getMasterKeyRow, assertRotatable, rotateMasterKey } = await import('../../src/fleet/keys/master-keys.js');
       const { confirmChange } = await import('../../src/plan.js');
       const { renderObject } = await import('../../src/output/render.js');
       applyMasterKeyFlags(ctx, o);
       const { db } = await ctx.mysql();
-      const row = await getMasterKeyRow(db, id);
+      const row = await getMasterKeyRow(db, args[0]!);
+      const id = row.id; // the whole id, also when a unique prefix was typed
       assertRotatable(row);
       if (o.dryRun) {
         await confirmChange(ctx, { verb: 'rotate', noun: 'master key', ids: [id], dryRun: true });

@@ -14,7 +14,7 @@ async function printAdmins(ctx: Context, rows: AdminRow[]): Promise<void> {
   await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'email', columns: ADMIN_COLUMNS });
 }
 
-interface AddOpts { email: string; name: string; role: string; passwordStdin?: boolean }
+interface AddOpts { email: string; name: string; role: string; newRole?: boolean; passwordStdin?: boolean }
 interface PasswdOpts { passwordStdin?: boolean; reason?: string }
 interface ChangeOpts { reason?: string; dryRun?: boolean; yes?: boolean }
 
@@ -78,13 +78,15 @@ export function registerAdmins(users: Command): void {
     ],
     options: (c) => c.requiredOption('--email <EMAIL>', 'login email (stored lower-case)')
       .requiredOption('--name <NAME>', 'display name (Chinese fine)')
-      .option('--role <ROLE>', 'role, e.g. admin', 'admin')
+      .option('--role <ROLE>', 'role: admin (default) or one an account already has', 'admin')
+      .option('--new-role', 'the --role is new: no account has it yet')
       .option('--password-stdin', 'read the password from stdin (one trailing newline removed)'),
     run: async (ctx, o) => {
       const a = await import('../../src/fleet/users/admins.js');
       const { parseEmail, parseName } = await import('../../src/fleet/users/registry.js');
       const req = { email: parseEmail(o.email), name: parseName(o.name), role: a.parseRole(o.role) };
       const { db } = await ctx.mysql();
+      await a.checkRole(db, req.role, !!o.newRole);
       await a.assertAdminEmailFree(db, req.email);
       const pw = await a.readNewPassword(ctx, !!o.passwordStdin, req.email);
       const row = await a.addAdmin(db, ctx.who(), { ...req, passwordHash: await a.hashPassword(pw) });

@@ -2,7 +2,7 @@
 // with the instance and the token, and the mapping's problems. Read only.
 import type { Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
 import { effectiveStatus, tokenStatusName } from './oneapi-tokens.js';
 
 export const OC_KEY_PROBLEMS = {
@@ -57,7 +57,7 @@ export async function listOcKeys(db: Kysely<MysqlDB>, f: { prefix?: string; now:
   const cols = ['id', 'name', 'status', 'expired_time', 'remain_quota', 'unlimited_quota', 'accessed_time'] as const;
   const [byIdRows, byNameRows] = await Promise.all([
     chunked(tokenIds, (c) => db.selectFrom('oneapi.tokens').select([...cols]).where('id', 'in', c).execute()),
-    chunked(tokenNames, (c) => db.selectFrom('oneapi.tokens').select([...cols]).where('name', 'in', c).execute()),
+    chunked(tokenNames, (c) => db.selectFrom('oneapi.tokens').select([...cols]).where(inExact('name', c)).execute()),
   ]);
   const byId = new Map<string, TokenInfo>(byIdRows.map((t) => [String(t.id), { ...t, id: String(t.id) }]));
   const byName = new Map<string, TokenInfo>();

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { sql } from 'kysely';
+import { sameText } from '../../db/sql-helpers.js';
 import type { Context } from '../../context.js';
 import { InterruptedError, UsageError } from '../../errors.js';
 import { attributionMaps, attributionQuery, keysTable, tokenMap, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
@@ -169,14 +170,14 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
       }
     }
     if (split.mysql) {
-      // The join to the keys stays in SQL (token names match under the column's collation, as
-      // everywhere else); instance -> user -> department comes from a small map read in the
+      // The join to the keys stays in SQL (token names compared exactly, under the one
+      // cross-database collation: sameText); instance -> user -> department comes from a small map read in the
       // same consistent snapshot, keyed by the very k.instance_id values this query returns.
       // The database then skips two joins per row (0.30 s instead of 0.54 s at 200,000 rows)
       // and the rows carry no repeated user/department strings.
       const q = sql`SELECT l.id, l.created_at, l.type, l.token_name, k.instance_id, l.model_name, l.channel_id,
           l.prompt_tokens, l.completion_tokens, l.quota
-        FROM ${sql.table('oneapi.logs')} l LEFT JOIN ${keysTable()} k ON k.oneapi_token_name = l.token_name
+        FROM ${sql.table('oneapi.logs')} l LEFT JOIN ${keysTable()} k ON ${sameText('k.oneapi_token_name', 'l.token_name')}
         WHERE l.created_at >= ${split.mysql.from} AND l.created_at < ${split.mysql.to} AND l.type IN (${types})`.compile(db);
       const mapQuery = attributionQuery().compile(db);
       let byInstance = new Map<string, Attribution>();

@@ -5,6 +5,7 @@
 // SQL and maps instance -> user through attributionMaps(); PostgreSQL rows go through tokenMap().
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
+import { crossDbText, sameText } from '../../db/sql-helpers.js';
 
 export const UNMAPPED = '(unmapped)';
 /** A mapped user without a department. */
@@ -16,11 +17,13 @@ export const NO_DEPARTMENT = '(none)';
  * id through oneapi.tokens.name), so a key recorded with only the id still attributes.
  */
 export function keysTable(): RawBuilder<unknown> {
+  // token names come from two databases: one explicit collation for the UNION and the GROUP BY
+  // (exact, so 'Tok' and 'tok' stay two names), and for the join against oneapi.logs (sameText)
   return sql`(SELECT x.token_name AS oneapi_token_name, MIN(x.instance_id) AS instance_id FROM (
-      SELECT oneapi_token_name AS token_name, instance_id FROM ${sql.table('admin.oc_api_keys')}
+      SELECT ${crossDbText('oneapi_token_name')} AS token_name, instance_id FROM ${sql.table('admin.oc_api_keys')}
         WHERE deleted_at IS NULL AND oneapi_token_name IS NOT NULL
       UNION ALL
-      SELECT t.name AS token_name, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
+      SELECT ${crossDbText('t.name')} AS token_name, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
         JOIN ${sql.table('oneapi.tokens')} t ON t.id = ok.oneapi_token_id
         WHERE ok.deleted_at IS NULL AND t.name IS NOT NULL
     ) x GROUP BY x.token_name)`;
@@ -29,7 +32,7 @@ export function keysTable(): RawBuilder<unknown> {
 /** From an alias k with k.instance_id: the instance (i) and its assigned portal user (u). */
 export function instanceUserJoins(): RawBuilder<unknown> {
   return sql`LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = k.instance_id
-    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`;
+    LEFT JOIN ${sql.table('portal.users')} u ON ${sameText('u.id', 'i.assigned_user_id')}`;
 }
 
 export interface Attribution {

@@ -2,6 +2,7 @@
 // group, over MySQL and (when the range reaches back) the legacy PostgreSQL. Each database
 // aggregates in SQL (GROUP BY); the two partial aggregates are combined exactly (BigInt).
 import { sql, type RawBuilder } from 'kysely';
+import { sameText } from '../../db/sql-helpers.js';
 import type { Context } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { instanceUserJoins, keysTable, NO_DEPARTMENT, tokenMap, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
@@ -117,7 +118,7 @@ async function mysqlPartials(ctx: Context, q: UsageQuery, bs: Bucket[], from: nu
     WHERE l.created_at >= ${from} AND l.created_at < ${to} AND l.type IN (${typeList(q.types)})
     GROUP BY ${sql.join(['p_b', ...inner.map(([a]) => a)].map((a) => sql.ref(a)))}`;
   const joins = attributed ? sql`
-    LEFT JOIN ${keysTable()} k ON k.oneapi_token_name = p.p_token ${instanceUserJoins()}` : sql``;
+    LEFT JOIN ${keysTable()} k ON ${sameText('k.oneapi_token_name', 'p.p_token')} ${instanceUserJoins()}` : sql``;
   const r = await sql<Record<string, string | number | null>>`
     SELECT p.p_b AS g_b${outer.length ? sql`, ${sql.join(outer.map(([c, e]) => sql`${e} AS ${sql.ref(`g_${c}`)}`))}` : sql``},
       SUM(p.n) AS requests, SUM(p.pt) AS prompt_tokens, SUM(p.ct) AS completion_tokens, SUM(p.q) AS quota

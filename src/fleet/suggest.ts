@@ -1,0 +1,103 @@
+// "closest: ..." for a name that matched nothing exactly (instances, servers, users, admins, keys).
+// Lookups are exact (src/db/sql-helpers.ts eqExact); the candidates for a near miss are read
+// by the column's own collation, which is case-, accent- and pad-insensitive, so the rows a
+// careless `=` would have matched come first, then rows sharing a prefix; they are ranked in
+// JavaScript by edit distance on a folded form (case, accents and surrounding spaces ignored).
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { MysqlDB } from '../db/types.js';
+import { escapeLike, naturalCompare } from '../db/sql-helpers.js';
+
+/** Lower-cased, accents removed (NFKD minus combining marks), spaces trimmed and collapsed. */
+export function fold(s: string): string {
+  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().trim().replace(/\s+/g, ' ');
+}
+
+/** Levenshtein distance over code points (an emoji is one step, not two). */
+export function editDistance(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  const d = Array.from({ length: y.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= x.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= y.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (x[i - 1] === y[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[y.length]!;
+}
+
+/**
+ * The candidates closest to `input` (never `input` itself): folded distance first, then the raw
+ * distance, then natural order. Only near misses count: at most max(2, a third of the length)
+ * edits after folding.
+ */
+export function rankClosest(input: string, candidates: Iterable<string>, limit = 3): string[] {
+  const f = fold(input);
+  const max = Math.max(2, Math.floor(Array.from(f).length / 3));
+  const scored: Array<[string, number, number]> = [];
+  for (const c of new Set(candidates)) {
+    if (c === input) continue;
+    const df = editDistance(f, fold(c));
+    if (df <= max) scored.push([c, df, editDistance(input, c)]);
+  }
+  return scored.sort((a, b) => a[1] - b[1] || a[2] - b[2] || naturalCompare(a[0], b[0])).slice(0, limit).map((s) => s[0]);
+}
+
+/** Where the candidates live: a logical table ('admin.servers'), its name columns, a row filter. */
+export interface NameSource {
+  table: string;
+  columns: string[];
+  /** e.g. sql`deleted_at IS NULL` */
+  where?: RawBuilder<unknown>;
+  /** small tables (users, servers, admins, keys): rank every row, so a typo anywhere is found */
+  scanAll?: boolean;
+}
+
+const SCAN_LIMIT = 20000;
+const PREFIX_LIMIT = 200;
+
+/** Prefixes to look near: the input without its trailing number, then its first half, then 3 characters. */
+function stems(input: string): string[] {
+  const cps = Array.from(input.trim());
+  const base = cps.join('').replace(/[-_.]?\d+$/, '');
+  const b = Array.from(base);
+  const out = [base, b.slice(0, Math.ceil(b.length / 2)).join(''), cps.slice(0, 3).join('')];
+  return [...new Set(out.filter((s) => s.length > 0))];
+}
+
+/** The closest names to a missing one, read from the database (see the top of this file). */
+export async function closestNames(db: Kysely<MysqlDB>, src: NameSource, input: string, limit = 3): Promise<string[]> {
+  const found = new Set<string>();
+  const where = src.where ? sql`AND (${src.where})` : sql``;
+  for (const column of src.columns) {
+    const col = sql.ref(column);
+    if (src.scanAll) {
+      const r = await sql<{ v: string | null }>`SELECT ${col} AS v FROM ${sql.table(src.table)} WHERE ${col} IS NOT NULL ${where} LIMIT ${sql.lit(SCAN_LIMIT)}`.execute(db);
+      for (const x of r.rows) if (x.v !== null) found.add(String(x.v));
+      continue;
+    }
+    for (const stem of stems(input)) {
+      // by the column's collation: `=` finds the case/accent/pad variants, LIKE the same prefix (index ranges)
+      const r = await sql<{ v: string | null }>`SELECT ${col} AS v FROM ${sql.table(src.table)}
+        WHERE (${col} = ${input} OR ${col} LIKE ${`${escapeLike(stem)}%`} ESCAPE '!') ${where} LIMIT ${sql.lit(PREFIX_LIMIT)}`.execute(db);
+      for (const x of r.rows) if (x.v !== null) found.add(String(x.v));
+      if (rankClosest(input, found, limit).length >= limit) break;
+    }
+  }
+  return rankClosest(input, found, limit);
+}
+
+/** The hint of a "no such ..." error: the closest names, else how to list them. */
+export function closestHint(closest: string[], listWith: string): string {
+  return closest.length ? `closest: ${closest.map(shownName).join(', ')}` : `list them with: ${listWith}`;
+}
+
+/** A name as typed, safe and visible on a terminal: quoted when it has spaces or invisible/control characters. */
+export function shownName(s: string): string {
+  if (/^[\p{L}\p{M}\p{N}\p{P}\p{S}]+$/u.test(s)) return s;
+  const esc = s.replace(/[\p{C}\p{Zl}\p{Zp}"\\]/gu, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\u{${c.codePointAt(0)!.toString(16)}}`));
+  return `"${esc}"`;
+}
