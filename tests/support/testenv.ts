@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createMysql, type MysqlHandle } from '../../src/db/mysql.js';
 import { createPg, type PgHandle } from '../../src/db/pg.js';
 import { initMysqlSchema, initPgSchema } from '../../src/db/schema-ops.js';
+import { MYSQL_SCHEMA, type DbKey } from '../../src/db/ddl.js';
 import type { MysqlDB, LegacyPgDB } from '../../src/db/types.js';
 import { runCli } from '../../commands/index.js';
 import type { Prompter } from '../../src/context.js';
@@ -81,6 +82,28 @@ export interface TestEnvOptions {
   noDeleteUser?: boolean;
   /** create the PostgreSQL database (default true) */
   withPg?: boolean;
+  /**
+   * A collation per MySQL database (e.g. admin utf8mb4_unicode_ci, portal utf8mb4_unicode_520_ci,
+   * oneapi utf8mb4_general_ci), as databases created apart end up in production: the database
+   * default and every text column of its tables get it.
+   */
+  collations?: Partial<Record<DbKey, string>>;
+}
+
+/**
+ * Create the databases asked for under their own collation, with the shipped tables (their DDL
+ * says DEFAULT CHARSET=utf8mb4, which alone would mean the charset's default collation).
+ * initMysqlSchema then finds them and creates the rest as usual.
+ */
+async function createCollated(db: Kysely<MysqlDB>, names: Record<DbKey, string>, collations: Partial<Record<DbKey, string>>): Promise<void> {
+  await db.connection().execute(async (conn) => {
+    for (const [key, collation] of Object.entries(collations) as Array<[DbKey, string | undefined]>) {
+      if (!collation) continue;
+      await sql.raw(`CREATE DATABASE \`${names[key]}\` CHARACTER SET utf8mb4 COLLATE ${collation}`).execute(conn);
+      await sql.raw(`USE \`${names[key]}\``).execute(conn);
+      for (const t of MYSQL_SCHEMA[key]) await sql.raw(t.ddl.replace(/DEFAULT CHARSET=utf8mb4\b/, `DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`)).execute(conn);
+    }
+  });
 }
 
 export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv> {
@@ -90,6 +113,7 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
   const root: MysqlHandle = createMysql({
     host: m.host, port: m.port, user: m.user, passwordFile: null, databases: names, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 4,
   }, m.password || null);
+  if (opts.collations) await createCollated(root.db, names, opts.collations);
   await initMysqlSchema(root.db, names);
 
   const p = pgParts();
