@@ -22,9 +22,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'sayclaw-bench-'));
 // the bundle must sit under the repo so its bare imports resolve from node_modules
 const outDir = mkdtempSync(join(root, 'node_modules', '.cache-sayclaw-bench-'));
 const entry = join(tmp, 'entry.ts');
-writeFileSync(entry, `export { startLab, LAB_USER } from '${root}tests/support/lab.ts';\nexport { createTestEnv } from '${root}tests/support/testenv.ts';\n`);
+writeFileSync(entry, `export { startLab, runLabGateways, LAB_USER } from '${root}tests/support/lab.ts';\nexport { createTestEnv } from '${root}tests/support/testenv.ts';\n`);
 await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: join(outDir, 'lab.mjs'), packages: 'external', logLevel: 'error', absWorkingDir: root, nodePaths: [join(root, 'node_modules')] });
-const { startLab, LAB_USER, createTestEnv } = await import(join(outDir, 'lab.mjs'));
+const { startLab, runLabGateways, LAB_USER, createTestEnv } = await import(join(outDir, 'lab.mjs'));
 
 const engines = Math.min(4, N);
 console.log(`servers bench: ${N} sshd endpoints on 127.0.0.1 (${engines} dockerd behind them), ${process.env.SAYCLAW_BENCH_RUNS ?? 9} runs each`);
@@ -32,10 +32,19 @@ const [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({
 if (up) {
   // `bash scripts/lab.sh up [N]`: keep a lab and its database running for manual use
   await lab.register(t.db);
+  const gateways = await runLabGateways(lab, t.db);
+  // only sayclaw's own variables (the shell keeps its HOME, USER, PATH); the lab's known_hosts
+  // through a config file of its own
+  const cfgFile = join(lab.dir, 'config.json');
+  writeFileSync(cfgFile, JSON.stringify({ ssh: { knownHostsFile: join(lab.dir, 'known_hosts') } }, null, 2) + '\n');
   const envFile = join(lab.dir, 'env.sh');
-  writeFileSync(envFile, Object.entries(t.env).map(([k, v]) => `export ${k}='${v}'`).join('\n') + '\n');
+  const vars = { ...Object.fromEntries(Object.entries(t.env).filter(([k]) => k.startsWith('SAYCLAW_'))), SAYCLAW_CONFIG: cfgFile };
+  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `export ${k}='${v}'`).join('\n') + '\n');
   console.log(`lab up: ${lab.servers.map((s) => `${s.name}=127.0.0.1:${s.sshPort}`).join(' ')}`);
-  console.log(`key: ${lab.clientKey}\nin another shell: . ${envFile}; bin/sayclaw servers check --all\nCtrl-C here stops the lab and drops its databases`);
+  console.log('instances with running gateway containers:');
+  for (const g of gateways) console.log(`  ${g.id.padEnd(13)} ${g.server.padEnd(8)} ${g.url.padEnd(23)} ${g.kind}`);
+  console.log(`key: ${lab.clientKey}\nin another shell: . ${envFile}; bin/sayclaw servers check --all; bin/sayclaw instances health --all\n` +
+    'Ctrl-C here stops the lab and drops its databases');
   await new Promise((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
   await Promise.all([lab.close(), t.close()]);
   rmSync(tmp, { recursive: true, force: true });

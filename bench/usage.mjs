@@ -61,7 +61,7 @@ LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
 LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
 WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2)`;
 const AGG_SQL = `SELECT CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department, COALESCE(l.model_name, '') AS model_name,
-  COUNT(*), SUM(l.prompt_tokens), SUM(l.completion_tokens), SUM(IF(l.type = 6, -l.quota, l.quota)) AS quota
+  SUM(IF(l.type = 2, 1, 0)), SUM(l.prompt_tokens), SUM(l.completion_tokens), SUM(IF(l.type = 6, -l.quota, l.quota)) AS quota
 FROM ${DB.oneapi}.logs l
 LEFT JOIN ${KEYS} k ON k.oneapi_token_name = l.token_name
 LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
@@ -78,7 +78,7 @@ WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.typ
 // attribute the partial rows (shows sayclaw's own overhead over its SQL).
 const PRE_SQL = `SELECT CASE WHEN u.id IS NULL THEN '(unmapped)' ELSE COALESCE(u.department, '(none)') END AS department, p.model_name,
   SUM(p.n), SUM(p.pt), SUM(p.ct), SUM(p.q) AS quota
-FROM (SELECT l.token_name, COALESCE(l.model_name, '') AS model_name, COUNT(*) AS n, SUM(l.prompt_tokens) AS pt, SUM(l.completion_tokens) AS ct,
+FROM (SELECT l.token_name, COALESCE(l.model_name, '') AS model_name, SUM(CASE WHEN l.type = 2 THEN 1 ELSE 0 END) AS n, SUM(l.prompt_tokens) AS pt, SUM(l.completion_tokens) AS ct,
     SUM(IF(l.type = 6, -l.quota, l.quota)) AS q
   FROM ${DB.oneapi}.logs l WHERE l.created_at >= ${BASE} AND l.created_at < ${BASE + 100 * 86400} AND l.type IN (2) GROUP BY l.token_name, 2) p
 LEFT JOIN ${KEYS} k ON k.oneapi_token_name = p.token_name

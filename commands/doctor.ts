@@ -15,8 +15,9 @@ export function registerDoctor(program: Command): void {
       const f = ctx.outputFormat;
       if (f === 'table' || f === 'wide') {
         await renderList(ctx.out, rep.checks, { format: f, columns: [
-          { key: 'check' }, { key: 'status', color: (v, t) => (v === 'ok' ? `\x1b[32m${t}\x1b[39m` : `\x1b[31m${t}\x1b[39m`) }, { key: 'detail' }] });
-        const problems = rep.drift.filter((d) => d.kind !== 'extra_column' || f === 'wide');
+          { key: 'check' }, { key: 'status', color: (v, t) => `\x1b[${v === 'ok' ? 32 : v === 'warn' ? 33 : 31}m${t}\x1b[39m` }, { key: 'detail' }] });
+        // notes (extra columns, One API columns sayclaw does not read) only in -o wide
+        const problems = rep.drift.filter((d) => d.failing || f === 'wide');
         if (problems.length) {
           ctx.print('\nSchema drift:\n');
           await renderList(ctx.out, problems, { format: f, columns: [

@@ -15,6 +15,8 @@ import { registerServers } from './servers/index.js';
 import { registerUsers } from './users/index.js';
 import { registerKeys } from './keys/index.js';
 import { registerUsage } from './usage/index.js';
+import { registerAudit } from './audit/index.js';
+import { registerJobs } from './jobs/index.js';
 import { VERSION } from './version.js';
 
 export interface CliEnv {
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
   registerUsers(program);
   registerKeys(program);
   registerUsage(program);
+  registerAudit(program);
+  registerJobs(program);
   registerDoctor(program);
   registerSchema(program);
   registerConfig(program);

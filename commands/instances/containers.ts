@@ -99,7 +99,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
   verb<HealthOpts>(g, {
     name: 'health',
     args: '[ids...]',
-    summary: 'probe gateways\' /healthz and /readyz (direct or --via ssh); --record stores the result; exit 3 if any is unhealthy',
+    summary: 'probe gateways\' /healthz and /readyz, judged by the body (direct or --via ssh); --record stores the result; exit 3 unless all are healthy',
     examples: ['sayclaw instances health --all', 'sayclaw instances health --prefix oc-ai-jp-2- --via ssh --record', 'sayclaw instances health oc-ai-jp-2-01 -o json'],
     options: (c) => c.option('--prefix <P>', 'instances whose id starts with P').option('--all', 'every alive instance')
       .option('--via <HOW>', 'http (gateway_url, default) or ssh (from the server, over its SSH connection)', 'http')
@@ -108,21 +108,24 @@ export function registerInstanceContainerVerbs(g: Command): void {
     run: async (ctx, o, ids) => {
       if (o.via !== 'http' && o.via !== 'ssh') throw new UsageError(`--via expects http or ssh, got "${o.via}"`);
       const { db, targets } = await targetsOf(ctx, ids, o);
-      const { probeInstances, recordHealth } = await import('../../src/fleet/instances/health.js');
+      const { probeInstances, recordHealth, gatewayTokens, readGatewayCa } = await import('../../src/fleet/instances/health.js');
       const { renderList } = await import('../../src/output/render.js');
+      const ca = readGatewayCa(ctx.config().gateway.caFile, ctx.io.env);
       const remote = o.via === 'ssh' ? await (await import('../../src/fleet/servers/remote.js')).openRemote(ctx) : null;
+      const tokens = await gatewayTokens(db, targets.map((t) => t.id));
       const progress = await progressFor(ctx, targets.length, 'probing');
       const rows = await probeInstances(remote, targets, { via: o.via, timeoutMs: o.timeout, concurrency: ctx.config().ssh.concurrency, signal: ctx.signal,
-        onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });
+        tokens, ca, onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });
       progress.end();
       if (ctx.signal.aborted) throw new InterruptedError('interrupted; nothing recorded');
       if (o.record) await recordHealth(db, ctx.who(), rows, ctx.signal);
-      const color = (v: unknown, t: string) => (v === 'healthy' ? `\x1b[32m${t}\x1b[39m` : `\x1b[31m${t}\x1b[39m`);
-      await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: [{ key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'status', color },
-        { key: 'live' }, { key: 'ready' }, { key: 'latency_ms', header: 'LATENCY_MS' }, { key: 'http_status', wide: true }, { key: 'via', wide: true },
-        { key: 'url', wide: true }, { key: 'fail_count', wide: true }, { key: 'error' }] });
+      const color = (v: unknown, t: string) => (v === 'healthy' ? `\x1b[32m${t}\x1b[39m` : v === 'not_ready' ? `\x1b[33m${t}\x1b[39m` : `\x1b[31m${t}\x1b[39m`);
+      await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: [{ key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'state', color },
+        { key: 'status', wide: true }, { key: 'live' }, { key: 'ready' }, { key: 'latency_ms', header: 'LATENCY_MS' }, { key: 'http_status', wide: true },
+        { key: 'via', wide: true }, { key: 'url', wide: true }, { key: 'token_sent', wide: true }, { key: 'fail_count', wide: true }, { key: 'reason' }] });
       const bad = rows.filter((r) => r.status !== 'healthy').length;
-      ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}: ${rows.length - bad} healthy, ${bad} unhealthy${o.record ? ' (recorded)' : ''}`);
+      const counts = [...rows.reduce((m, r) => m.set(r.state, (m.get(r.state) ?? 0) + 1), new Map<string, number>())].map(([k, n]) => `${n} ${k}`);
+      ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}: ${counts.join(', ') || 'none'}${o.record ? ' (recorded)' : ''}`);
       if (bad) throw new ExitSignal(3);
     },
   });

@@ -6,6 +6,7 @@ import { registerLs } from './ls.js';
 import { registerShow } from './show.js';
 import { registerRm } from './rm.js';
 import { registerAssign } from './assign.js';
+import { registerInstancesHistory } from './history.js';
 
 export function registerInstances(program: Command): Command {
   const g = group(program, 'instances', 'OC instances: list, show, soft delete, restore, assign, containers, health', [
@@ -13,6 +14,7 @@ export function registerInstances(program: Command): Command {
     'sayclaw instances rm oc-ai-jp-2-07 --reason "left" --dry-run', 'sayclaw instances assign oc-ai-jp-2-11 li.na@sayclaw.test']);
   registerLs(g);
   registerShow(g);
+  registerInstancesHistory(g);
   registerRm(g);
   registerAssign(g);
   registerInstanceContainerVerbs(g);

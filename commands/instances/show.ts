@@ -6,7 +6,7 @@ export function registerShow(g: Command): void {
   verb<{ history?: number }>(g, {
     name: 'show',
     args: '<id>',
-    summary: 'one instance: row, server, assignment in all three places, config (masked), health history',
+    summary: 'one instance: row, server, assignment in all three places, config (JSON5, secrets masked), health history',
     examples: ['sayclaw instances show oc-ai-jp-2-01', 'sayclaw instances show oc-ai-jp-2-01 -o json | jq .assignment'],
     run: async (ctx, _o, args) => {
       const { showInstance } = await import('../../src/fleet/instances/show.js');
@@ -23,6 +23,7 @@ export function registerShow(g: Command): void {
           problems: a.problems, admin_bindings: a.admin_bindings, portal_bindings: a.portal_bindings,
         },
         config: d.config,
+        config_error: d.config_error,
         health_history: d.health_history,
       };
       for (const p of a.problems) ctx.warn(`assignment records disagree: ${p}`);

@@ -17,9 +17,10 @@ export function registerKeysOc(keys: Command): void {
       .option('--problems', 'only rows with a problem; exit 3 when there are any'),
     run: async (ctx, o) => {
       const { listOcKeys, summarizeProblems } = await import('../../src/fleet/keys/oc-keys.js');
+      const { oneApiSchema } = await import('../../src/fleet/oneapi/detect.js');
       const { renderList } = await import('../../src/output/render.js');
       const { db } = await ctx.mysql();
-      const rows = await listOcKeys(db, { prefix: o.prefix, now: ctx.clock(), problemsOnly: o.problems });
+      const rows = await listOcKeys(db, { prefix: o.prefix, now: ctx.clock(), problemsOnly: o.problems, schema: await oneApiSchema(ctx) });
       await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'instance_id', columns: [
         { key: 'instance_id' }, { key: 'oneapi_token_id', header: 'TOKEN_ID' }, { key: 'oneapi_token_name', header: 'TOKEN_NAME' },
         { key: 'token_status' }, { key: 'last_used_at', relative: true },

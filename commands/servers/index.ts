@@ -9,12 +9,14 @@ import { registerServersRm } from './rm.js';
 import { registerServersCheck } from './check.js';
 import { registerServersExec } from './exec.js';
 import { registerServersInventory } from './inventory.js';
+import { registerServersHistory } from './history.js';
 
 export function registerServers(program: Command): Command {
   const g = group(program, 'servers', 'servers: registry, checks, fan-out commands over SSH, Ansible inventory', [
     'sayclaw servers ls', 'sayclaw servers check --all', 'sayclaw servers exec --all -- uptime', 'sayclaw servers inventory --list']);
   registerServersLs(g);
   registerServersShow(g);
+  registerServersHistory(g);
   registerServersAdd(g);
   registerServersUpdate(g);
   registerServersRm(g);

@@ -26,7 +26,7 @@ export function registerSummary(g: Command): void {
         const total = res.rows.reduce((a, r) => a + BigInt(r.quota), 0n);
         const reqs = res.rows.reduce((a, r) => a + BigInt(r.requests), 0n);
         const { isoOf } = await import('../../src/fleet/usage/range.js');
-        ctx.info(`${res.rows.length} rows; ${reqs} requests; cost ${costUsd(total, ctx.config().usage.quotaPerUsd)} USD; `
+        ctx.info(`${res.rows.length} rows; ${reqs} requests; cost ${costUsd(total, res.rate)} USD (quota / ${res.rate.text}: ${res.rate.source}); `
           + `${isoOf(q.range.from, q.range.zone)} .. ${isoOf(q.range.to, q.range.zone)} (${q.range.zone}); `
           + `sources: ${[res.split.pg ? 'postgresql' : '', res.split.mysql ? 'mysql' : ''].filter(Boolean).join('+') || 'none'}`);
         if (ctx.io.stdoutIsTTY && !ctx.opts.quiet && res.rows.length) {

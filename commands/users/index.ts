@@ -7,11 +7,13 @@ import { registerUsersShow } from './show.js';
 import { registerUsersWrites } from './write.js';
 import { registerTelegram } from './telegram.js';
 import { registerAdmins } from './admins.js';
+import { registerUsersHistory } from './history.js';
 
 export function registerUsers(program: Command): Command {
   const g = group(program, 'users', 'portal users, admin accounts, quotas and Telegram bindings', ['sayclaw users ls --department 研发部', 'sayclaw users show alice@example.com']);
   registerUsersLs(g);
   registerUsersShow(g);
+  registerUsersHistory(g);
   registerUsersWrites(g);
   registerTelegram(g);
   registerAdmins(g);

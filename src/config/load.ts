@@ -204,6 +204,7 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
     ['SAYCLAW_DB_ADMIN', 'mysql.databases.admin', String],
     ['SAYCLAW_DB_PORTAL', 'mysql.databases.portal', String],
     ['SAYCLAW_DB_ONEAPI', 'mysql.databases.oneapi', String],
+    ['SAYCLAW_DB_LOGS', 'mysql.databases.logs', String],
     ['SAYCLAW_MASTER_KEY_FILE', 'keys.masterKeyFile', String],
     ['SAYCLAW_OPERATOR', 'operator', String],
     ['SAYCLAW_USAGE_TIMEZONE', 'usage.timezone', String],

@@ -23,6 +23,8 @@ export const mysqlSchema = z.strictObject({
     admin: def(dbName, 'sayclaw_admin'),
     portal: def(dbName, 'sayclaw_portal'),
     oneapi: def(dbName, 'oneapi'),
+    /** One API's LOG_SQL_DSN on MySQL: the database holding its `logs` table; null = the oneapi database. */
+    logs: def(z.nullable(dbName), null),
   }), {}),
   /** Session time_zone, set on every connection; DATETIME values are read and written in it. */
   timezone: def(offset, '+00:00'),
@@ -63,12 +65,31 @@ export const dockerSchema = z.strictObject({
   }), {}),
 });
 
+export const gatewaySchema = z.strictObject({
+  /** PEM file of a CA trusted for https gateway URLs, beside the default ones. */
+  caFile: nullPath(),
+});
+
+/** A positive decimal, e.g. 500000 or "7.5" (a string keeps every digit exact). */
+const positiveDecimal = z.union([
+  z.number().check(z.positive()),
+  z.string().check(z.regex(/^\s*(?:\d+(?:\.\d+)?|\.\d+)\s*$/, 'must be a positive decimal number like 500000 or 7.5'),
+    z.refine((s) => /[1-9]/.test(s), 'must be greater than 0')),
+]);
+
 export const usageSchema = z.strictObject({
-  quotaPerUsd: def(int(1), 500000),
+  /** One API's QuotaPerUnit (quota per USD). null = read it from One API's options table, else 500000. */
+  quotaPerUsd: def(z.nullable(positiveDecimal), null),
   /** IANA zone for report days, e.g. Asia/Shanghai. */
   timezone: def(nonEmpty(), 'UTC'),
   /** Last created_at (unix seconds or ISO) served by the legacy PostgreSQL; null = detect. */
   legacyUntil: def(z.nullable(z.union([z.int(), z.string()])), null),
+  /**
+   * Where One API's logs are: "split" = MySQL after the cut-over, the legacy PostgreSQL before it;
+   * "mysql" = MySQL only (no legacy copy); "postgres" = One API's LOG_SQL_DSN points at the
+   * PostgreSQL server configured under `postgres`, so every log row is read there.
+   */
+  logsSource: def(z.enum(['split', 'mysql', 'postgres']), 'split'),
   lockDir: def(nonEmpty(), '~/.cache/sayclaw'),
 });
 
@@ -83,6 +104,7 @@ export const profileSchema = z.strictObject({
   postgres: z.prefault(postgresSchema, {}),
   ssh: z.prefault(sshSchema, {}),
   docker: z.prefault(dockerSchema, {}),
+  gateway: z.prefault(gatewaySchema, {}),
   usage: z.prefault(usageSchema, {}),
   keys: z.prefault(keysSchema, {}),
 });

@@ -1,6 +1,7 @@
-// The expected schema, the one copy in the project: `schema init|diff|print`, `doctor` and the
-// tests all read it. Tables given by the seed are copied column for column; the others are
-// assumptions documented in docs/schema.md.
+// The expected schema of sayclaw's own databases, the one copy in the project: `schema
+// init|diff|print`, `doctor` and the tests read it. Tables given by the seed are copied column
+// for column; the others are assumptions documented in docs/schema.md. One API's tables are
+// here only so `schema init` can make a demo server (see the note on `oneapi` below).
 
 export type DbKey = 'admin' | 'portal' | 'oneapi';
 
@@ -92,7 +93,9 @@ export const MYSQL_SCHEMA: Record<DbKey, TableDdl[]> = {
   \`deleted_at\` datetime(3) DEFAULT NULL,
   PRIMARY KEY (\`id\`),
   KEY \`idx_target\` (\`target_type\`,\`target_id\`),
-  KEY \`idx_created\` (\`created_at\`)`),
+  KEY \`idx_created\` (\`created_at\`),
+  KEY \`idx_target_created\` (\`target_id\`,\`created_at\`),
+  KEY \`idx_action_created\` (\`action\`,\`created_at\`)`),
     T('oc_health_logs', false, `
   \`id\` varchar(36) NOT NULL DEFAULT (uuid()),
   \`instance_id\` varchar(100) NOT NULL,
@@ -207,6 +210,10 @@ export const MYSQL_SCHEMA: Record<DbKey, TableDdl[]> = {
   KEY \`idx_user_instance\` (\`user_id\`,\`instance_id\`),
   KEY \`idx_created\` (\`created_at\`)`),
   ],
+  // One API's tables are One API's own (its GORM AutoMigrate makes them); these are what
+  // one-api @8df4a267's models create on MySQL, for `schema init` on an empty demo/staging
+  // server only. `doctor`/`schema diff` do not compare One API tables with this text: they check
+  // the columns sayclaw reads, by type family, on any flavour (src/db/oneapi-schema.ts).
   oneapi: [
     T('logs', false, `
   \`id\` bigint NOT NULL AUTO_INCREMENT,
@@ -226,11 +233,11 @@ export const MYSQL_SCHEMA: Record<DbKey, TableDdl[]> = {
   \`is_stream\` tinyint(1) DEFAULT '0',
   \`system_prompt_reset\` tinyint(1) DEFAULT '0',
   PRIMARY KEY (\`id\`),
-  KEY \`idx_created_at_type\` (\`created_at\`,\`type\`),
   KEY \`idx_logs_user_id\` (\`user_id\`),
+  KEY \`idx_created_at_type\` (\`created_at\`,\`type\`),
+  KEY \`index_username_model_name\` (\`model_name\`,\`username\`),
   KEY \`idx_logs_token_name\` (\`token_name\`),
   KEY \`idx_logs_model_name\` (\`model_name\`),
-  KEY \`index_username_model_name\` (\`model_name\`,\`username\`),
   KEY \`idx_logs_channel_id\` (\`channel_id\`)`),
     T('tokens', false, `
   \`id\` bigint NOT NULL AUTO_INCREMENT,
@@ -254,21 +261,36 @@ export const MYSQL_SCHEMA: Record<DbKey, TableDdl[]> = {
   \`username\` varchar(191) DEFAULT NULL,
   \`password\` longtext NOT NULL,
   \`display_name\` varchar(191) DEFAULT NULL,
-  \`role\` bigint DEFAULT '1',
-  \`status\` bigint DEFAULT '1',
+  \`role\` int DEFAULT '1',
+  \`status\` int DEFAULT '1',
   \`email\` varchar(191) DEFAULT NULL,
+  \`github_id\` varchar(191) DEFAULT NULL,
+  \`wechat_id\` varchar(191) DEFAULT NULL,
+  \`lark_id\` varchar(191) DEFAULT NULL,
+  \`oidc_id\` varchar(191) DEFAULT NULL,
   \`access_token\` char(32) DEFAULT NULL,
   \`quota\` bigint DEFAULT '0',
   \`used_quota\` bigint DEFAULT '0',
-  \`request_count\` bigint DEFAULT '0',
+  \`request_count\` int DEFAULT '0',
   \`group\` varchar(32) DEFAULT 'default',
+  \`aff_code\` varchar(32) DEFAULT NULL,
+  \`inviter_id\` int DEFAULT NULL,
   PRIMARY KEY (\`id\`),
-  UNIQUE KEY \`idx_users_username\` (\`username\`),
-  KEY \`idx_users_email\` (\`email\`)`),
+  UNIQUE KEY \`uni_users_username\` (\`username\`),
+  UNIQUE KEY \`idx_users_access_token\` (\`access_token\`),
+  UNIQUE KEY \`idx_users_aff_code\` (\`aff_code\`),
+  KEY \`idx_users_username\` (\`username\`),
+  KEY \`idx_users_display_name\` (\`display_name\`),
+  KEY \`idx_users_email\` (\`email\`),
+  KEY \`idx_users_inviter_id\` (\`inviter_id\`)`),
+    T('options', false, `
+  \`key\` varchar(191) NOT NULL,
+  \`value\` longtext,
+  PRIMARY KEY (\`key\`)`),
   ],
 };
 
-/** Legacy One API on PostgreSQL: same gorm structs, booleans are boolean, quoted "group"/"key". */
+/** Legacy One API on PostgreSQL (one-api @8df4a267's models; `schema init` on an empty server only). */
 export const PG_SCHEMA: TableDdl[] = [
   { name: 'logs', fromSeed: false, ddl: `CREATE TABLE logs (
   id bigserial PRIMARY KEY,
@@ -300,22 +322,8 @@ export const PG_SCHEMA: TableDdl[] = [
   remain_quota bigint DEFAULT 0,
   unlimited_quota boolean DEFAULT false,
   used_quota bigint DEFAULT 0,
-  models text DEFAULT '',
+  models text,
   subnet text DEFAULT ''
-)`, },
-  { name: 'users', fromSeed: false, ddl: `CREATE TABLE users (
-  id bigserial PRIMARY KEY,
-  username text UNIQUE,
-  password text NOT NULL,
-  display_name text,
-  role bigint DEFAULT 1,
-  status bigint DEFAULT 1,
-  email text,
-  access_token char(32),
-  quota bigint DEFAULT 0,
-  used_quota bigint DEFAULT 0,
-  request_count bigint DEFAULT 0,
-  "group" varchar(32) DEFAULT 'default'
 )`, },
 ];
 
@@ -325,6 +333,22 @@ export const PG_INDEXES: string[] = [
   'CREATE INDEX IF NOT EXISTS idx_logs_user_id ON logs (user_id)',
   'CREATE INDEX IF NOT EXISTS idx_logs_model_name ON logs (model_name)',
 ];
+
+export interface ExpectedIndex { name: string; columns: string[] }
+
+/**
+ * The plain (non-unique) secondary indexes of one of our CREATE TABLE statements. `schema init`
+ * adds the ones an existing table lacks: an index changes no data and no column, and a unique
+ * one could fail on rows already there, so those are left to the operator.
+ */
+export function parseIndexes(ddl: string): ExpectedIndex[] {
+  const out: ExpectedIndex[] = [];
+  for (const line of ddl.split('\n')) {
+    const m = /^\s*KEY\s+`([^`]+)`\s+\(([^)]+)\)/.exec(line);
+    if (m) out.push({ name: m[1]!, columns: m[2]!.split(',').map((c) => c.trim().replace(/`/g, '')) });
+  }
+  return out;
+}
 
 export interface ExpectedColumn { name: string; type: string; nullable: boolean }
 

@@ -35,6 +35,14 @@ export function sessionSetupSql(cfg: Config['mysql']): string {
   return `SET time_zone = '${cfg.timezone}', NAMES utf8mb4`;
 }
 
+/**
+ * Logical database name -> configured name. "oneapi_logs" is where One API's `logs` table is:
+ * its own database with LOG_SQL_DSN (mysql.databases.logs), else the oneapi database.
+ */
+export function logicalNames(d: Config['mysql']['databases']): Record<string, string> {
+  return { admin: d.admin, portal: d.portal, oneapi: d.oneapi, oneapi_logs: d.logs ?? d.oneapi };
+}
+
 export function createMysql(cfg: Config['mysql'], password: string | null): MysqlHandle {
   const pool = createPool({ ...mysqlConnectionOptions(cfg, password), connectionLimit: cfg.poolSize, dateStrings: false });
   const db = new Kysely<MysqlDB>({
@@ -44,7 +52,7 @@ export function createMysql(cfg: Config['mysql'], password: string | null): Mysq
         await conn.executeQuery(CompiledQuery.raw(sessionSetupSql(cfg)));
       },
     }),
-    plugins: [new SchemaMapPlugin({ ...cfg.databases })],
+    plugins: [new SchemaMapPlugin(logicalNames(cfg.databases))],
   });
   return { db, names: cfg.databases, close: () => db.destroy() };
 }

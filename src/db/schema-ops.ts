@@ -1,15 +1,22 @@
-// schema init / diff against the live databases, from the one DDL copy in ddl.ts.
+// schema init / diff against the live databases: sayclaw's own tables strictly against the one
+// DDL copy in ddl.ts; One API's tables by the columns sayclaw reads, on any flavour (oneapi-schema.ts).
 import { sql, type Kysely } from 'kysely';
-import { MYSQL_SCHEMA, PG_SCHEMA, PG_INDEXES, parseColumns, type DbKey } from './ddl.js';
+import { MYSQL_SCHEMA, PG_SCHEMA, PG_INDEXES, parseColumns, parseIndexes, type DbKey, type TableDdl } from './ddl.js';
+import { checkOneApi, describeOneApi, readMysqlOneApi, readPgOneApi } from './oneapi-schema.js';
 import type { MysqlDB, LegacyPgDB } from './types.js';
+
+export const DB_KEYS: readonly DbKey[] = ['admin', 'portal', 'oneapi'];
+/** The configured names; logs is the LOG_SQL_DSN database (null = the oneapi one). */
+export type DbNames = Record<DbKey, string> & { logs?: string | null };
 
 export interface InitReport { created: string[]; skipped: string[] }
 
-/** Create missing databases and tables; never alters or drops what exists. */
-export async function initMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, string>): Promise<InitReport> {
+/** Create missing databases, tables and (in sayclaw's own databases) plain indexes; never
+ * changes a column or drops anything, and never touches an existing One API table. */
+export async function initMysqlSchema(db: Kysely<MysqlDB>, names: DbNames, keys: readonly DbKey[] = DB_KEYS): Promise<InitReport> {
   const created: string[] = [];
   const skipped: string[] = [];
-  for (const key of ['admin', 'portal', 'oneapi'] as DbKey[]) {
+  for (const key of keys) {
     const name = names[key];
     const exists = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name}`.execute(db);
     if (Number(exists.rows[0]!.n) === 0) {
@@ -21,13 +28,34 @@ export async function initMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, 
     await db.connection().execute(async (conn) => {
       await sql`USE ${sql.id(name)}`.execute(conn);
       for (const t of MYSQL_SCHEMA[key]) {
-        if (present.has(t.name)) { skipped.push(`${name}.${t.name} (exists)`); continue; }
+        if (present.has(t.name)) {
+          skipped.push(`${name}.${t.name} (exists)`);
+          // One API's tables are not ours: their indexes are left as its models made them
+          if (key !== 'oneapi') created.push(...await addMissingIndexes(conn, name, t));
+          continue;
+        }
         await sql.raw(t.ddl).execute(conn);
         created.push(`${name}.${t.name}`);
       }
     });
   }
   return { created, skipped };
+}
+
+/** Indexes the DDL declares that an existing table lacks (e.g. admin_logs' audit indexes), added. */
+async function addMissingIndexes(conn: Kysely<MysqlDB>, database: string, t: TableDdl): Promise<string[]> {
+  const want = parseIndexes(t.ddl);
+  if (!want.length) return [];
+  const have = await sql<{ INDEX_NAME: string }>`SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = ${database} AND TABLE_NAME = ${t.name}`.execute(conn);
+  const names = new Set(have.rows.map((r) => r.INDEX_NAME));
+  const added: string[] = [];
+  for (const ix of want) {
+    if (names.has(ix.name)) continue;
+    await sql`CREATE INDEX ${sql.id(ix.name)} ON ${sql.id(t.name)} (${sql.join(ix.columns.map((c) => sql.id(c)))})`.execute(conn);
+    added.push(`index ${database}.${t.name}.${ix.name} (${ix.columns.join(', ')})`);
+  }
+  return added;
 }
 
 export async function initPgSchema(db: Kysely<LegacyPgDB>): Promise<InitReport> {
@@ -44,7 +72,9 @@ export async function initPgSchema(db: Kysely<LegacyPgDB>): Promise<InitReport> 
   return { created, skipped };
 }
 
-export type DriftKind = 'missing_database' | 'missing_table' | 'missing_column' | 'type_differs' | 'nullability_differs' | 'unexpected_column' | 'extra_column';
+export type DriftKind = 'missing_database' | 'missing_table' | 'missing_column' | 'type_differs' | 'nullability_differs' | 'unexpected_column' | 'extra_column'
+  /** One API: which flavour (and vintage) the tables are; the columns sayclaw does not read */
+  | 'flavour' | 'not_read';
 export interface Drift {
   database: string;
   table: string;
@@ -63,26 +93,27 @@ export function normalizeMysqlType(t: string): string {
   return s.replace(/^(tinyint|smallint|mediumint|int|bigint)\(\d+\)/, '$1');
 }
 
-function normalizePgType(t: string): string {
-  const s = t.toLowerCase();
-  if (s === 'bigserial') return 'bigint';
-  if (s.startsWith('char(')) return 'character';
-  if (s.startsWith('varchar(')) return 'character varying';
-  return s;
-}
-
 /** Columns that, if they appear, change the meaning of the data. */
 const UNEXPECTED: Record<string, string> = {
   'oc_instances.status': 'oc_instances gained a status column; sayclaw still treats deleted_at IS NULL as alive',
 };
 
-export async function diffMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, string>): Promise<Drift[]> {
+async function databaseExists(db: Kysely<MysqlDB>, name: string): Promise<boolean> {
+  const r = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name}`.execute(db);
+  return Number(r.rows[0]!.n) > 0;
+}
+
+export async function diffMysqlSchema(db: Kysely<MysqlDB>, names: DbNames): Promise<Drift[]> {
   const out: Drift[] = [];
-  for (const key of ['admin', 'portal', 'oneapi'] as DbKey[]) {
+  const missingDb = (name: string) => out.push({ database: name, table: '', column: null, kind: 'missing_database', expected: name, actual: null, failing: true });
+  for (const key of DB_KEYS) {
     const name = names[key];
-    const exists = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name}`.execute(db);
-    if (Number(exists.rows[0]!.n) === 0) {
-      out.push({ database: name, table: '', column: null, kind: 'missing_database', expected: name, actual: null, failing: true });
+    if (!await databaseExists(db, name)) { missingDb(name); continue; }
+    if (key === 'oneapi') {
+      const logs = names.logs ?? name;
+      if (logs !== name && !await databaseExists(db, logs)) missingDb(logs);
+      const s = describeOneApi(await readMysqlOneApi(db, name, logs));
+      out.push(...checkOneApi(s, ['logs', 'tokens', 'options'], (t) => (t === 'logs' ? logs : name)));
       continue;
     }
     const cols = await sql<{ TABLE_NAME: string; COLUMN_NAME: string; COLUMN_TYPE: string; IS_NULLABLE: string }>`
@@ -113,32 +144,15 @@ export async function diffMysqlSchema(db: Kysely<MysqlDB>, names: Record<DbKey, 
   return out;
 }
 
+/** The legacy PostgreSQL: sayclaw reads `logs` only; tokens tell the vintage. */
 export async function diffPgSchema(db: Kysely<LegacyPgDB>, database: string): Promise<Drift[]> {
-  const out: Drift[] = [];
-  const cols = await sql<{ table_name: string; column_name: string; data_type: string }>`
-    SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema()`.execute(db);
-  const live = new Map<string, Map<string, string>>();
-  for (const r of cols.rows) {
-    if (!live.has(r.table_name)) live.set(r.table_name, new Map());
-    live.get(r.table_name)!.set(r.column_name, r.data_type);
-  }
-  for (const t of PG_SCHEMA) {
-    const lt = live.get(t.name);
-    if (!lt) { out.push({ database, table: t.name, column: null, kind: 'missing_table', expected: t.name, actual: null, failing: true }); continue; }
-    for (const c of parseColumns(t.ddl)) {
-      const l = lt.get(c.name);
-      const exp = normalizePgType(c.type);
-      if (!l) out.push({ database, table: t.name, column: c.name, kind: 'missing_column', expected: exp, actual: null, failing: true });
-      else if (l !== exp) out.push({ database, table: t.name, column: c.name, kind: 'type_differs', expected: exp, actual: l, failing: true });
-    }
-  }
-  return out;
+  return checkOneApi(describeOneApi(await readPgOneApi(db)), ['logs'], () => database);
 }
 
 /** The DDL as text, with the configured database names. */
-export function printSchema(names: Record<DbKey, string>): string {
+export function printSchema(names: DbNames): string {
   const parts: string[] = ['-- sayclaw expected schema (MySQL 8 / MariaDB)'];
-  for (const key of ['admin', 'portal', 'oneapi'] as DbKey[]) {
+  for (const key of DB_KEYS) {
     parts.push(`\nCREATE DATABASE IF NOT EXISTS \`${names[key]}\` CHARACTER SET utf8mb4;\nUSE \`${names[key]}\`;`);
     for (const t of MYSQL_SCHEMA[key]) parts.push(`${t.fromSeed ? '-- from the seed' : '-- assumption (docs/schema.md)'}\n${t.ddl};`);
   }

@@ -196,7 +196,17 @@ export interface ChatMessagesTable {
   tokens: Def<number | null>;
 }
 
-/** One API (MySQL `oneapi` and the legacy PostgreSQL): gorm int is BIGINT, so strings. */
+/**
+ * One API (MySQL `oneapi` and the legacy PostgreSQL), as one-api's and new-api's GORM models make
+ * the tables: gorm int is BIGINT (read as strings), but `type:int` columns are INT (numbers).
+ * Columns marked "flavour" exist in some flavours only: select them only when the detected
+ * schema has them (src/db/oneapi-schema.ts).
+ */
+type Flag = ColumnType<number | boolean | null, number | boolean | null | undefined, number | boolean | null>;
+/** A column only some flavours have: optional on insert. */
+type Flavoured<T> = ColumnType<T | null, T | null | undefined, T | null>;
+type BigFlavoured = Flavoured<string | bigint | number>;
+
 export interface OneApiLogsTable {
   id: Generated<string>;
   user_id: BigNull;
@@ -210,10 +220,17 @@ export interface OneApiLogsTable {
   prompt_tokens: BigNull;
   completion_tokens: BigNull;
   channel_id: BigNull;
-  request_id: string | null;
-  elapsed_time: BigNull;
-  is_stream: ColumnType<number | boolean | null, number | boolean | null, number | boolean | null>;
-  system_prompt_reset: ColumnType<number | boolean | null, number | boolean | null, number | boolean | null>;
+  /** flavour: one-api since 2025-01 */
+  request_id: Flavoured<string>;
+  elapsed_time: BigFlavoured;
+  is_stream: Flag;
+  system_prompt_reset: Flag;
+  /** flavour: new-api */
+  token_id: BigFlavoured;
+  use_time: BigFlavoured;
+  other: Flavoured<string>;
+  group: Flavoured<string>;
+  ip: Flavoured<string>;
 }
 
 export interface OneApiTokensTable {
@@ -228,23 +245,17 @@ export interface OneApiTokensTable {
   remain_quota: BigNull;
   unlimited_quota: ColumnType<number | boolean | null, number | boolean | null, number | boolean | null>;
   used_quota: BigNull;
-  models: string | null;
-  subnet: string | null;
+  /** flavour: one-api since 2024-04 */
+  models: Flavoured<string>;
+  subnet: Flavoured<string>;
+  /** flavour: new-api (GORM soft delete) */
+  deleted_at: Flavoured<Date | string>;
+  group: Flavoured<string>;
 }
 
-export interface OneApiUsersTable {
-  id: Generated<string>;
-  username: string | null;
-  password: string;
-  display_name: string | null;
-  role: BigNull;
-  status: BigNull;
-  email: string | null;
-  access_token: string | null;
-  quota: BigNull;
-  used_quota: BigNull;
-  request_count: BigNull;
-  group: string | null;
+export interface OneApiOptionsTable {
+  key: string;
+  value: string | null;
 }
 
 /** The MySQL server: three databases, addressed as "admin.x", "portal.x", "oneapi.x". */
@@ -264,14 +275,15 @@ export interface MysqlDB {
   'portal.chat_messages': ChatMessagesTable;
   'oneapi.logs': OneApiLogsTable;
   'oneapi.tokens': OneApiTokensTable;
-  'oneapi.users': OneApiUsersTable;
+  'oneapi.options': OneApiOptionsTable;
+  /** One API's logs: the oneapi database, or mysql.databases.logs (LOG_SQL_DSN) */
+  'oneapi_logs.logs': OneApiLogsTable;
 }
 
 /** The legacy PostgreSQL One API database. */
 export interface LegacyPgDB {
   logs: OneApiLogsTable;
   tokens: OneApiTokensTable;
-  users: OneApiUsersTable;
 }
 
 export type ServerRow = Selectable<ServersTable>;

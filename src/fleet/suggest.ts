@@ -1,50 +1,11 @@
 // "closest: ..." for a name that matched nothing exactly (instances, servers, users, admins, keys).
 // Lookups are exact (src/db/sql-helpers.ts eqExact); the candidates for a near miss are read
 // by the column's own collation, which is case-, accent- and pad-insensitive, so the rows a
-// careless `=` would have matched come first, then rows sharing a prefix; they are ranked in
-// JavaScript by edit distance on a folded form (case, accents and surrounding spaces ignored).
+// careless `=` would have matched are among them, then rows sharing a prefix; closest() ranks.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { MysqlDB } from '../db/types.js';
-import { escapeLike, naturalCompare } from '../db/sql-helpers.js';
-
-/** Lower-cased, accents removed (NFKD minus combining marks), spaces trimmed and collapsed. */
-export function fold(s: string): string {
-  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().trim().replace(/\s+/g, ' ');
-}
-
-/** Levenshtein distance over code points (an emoji is one step, not two). */
-export function editDistance(a: string, b: string): number {
-  const x = Array.from(a);
-  const y = Array.from(b);
-  const d = Array.from({ length: y.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= x.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= y.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (x[i - 1] === y[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[y.length]!;
-}
-
-/**
- * The candidates closest to `input` (never `input` itself): folded distance first, then the raw
- * distance, then natural order. Only near misses count: at most max(2, a third of the length)
- * edits after folding.
- */
-export function rankClosest(input: string, candidates: Iterable<string>, limit = 3): string[] {
-  const f = fold(input);
-  const max = Math.max(2, Math.floor(Array.from(f).length / 3));
-  const scored: Array<[string, number, number]> = [];
-  for (const c of new Set(candidates)) {
-    if (c === input) continue;
-    const df = editDistance(f, fold(c));
-    if (df <= max) scored.push([c, df, editDistance(input, c)]);
-  }
-  return scored.sort((a, b) => a[1] - b[1] || a[2] - b[2] || naturalCompare(a[0], b[0])).slice(0, limit).map((s) => s[0]);
-}
+import { escapeLike } from '../db/sql-helpers.js';
+import { closest } from './closest.js';
 
 /** Where the candidates live: a logical table ('admin.servers'), its name columns, a row filter. */
 export interface NameSource {
@@ -84,10 +45,10 @@ export async function closestNames(db: Kysely<MysqlDB>, src: NameSource, input: 
       const r = await sql<{ v: string | null }>`SELECT ${col} AS v FROM ${sql.table(src.table)}
         WHERE (${col} = ${input} OR ${col} LIKE ${`${escapeLike(stem)}%`} ESCAPE '!') ${where} LIMIT ${sql.lit(PREFIX_LIMIT)}`.execute(db);
       for (const x of r.rows) if (x.v !== null) found.add(String(x.v));
-      if (rankClosest(input, found, limit).length >= limit) break;
+      if (closest(input, found, limit, { near: true }).length >= limit) break;
     }
   }
-  return rankClosest(input, found, limit);
+  return closest(input, found, limit, { near: true });
 }
 
 /** The hint of a "no such ..." error: the closest names, else how to list them. */

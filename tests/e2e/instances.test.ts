@@ -38,3 +38,12 @@ test('instances --help lists every verb with examples', async () => {
   for (const v of ['ls', 'show', 'rm', 'restore', 'assign', 'unassign', 'reassign', 'check-bindings']) expect(r.stdout).toMatch(new RegExp(`\\n  ${v}\\b`));
   expect(r.stdout).toContain('Examples:');
 });
+
+test('show reads config_json as JSON5 (json5 loads from node_modules beside the bundle), secrets masked', async () => {
+  await t.db.updateTable('admin.oc_instances').set({ config_json: "{\n  // JSON5\n  gateway: { port: 18789, token: 'gwt_e2e_secret_0123456789', },\n}" })
+    .where('id', '=', 'oc-ai-us-1-01').execute();
+  const r = await runBin(['instances', 'show', 'oc-ai-us-1-01', '-o', 'json'], t.env);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ config: { gateway: { port: 18789, token: '****6789' } }, config_error: null });
+  expect(r.stdout + r.stderr).not.toContain('gwt_e2e_secret');
+});

@@ -108,7 +108,7 @@ test('health direct and via ssh, with --record', async () => {
   expect(r.code).toBe(3);
   let rows = JSON.parse(r.stdout);
   expect(rows[0]).toMatchObject({ id: 'oc-ct-01', status: 'healthy', live: true, ready: true, via: 'http' });
-  expect(rows[1]).toMatchObject({ id: 'oc-ct-02', status: 'unhealthy', live: true, ready: false, http_status: 404 });
+  expect(rows[1]).toMatchObject({ id: 'oc-ct-02', state: 'not_ready', status: 'unhealthy', live: true, ready: false, http_status: 503, reason: 'startup-sidecars' });
   // oc-ct-03 has no gateway_url: via ssh the server itself connects to its port
   r = await t.run(['instances', 'health', '--prefix', 'oc-ct-', '--via', 'ssh', '--record', '-o', 'json']);
   expect(r.code).toBe(3);
@@ -119,8 +119,9 @@ test('health direct and via ssh, with --record', async () => {
   expect(inst.map((i) => `${i.id} ${i.health_status} ${i.health_fail_count}`)).toEqual(['oc-ct-01 healthy 0', 'oc-ct-02 unhealthy 3', 'oc-ct-03 healthy 0']);
   expect(inst.every((i) => i.last_health_at instanceof Date)).toBe(true);
   const logs = await t.db.selectFrom('admin.oc_health_logs').selectAll().orderBy('instance_id').execute();
-  expect(logs.map((l) => `${l.instance_id} ${l.status} ${l.live} ${l.ready} ${l.via}`)).toEqual([
-    'oc-ct-01 healthy 1 1 ssh', 'oc-ct-02 unhealthy 1 0 ssh', 'oc-ct-03 healthy 1 1 ssh']);
+  // the log keeps the detailed state and its reason
+  expect(logs.map((l) => `${l.instance_id} ${l.status} ${l.live} ${l.ready} ${l.via} ${l.error}`)).toEqual([
+    'oc-ct-01 healthy 1 1 ssh null', 'oc-ct-02 not_ready 1 0 ssh startup-sidecars', 'oc-ct-03 healthy 1 1 ssh null']);
   // secrets never printed
   expect(r.stdout).not.toMatch(/gwt_/);
 });

@@ -159,7 +159,7 @@ describe('typed database layer', () => {
   test('the CLI user has no DELETE privilege', async () => {
     const { createMysql } = await import('../../src/db/mysql.js');
     const u = new URL(t.env.SAYCLAW_MYSQL_URL);
-    const h = createMysql({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), passwordFile: null, databases: t.names, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 1 }, decodeURIComponent(u.password));
+    const h = createMysql({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), passwordFile: null, databases: { logs: null, ...t.names }, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 1 }, decodeURIComponent(u.password));
     try {
       await expect(sql`DELETE FROM ${sql.table('admin.servers')}`.execute(h.db)).rejects.toThrow(/DELETE command denied/);
     } finally { await h.close(); }

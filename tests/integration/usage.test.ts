@@ -70,7 +70,9 @@ function oracle<T extends ReturnType<typeof counted>[number]>(rows: T[], key: (r
   for (const r of rows) {
     const k = key(r);
     const a = m.get(k) ?? { requests: 0n, prompt: 0n, completion: 0n, quota: 0n };
-    a.requests++; a.prompt += BigInt(r.prompt_tokens); a.completion += BigInt(r.completion_tokens);
+    // requests count consume rows only: refunds (6) and errors (5) are not requests
+    if (r.type === 2) a.requests++;
+    a.prompt += BigInt(r.prompt_tokens); a.completion += BigInt(r.completion_tokens);
     a.quota += BigInt(r.type === 6 ? -r.quota : r.quota);
     m.set(k, a);
   }

@@ -2,7 +2,7 @@
 // ids 01..15 and beyond, assignments in all three places, One API tokens and logs).
 // Deterministic for a given seed. Also used by scripts/seed-demo.ts for the demo fleet.
 // All server addresses are loopback (127.x): nothing here points at another host.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MysqlDB, LegacyPgDB } from '../../src/db/types.js';
 
 export function rng(seed: number): () => number {
@@ -48,7 +48,14 @@ export interface FleetInstance {
   gateway_token: string; deleted: boolean; token_name: string; token_id: number;
   total_requests: string; total_tokens: string;
 }
-export interface FleetLog { created_at: number; type: number; token_name: string; model_name: string; quota: number; prompt_tokens: number; completion_tokens: number; channel_id: number; username: string }
+export interface FleetLog {
+  created_at: number; type: number; token_name: string; model_name: string; quota: number; prompt_tokens: number; completion_tokens: number;
+  channel_id: number; username: string;
+  /** new-api logs.token_id (0 = not recorded); when undefined the loader looks the name up among the fleet's tokens */
+  token_id?: number;
+  /** new-api logs.other (JSON text) */
+  other?: string;
+}
 export interface Fleet { servers: FleetServer[]; users: FleetUser[]; instances: FleetInstance[]; logs: FleetLog[] }
 
 const uuid = (r: () => number): string => {
@@ -117,7 +124,7 @@ export function generateFleet(spec: FleetSpec = {}): Fleet {
       const pt = Math.floor(r() * 4000);
       const ct = Math.floor(r() * 2000);
       logs.push({
-        created_at: until - Math.floor(r() * 7 * 86400), type: 2, token_name: inst.token_name, model_name: inst.model,
+        created_at: until - Math.floor(r() * 7 * 86400), type: 2, token_name: inst.token_name, token_id: inst.token_id, model_name: inst.model,
         quota: pt + ct * 3, prompt_tokens: pt, completion_tokens: ct, channel_id: 1 + (k % 3), username: 'sayclaw',
       });
     }
@@ -126,7 +133,8 @@ export function generateFleet(spec: FleetSpec = {}): Fleet {
 }
 
 /** Insert a generated fleet through a Kysely handle with the logical database names. */
-export async function loadFleet(db: Kysely<MysqlDB>, fleet: Fleet, created = new Date(Date.UTC(2026, 9, 1))): Promise<void> {
+export async function loadFleet(db: Kysely<MysqlDB>, fleet: Fleet, created = new Date(Date.UTC(2026, 9, 1)),
+  opts: { logsTable?: 'oneapi.logs' | 'oneapi_logs.logs' } = {}): Promise<void> {
   const del = new Date(Date.UTC(2026, 10, 1));
   await insertChunked(fleet.servers, 500, (c) => db.insertInto('admin.servers').values(c.map((s) => ({
     id: s.id, name: s.name, ip: s.ip, region: s.region, provider: s.provider, cpu_cores: 8, memory_gb: 32, disk_gb: 200,
@@ -162,7 +170,8 @@ export async function loadFleet(db: Kysely<MysqlDB>, fleet: Fleet, created = new
       tg_bot_username: u.telegram_username ? `${x.id.replace(/-/g, '_')}_bot` : null, profession_id: null, setup_status: 'ready' as const,
     };
   })).execute());
-  await insertChunked(fleet.instances, 1000, (c) => db.insertInto('oneapi.tokens').values(c.map((x) => ({
+  const tokenCols = await mysqlColumns(db, 'oneapi.tokens');
+  await insertChunked(fleet.instances, 1000, (c) => db.insertInto('oneapi.tokens').values(c.map((x) => onlyColumns(tokenCols, {
     id: String(x.token_id), user_id: '1', key: hex(rng(x.token_id), 48), status: '1', name: x.token_name,
     created_time: String(Math.floor(created.getTime() / 1000)), accessed_time: String(Math.floor(created.getTime() / 1000)),
     expired_time: '-1', remain_quota: '5000000', unlimited_quota: 0, used_quota: '12345', models: '', subnet: '',
@@ -171,20 +180,49 @@ export async function loadFleet(db: Kysely<MysqlDB>, fleet: Fleet, created = new
     id: `k-${x.token_id}-${x.id}`.slice(0, 36), instance_id: x.id, oneapi_token_id: String(x.token_id), oneapi_token_name: x.token_name,
     key_hint: null, status: 'active', last_used_at: null, created_at: created, deleted_at: null,
   }))).execute());
-  await insertChunked(fleet.logs, 2000, (c) => db.insertInto('oneapi.logs').values(c.map((l) => ({ ...logValues(l), is_stream: 0, system_prompt_reset: 0 }))).execute());
+  await loadLogs(db, fleet.logs, fleet, opts.logsTable);
 }
 
-function logValues(l: FleetLog) {
+/**
+ * Insert log rows into MySQL (`oneapi.logs`, or `oneapi_logs.logs` for a LOG_SQL_DSN database),
+ * with the columns the live table has: new-api rows get token_id (the fleet token of that name
+ * unless the row names one), use_time, other.
+ */
+export async function loadLogs(db: Kysely<MysqlDB>, logs: FleetLog[], fleet?: Pick<Fleet, 'instances'>, table: 'oneapi.logs' | 'oneapi_logs.logs' = 'oneapi.logs'): Promise<void> {
+  const cols = await mysqlColumns(db, table);
+  const ids = new Map((fleet?.instances ?? []).map((i) => [i.token_name, i.token_id]));
+  await insertChunked(logs, 2000, (c) => db.insertInto(table as 'oneapi.logs').values(c.map((l) =>
+    onlyColumns(cols, { ...logValues(l, ids), is_stream: 0, system_prompt_reset: 0 }))).execute());
+}
+
+function logValues(l: FleetLog, ids: Map<string, number>) {
   return {
     user_id: '1', created_at: String(l.created_at), type: String(l.type), content: '', username: l.username,
     token_name: l.token_name, model_name: l.model_name, quota: String(l.quota), prompt_tokens: String(l.prompt_tokens),
     completion_tokens: String(l.completion_tokens), channel_id: String(l.channel_id), request_id: '', elapsed_time: '100',
+    token_id: String(l.token_id ?? ids.get(l.token_name) ?? 0), use_time: '1', other: l.other ?? '', group: 'default', ip: '',
   };
 }
 
-/** Insert log rows into the legacy PostgreSQL. */
-export async function loadLegacyLogs(db: Kysely<LegacyPgDB>, logs: FleetLog[]): Promise<void> {
-  await insertChunked(logs, 2000, (c) => db.insertInto('logs').values(c.map((l) => ({ ...logValues(l), is_stream: false, system_prompt_reset: false }))).execute());
+/** Insert log rows into the legacy PostgreSQL (the columns its vintage has). */
+export async function loadLegacyLogs(db: Kysely<LegacyPgDB>, logs: FleetLog[], fleet?: Pick<Fleet, 'instances'>): Promise<void> {
+  const r = await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'logs'`.execute(db);
+  const cols = new Set(r.rows.map((x) => x.column_name));
+  const ids = new Map((fleet?.instances ?? []).map((i) => [i.token_name, i.token_id]));
+  await insertChunked(logs, 2000, (c) => db.insertInto('logs').values(c.map((l) =>
+    onlyColumns(cols, { ...logValues(l, ids), is_stream: false, system_prompt_reset: false }))).execute());
+}
+
+/** The columns of a MySQL table (logical name, e.g. 'oneapi.tokens'). */
+export async function mysqlColumns(db: Kysely<MysqlDB>, table: string): Promise<Set<string>> {
+  const r = await sql<{ Field: string }>`SHOW COLUMNS FROM ${sql.table(table)}`.execute(db);
+  return new Set(r.rows.map((x) => x.Field));
+}
+
+/** The row without the keys the table lacks (each flavour has its own columns). */
+export function onlyColumns<T extends Record<string, unknown>>(cols: Set<string>, row: T): T {
+  return Object.fromEntries(Object.entries(row).filter(([k]) => cols.has(k))) as T;
 }
 
 function hexHash(s: string): string {

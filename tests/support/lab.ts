@@ -1,19 +1,47 @@
 // The test lab, from real parts, on loopback only: several Docker engines side by side
-// (own data-root, exec-root, pidfile and unix socket), an offline gateway image built from
-// busybox-static whose containers serve /healthz and /readyz on 127.0.0.1 ports, and several
+// (own data-root, exec-root, pidfile and unix socket), gateway images imported offline (the
+// real OpenClaw gateway from the root filesystem tarball `scripts/lab.sh install` builds, and
+// busybox stand-ins: ready, never ready, an "old image" answering HTML everywhere), and several
 // OpenSSH servers on 127.0.0.1 ports whose sessions get DOCKER_HOST pointing at "their" engine.
 // Used by the tests (and bundled on the fly by bench/servers.mjs). Fails loudly, never skips.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { MysqlDB } from '../../src/db/types.js';
 
+/** The busybox stand-in gateway images (one tar, three configs). */
 export const LAB_IMAGE = 'sayclaw-lab-gateway:1';
+export const LAB_IMAGE_NEVER_READY = 'sayclaw-lab-gateway:never-ready';
+export const LAB_IMAGE_OLD = 'sayclaw-lab-gateway:old';
+/** The real OpenClaw gateway: two tags of the same root filesystem with different image ids. */
+export const OPENCLAW_VERSION = '2026.9.6';
+export const NODE_VERSION = '24.22.3';
+export const OPENCLAW_IMAGE = 'sayclaw-lab-openclaw:1';
+export const OPENCLAW_IMAGE_2 = 'sayclaw-lab-openclaw:2';
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p)) ?? 'docker';
 const HOW = 'install the lab packages with: bash scripts/lab.sh install';
+
+function repoRoot(): string {
+  // this file, or a bundle of it under node_modules (bench/servers.mjs): the nearest package.json named sayclaw
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(d, 'package.json');
+    if (existsSync(pj) && /"name":\s*"sayclaw"/.test(readFileSync(pj, 'utf8'))) return d;
+    const up = dirname(d);
+    if (up === d) return process.cwd();
+    d = up;
+  }
+}
+
+/** The gateway root filesystem tarball that `scripts/lab.sh install` builds (same names there). */
+export function openclawTarball(env: Record<string, string | undefined> = process.env): string {
+  const cache = env.SAYCLAW_LAB_CACHE ?? join(repoRoot(), '.tmp', 'lab');
+  return join(cache, `openclaw-${OPENCLAW_VERSION}-node-${NODE_VERSION}.tar`);
+}
 
 export interface LabEngine { index: number; dir: string; sock: string; proc: ChildProcess | null; tlsPort?: number }
 export interface LabServer {
@@ -37,11 +65,29 @@ export interface LabOptions {
   namePrefix?: string;
   /** engines also listen on a 127.0.0.1 TCP port with mutual TLS (docker.transport=tls) */
   tls?: boolean;
+  /** extra sshd_config lines for server i (e.g. PermitOpen) */
+  sshdConfig?: (i: number) => string[];
 }
 
 export interface LabTls { caFile: string; certFile: string; keyFile: string }
 
-export interface GatewayOptions { live?: boolean; ready?: boolean }
+export interface GatewayOptions {
+  /** false: /healthz answers 404 */
+  live?: boolean;
+  /** false: /readyz answers 503 {"ready":false,"failing":["startup-sidecars"]} forever */
+  ready?: boolean;
+  /** an image older than 2026.3: 200 HTML on every path */
+  old?: boolean;
+}
+
+export interface OpenclawOptions {
+  /** OPENCLAW_GATEWAY_TOKEN */
+  token: string;
+  /** default OPENCLAW_IMAGE */
+  image?: string;
+  /** named volume on /home/node/.openclaw (default NAME-state) */
+  volume?: string;
+}
 
 export interface Lab {
   dir: string;
@@ -52,8 +98,15 @@ export interface Lab {
   engines: LabEngine[];
   /** docker CLI against one engine */
   docker(s: LabServer | LabEngine, args: string[]): string;
-  /** start a fake gateway container named `name` on 127.0.0.1:port; returns the container id */
+  /** start a busybox stand-in gateway container named `name` on 127.0.0.1:port; returns the container id */
   runGateway(s: LabServer, name: string, port: number, o?: GatewayOptions): string;
+  /**
+   * The real OpenClaw gateway image on that server's engine, imported from the lab tarball the
+   * first time a test asks (~8 s per engine); build 2 is the same filesystem under another image id.
+   */
+  openclawImage(s: LabServer | LabEngine, build?: 1 | 2): Promise<string>;
+  /** start a real OpenClaw gateway (--network host, loopback, token auth) on 127.0.0.1:port; returns the container id */
+  runOpenclaw(s: LabServer, name: string, port: number, o: OpenclawOptions): Promise<string>;
   stopEngine(e: LabEngine): Promise<void>;
   startEngine(e: LabEngine): Promise<void>;
   /** "Accepted publickey" lines in the server's sshd log */
@@ -132,19 +185,50 @@ function buildRootfs(dir: string): string {
   chmodSync(join(root, 'bin', 'busybox'), 0o755);
   const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
   for (const a of applets) symlinkSync('busybox', join(root, 'bin', a));
-  // LIVE=0: no /healthz; READY=0: /readyz answers 404 (not ready). Logs go to stdout/stderr.
+  // The port comes from OPENCLAW_GATEWAY_PORT like the real gateway's (PORT also works). busybox
+  // nc -ll forks /bin/gateway-http per connection. Logs go to stdout/stderr.
   writeFileSync(join(root, 'bin', 'gateway'), [
     '#!/bin/sh',
+    'PORT=${OPENCLAW_GATEWAY_PORT:-$PORT}',
     'mkdir -p /tmp/www',
-    'if [ "$LIVE" != 0 ]; then echo \'{"ok":true,"status":"live"}\' > /tmp/www/healthz; fi',
-    'if [ "$LIVE" != 0 ] && [ "$READY" != 0 ]; then echo \'{"ok":true,"status":"ready"}\' > /tmp/www/readyz; fi',
-    'echo "gateway $HOSTNAME listening on 127.0.0.1:$PORT (live=${LIVE:-1} ready=${READY:-1})"',
+    'echo \'{"ok":true,"status":"live"}\' > /tmp/www/healthz',
+    'echo "gateway $HOSTNAME listening on 127.0.0.1:$PORT (live=${LIVE:-1} ready=${READY:-1})${GW_MODE:+ mode=$GW_MODE}"',
     'echo "starting channels" >&2',
-    'exec /bin/httpd -f -v -p 127.0.0.1:$PORT -h /tmp/www',
+    'exec nc -ll -p "$PORT" 127.0.0.1 -e /bin/gateway-http',
+    '',
+  ].join('\n'), { mode: 0o755 });
+  // One HTTP request on stdin/stdout. LIVE=0: /healthz 404. READY=0: /readyz 503 with
+  // startup-sidecars failing, forever. GW_MODE=old: 200 HTML on every path (no probes, pre-2026.3).
+  writeFileSync(join(root, 'bin', 'gateway-http'), [
+    '#!/bin/sh',
+    'read -r method path _',
+    'path=${path%%\\?*}',
+    'cr=$(printf "\\r")',
+    'while IFS= read -r line; do line=${line%"$cr"}; [ -z "$line" ] && break; done',
+    'reply() { printf "HTTP/1.1 %s\\r\\nContent-Type: %s\\r\\nContent-Length: %s\\r\\nConnection: close\\r\\n\\r\\n%s" "$1" "$2" "${#3}" "$3"; echo "$method $path response:${1%% *}" >&2; }',
+    'if [ "$GW_MODE" = old ]; then reply "200 OK" "text/html; charset=utf-8" "<!doctype html><html><head><title>OpenClaw Control</title></head><body><div id=app></div></body></html>"; exit 0; fi',
+    'case "$path" in',
+    '  /healthz|/health) if [ "$LIVE" = 0 ]; then reply "404 Not Found" text/plain "Not Found"; else reply "200 OK" application/json "$(cat /tmp/www/healthz)"; fi ;;',
+    '  /readyz|/ready) if [ "$LIVE" = 0 ] || [ "$READY" = 0 ]; then reply "503 Service Unavailable" application/json \'{"ready":false,"failing":["startup-sidecars"],"uptimeMs":1}\'; else reply "200 OK" application/json \'{"ready":true,"failing":[],"uptimeMs":1}\'; fi ;;',
+    '  *) reply "404 Not Found" text/plain "Not Found" ;;',
+    'esac',
     '',
   ].join('\n'), { mode: 0o755 });
   return root;
 }
+
+/** Run a shell command without blocking the event loop (imports take seconds). */
+function shAsync(cmd: string, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`test lab: ${what} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`))));
+  });
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   need('/usr/sbin/sshd', 'OpenSSH server (sshd)');
@@ -159,6 +243,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   // short path: unix socket paths are limited to 108 bytes
   ensureLabUser();
   const dir = mkdtempSync('/tmp/sclab-');
+  // The lab lives in memory: an engine that imported the real gateway holds ~40,000 files
+  // (700 MB), which a shared disk takes minutes to write and to remove; on tmpfs the import is
+  // quicker and close() only unmounts. Pages are used only as written. On disk if mount fails.
+  try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8g,mode=0711', 'sayclaw-lab', dir], { stdio: 'ignore' }); } catch { /* stays on disk */ }
   // the lab user must reach the engine sockets and (sshd reads it as that user) authorized_keys
   chmodSync(dir, 0o711);
   mkdirSync('/run/sshd', { recursive: true });
@@ -188,6 +276,17 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     serverTls = { ca: join(d, 'ca.pem'), cert: join(d, 'server-cert.pem'), key: join(d, 'server-key.pem') };
   }
 
+  const openclawImports = new Map<string, Promise<string>>();
+  const importOpenclaw = async (e: LabEngine): Promise<string> => {
+    const tar = openclawTarball();
+    if (!existsSync(tar)) throw new Error(`test lab: the OpenClaw gateway root filesystem ${tar} is missing; build it with: bash scripts/lab.sh install`);
+    // FACTS.md: USER node, WORKDIR, HOME and no Bonjour; the command runs the gateway on loopback
+    const changes = ['USER node', 'WORKDIR /home/node', 'ENV HOME=/home/node OPENCLAW_DISABLE_BONJOUR=1', `LABEL sayclaw.lab.openclaw=${OPENCLAW_VERSION}`,
+      'CMD ["/usr/local/bin/node","/app/node_modules/openclaw/openclaw.mjs","gateway","run","--allow-unconfigured","--bind","loopback"]'];
+    await shAsync(`${q(DOCKER)} -H ${q(`unix://${e.sock}`)} import ${changes.map((c) => `-c ${q(c)}`).join(' ')} - ${OPENCLAW_IMAGE} < ${q(tar)}`, `docker import of ${tar}`);
+    return OPENCLAW_IMAGE;
+  };
+
   const lab: Lab = {
     dir, clientKey, tls, servers, engines,
     docker(s, args) {
@@ -196,7 +295,34 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     },
     runGateway(s, name, port, o = {}) {
       return lab.docker(s, ['run', '-d', '--name', name, '--network', 'host', '--restart', 'no',
-        '-e', `PORT=${port}`, '-e', `LIVE=${o.live === false ? 0 : 1}`, '-e', `READY=${o.ready === false ? 0 : 1}`, LAB_IMAGE, '/bin/gateway']);
+        '-e', `OPENCLAW_GATEWAY_PORT=${port}`, '-e', `LIVE=${o.live === false ? 0 : 1}`, '-e', `READY=${o.ready === false ? 0 : 1}`,
+        ...(o.old ? ['-e', 'GW_MODE=old'] : []), LAB_IMAGE]);
+    },
+    openclawImage(s, build = 1) {
+      const e = 'engine' in s ? s.engine : s;
+      const key = `${e.index}:${build}`;
+      let p = openclawImports.get(key);
+      if (!p) {
+        p = build === 1 ? importOpenclaw(e) : lab.openclawImage(e, 1).then(async () => {
+          // the same filesystem under another image id: a container's commit with another LABEL (no second 8 s import)
+          const tmp = `sayclaw-lab-build2-${process.pid}-${e.index}`;
+          const d = (args: string[]) => shAsync([DOCKER, '-H', `unix://${e.sock}`, ...args].map(q).join(' '), `docker ${args[0]}`);
+          await d(['create', '--name', tmp, OPENCLAW_IMAGE]);
+          await d(['commit', '-c', 'LABEL sayclaw.lab.build=2', tmp, OPENCLAW_IMAGE_2]);
+          await d(['rm', tmp]);
+          return OPENCLAW_IMAGE_2;
+        });
+        p.catch(() => openclawImports.delete(key));
+        openclawImports.set(key, p);
+      }
+      return p;
+    },
+    async runOpenclaw(s, name, port, o) {
+      const image = o.image ?? OPENCLAW_IMAGE;
+      if (image === OPENCLAW_IMAGE || image === OPENCLAW_IMAGE_2) await lab.openclawImage(s, image === OPENCLAW_IMAGE ? 1 : 2);
+      return lab.docker(s, ['run', '-d', '--name', name, '--network', 'host', '--restart', 'no',
+        '-e', `OPENCLAW_GATEWAY_PORT=${port}`, '-e', `OPENCLAW_GATEWAY_TOKEN=${o.token}`,
+        '-v', `${o.volume ?? `${name}-state`}:/home/node/.openclaw`, image]);
     },
     async stopEngine(e) {
       const p = e.proc;
@@ -239,19 +365,30 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     },
     freePort,
     async close() {
+      const t0 = Date.now();
+      const dbg = (m: string) => { if (process.env.SAYCLAW_LAB_DEBUG) process.stderr.write(`lab close: ${m} at ${Date.now() - t0} ms\n`); };
       for (const s of servers) s.proc.kill('SIGTERM');
+      // dockerd would wait 10 s for containers whose PID 1 ignores SIGTERM (busybox) and real
+      // gateways drain for seconds: the lab needs neither
+      await Promise.all(engines.filter((e) => e.proc && e.proc.exitCode === null).map((e) => shAsync(`${q(DOCKER)} -H ${q(`unix://${e.sock}`)} ps -q | xargs -r ${q(DOCKER)} -H ${q(`unix://${e.sock}`)} kill`, 'docker kill').catch(() => undefined)));
+      dbg('containers killed');
       await Promise.all(engines.map((e) => lab.stopEngine(e)));
+      dbg('engines stopped');
       for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       // overlay mounts under data-root are gone once dockerd stopped; remove what is left
       try { execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' }); } catch { /* none */ }
-      rmSync(dir, { recursive: true, force: true });
+      dbg('unmounted');
+      // rm(1), not rmSync: an engine that imported the real gateway holds ~40,000 files, which
+      // node's recursive rmSync takes minutes over
+      await shAsync(`rm -rf ${q(dir)}`, 'rm -rf').catch(() => rmSync(dir, { recursive: true, force: true }));
+      dbg('removed');
     },
   };
 
   try {
     // engines in parallel; the image is imported into each (no registry, no pull)
-    let rootfs = '';
-    if (nEngines > 0) rootfs = buildRootfs(dir);
+    const tar = join(dir, 'busybox-gateway.tar');
+    if (nEngines > 0) execFileSync('tar', ['-C', buildRootfs(dir), '-cf', tar, '.']);
     for (let i = 0; i < nEngines; i++) {
       const edir = join(dir, `e${i}`);
       mkdirSync(edir);
@@ -259,7 +396,13 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     }
     await Promise.all(engines.map(async (e) => {
       await lab.startEngine(e);
-      execFileSync('sh', ['-c', `tar -C '${rootfs}' -c . | '${DOCKER}' -H 'unix://${e.sock}' import - ${LAB_IMAGE}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const dk = `${q(DOCKER)} -H ${q(`unix://${e.sock}`)}`;
+      const cmd = `-c ${q('CMD ["/bin/gateway"]')}`;
+      await Promise.all([
+        shAsync(`${dk} import ${cmd} - ${LAB_IMAGE} < ${q(tar)}`, 'docker import'),
+        shAsync(`${dk} import ${cmd} -c 'ENV READY=0' - ${LAB_IMAGE_NEVER_READY} < ${q(tar)}`, 'docker import'),
+        shAsync(`${dk} import ${cmd} -c 'ENV GW_MODE=old' - ${LAB_IMAGE_OLD} < ${q(tar)}`, 'docker import'),
+      ]);
     }));
     const prefix = opts.namePrefix ?? 'lab';
     const regions = ['lab-east', 'lab-west'];
@@ -275,7 +418,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(sdir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
         'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel VERBOSE', 'MaxStartups 200:30:400',
-        'AllowTcpForwarding yes', 'PrintMotd no', `SetEnv DOCKER_HOST=unix://${engine.sock}`, '',
+        'AllowTcpForwarding yes', 'PrintMotd no', `SetEnv DOCKER_HOST=unix://${engine.sock}`, ...(opts.sshdConfig?.(i) ?? []), '',
       ].join('\n'));
       const proc = spawn('/usr/sbin/sshd', ['-D', '-f', join(sdir, 'sshd_config'), '-E', log], { stdio: 'ignore' });
       procs.push(proc);
@@ -291,4 +434,39 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     throw err;
   }
   return lab;
+}
+
+export interface LabGateway { id: string; server: string; kind: string; url: string }
+
+/**
+ * For `scripts/lab.sh up`: one running gateway container per server, registered as an instance
+ * (so `instances logs/health/restart` work at once): a real OpenClaw gateway on the first server
+ * when the lab tarball is built, busybox stand-ins elsewhere, plus a never-ready and an
+ * old-image one on the last server. Call after register().
+ */
+export async function runLabGateways(lab: Lab, db: Kysely<MysqlDB>): Promise<LabGateway[]> {
+  const out: LabGateway[] = [];
+  const add = async (s: LabServer, id: string, kind: string, start: (port: number, token: string) => Promise<unknown> | unknown) => {
+    const port = await lab.freePort();
+    const token = `gwt_${crypto.randomUUID().replace(/-/g, '')}`;
+    await start(port, token);
+    await db.insertInto('admin.oc_instances').values({ id, server_id: s.id!, name: id, gateway_port: port, gateway_url: `http://127.0.0.1:${port}`,
+      gateway_token: token, model: 'gpt-4o', health_status: 'unknown', config_json: JSON.stringify({ gateway: { port, auth: { mode: 'token', token } } }) }).execute();
+    out.push({ id, server: s.name, kind, url: `http://127.0.0.1:${port}` });
+  };
+  const real = existsSync(openclawTarball());
+  for (const [i, s] of lab.servers.entries()) {
+    if (!s.id) throw new Error('test lab: register() the servers first');
+    if (s.engine.index < 0) continue;
+    const id = `oc-lab-${String(i + 1).padStart(2, '0')}`;
+    if (i === 0 && real) await add(s, id, `real OpenClaw ${OPENCLAW_VERSION} gateway (${OPENCLAW_IMAGE})`, (p, token) => lab.runOpenclaw(s, id, p, { token }));
+    else await add(s, id, `busybox stand-in (${LAB_IMAGE}, ready)`, (p) => lab.runGateway(s, id, p));
+  }
+  const last = lab.servers[lab.servers.length - 1];
+  if (last && last.engine.index >= 0) {
+    await add(last, 'oc-lab-never', `busybox stand-in (${LAB_IMAGE_NEVER_READY}: /readyz 503 startup-sidecars forever)`, (p) => lab.runGateway(last, 'oc-lab-never', p, { ready: false }));
+    await add(last, 'oc-lab-old', `busybox stand-in (${LAB_IMAGE_OLD}: 200 HTML everywhere, like images before 2026.3)`, (p) => lab.runGateway(last, 'oc-lab-old', p, { old: true }));
+  }
+  if (!real) out.push({ id: '(none)', server: '-', kind: `no real gateway: ${openclawTarball()} is not built (bash scripts/lab.sh install)`, url: '-' });
+  return out;
 }

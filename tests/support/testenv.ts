@@ -1,6 +1,7 @@
 // Per-test-file databases: uniquely named MySQL databases (admin/portal/oneapi) and a
-// PostgreSQL database, created from the schema the CLI ships, plus a MySQL user with
-// SELECT, INSERT and UPDATE but no DELETE that the CLI under test connects as.
+// PostgreSQL database, plus a MySQL user with SELECT, INSERT and UPDATE but no DELETE that the
+// CLI under test connects as. Our own tables come from the schema the CLI ships; the One API
+// tables come from oneapi-flavours.ts, as the chosen flavour's GORM models create them.
 // Dropped again by close().
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,13 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { createMysql, type MysqlHandle } from '../../src/db/mysql.js';
 import { createPg, type PgHandle } from '../../src/db/pg.js';
-import { initMysqlSchema, initPgSchema } from '../../src/db/schema-ops.js';
+import { initMysqlSchema } from '../../src/db/schema-ops.js';
 import { MYSQL_SCHEMA, type DbKey } from '../../src/db/ddl.js';
 import type { MysqlDB, LegacyPgDB } from '../../src/db/types.js';
 import { runCli } from '../../commands/index.js';
 import type { Prompter } from '../../src/context.js';
 import { mysqlParts, pgParts } from './services.js';
+import { createOneApiMysql, createOneApiPg, type MysqlFlavour, type PgFlavour } from './oneapi-flavours.js';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 export interface RunOptions {
@@ -32,7 +34,10 @@ export interface RunOptions {
 
 export interface TestEnv {
   id: string;
-  names: { admin: string; portal: string; oneapi: string };
+  names: { admin: string; portal: string; oneapi: string; logs?: string };
+  /** the One API flavours the tables were created as */
+  flavour: MysqlFlavour;
+  pgFlavour: PgFlavour;
   pgDatabase: string;
   /** root handle (for fixtures and assertions); logical names map to this env's databases */
   db: Kysely<MysqlDB>;
@@ -82,6 +87,12 @@ export interface TestEnvOptions {
   noDeleteUser?: boolean;
   /** create the PostgreSQL database (default true) */
   withPg?: boolean;
+  /** One API tables in MySQL as this flavour's GORM models make them (default one-api) */
+  flavour?: MysqlFlavour;
+  /** the legacy PostgreSQL One API tables (default one-api, the 2025 models) */
+  pgFlavour?: PgFlavour;
+  /** One API with LOG_SQL_DSN on MySQL: `logs` in a database of its own (SAYCLAW_DB_LOGS) */
+  logsDatabase?: boolean;
   /**
    * A collation per MySQL database (e.g. admin utf8mb4_unicode_ci, portal utf8mb4_unicode_520_ci,
    * oneapi utf8mb4_general_ci), as databases created apart end up in production: the database
@@ -91,15 +102,17 @@ export interface TestEnvOptions {
 }
 
 /**
- * Create the databases asked for under their own collation, with the shipped tables (their DDL
- * says DEFAULT CHARSET=utf8mb4, which alone would mean the charset's default collation).
- * initMysqlSchema then finds them and creates the rest as usual.
+ * Create the databases asked for under their own collation. Our tables' DDL says DEFAULT
+ * CHARSET=utf8mb4, which alone would mean the charset's default collation, so they are created
+ * here with the collation added (initMysqlSchema then skips them); GORM's One API tables name no
+ * charset and take the database default.
  */
 async function createCollated(db: Kysely<MysqlDB>, names: Record<DbKey, string>, collations: Partial<Record<DbKey, string>>): Promise<void> {
   await db.connection().execute(async (conn) => {
     for (const [key, collation] of Object.entries(collations) as Array<[DbKey, string | undefined]>) {
       if (!collation) continue;
       await sql.raw(`CREATE DATABASE \`${names[key]}\` CHARACTER SET utf8mb4 COLLATE ${collation}`).execute(conn);
+      if (key === 'oneapi') continue;
       await sql.raw(`USE \`${names[key]}\``).execute(conn);
       for (const t of MYSQL_SCHEMA[key]) await sql.raw(t.ddl.replace(/DEFAULT CHARSET=utf8mb4\b/, `DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`)).execute(conn);
     }
@@ -108,13 +121,18 @@ async function createCollated(db: Kysely<MysqlDB>, names: Record<DbKey, string>,
 
 export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv> {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const names = { admin: `${id}_admin`, portal: `${id}_portal`, oneapi: `${id}_oneapi` };
+  const names: TestEnv['names'] = { admin: `${id}_admin`, portal: `${id}_portal`, oneapi: `${id}_oneapi`, ...(opts.logsDatabase ? { logs: `${id}_logs` } : {}) };
+  const flavour = opts.flavour ?? 'one-api';
+  const pgFlavour = opts.pgFlavour ?? 'one-api';
   const m = mysqlParts();
   const root: MysqlHandle = createMysql({
-    host: m.host, port: m.port, user: m.user, passwordFile: null, databases: names, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 4,
+    host: m.host, port: m.port, user: m.user, passwordFile: null, databases: { logs: null, ...names }, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 4,
   }, m.password || null);
   if (opts.collations) await createCollated(root.db, names, opts.collations);
-  await initMysqlSchema(root.db, names);
+  await initMysqlSchema(root.db, names, ['admin', 'portal']);
+  // the main database always gets all tables (also an empty logs with LOG_SQL_DSN, as One API does)
+  await createOneApiMysql(root.db, names.oneapi, flavour);
+  if (names.logs) await createOneApiMysql(root.db, names.logs, flavour, ['logs']);
 
   const p = pgParts();
   const pgDatabase = `${id}_legacy`;
@@ -125,7 +143,7 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
     await admin.query(`CREATE DATABASE "${pgDatabase}"`);
     await admin.end();
     pgh = await createPg({ host: p.host, port: p.port, user: p.user, passwordFile: null, database: pgDatabase, connectTimeoutMs: 5000 }, p.password || null);
-    await initPgSchema(pgh.db);
+    await createOneApiPg(pgh.db, pgFlavour);
   }
 
   const tmp = mkdtempSync(join(tmpdir(), `sayclaw-${id}-`));
@@ -152,10 +170,11 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
     SAYCLAW_DB_ADMIN: names.admin,
     SAYCLAW_DB_PORTAL: names.portal,
     SAYCLAW_DB_ONEAPI: names.oneapi,
+    ...(names.logs ? { SAYCLAW_DB_LOGS: names.logs } : {}),
   };
 
   return {
-    id, names, pgDatabase, db: root.db, pg: pgh?.db as Kysely<LegacyPgDB>, tmp, env, cliUser,
+    id, names, flavour, pgFlavour, pgDatabase, db: root.db, pg: pgh?.db as Kysely<LegacyPgDB>, tmp, env, cliUser,
     run: (argv, o) => runIn(argv, env, o),
     async close() {
       for (const d of Object.values(names)) await sql.raw(`DROP DATABASE IF EXISTS \`${d}\``).execute(root.db);

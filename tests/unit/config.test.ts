@@ -11,8 +11,9 @@ describe('config loading', () => {
   test('defaults with no file and no env', () => {
     const lc = loadConfig({ env: { HOME: dir }, cwd: dir });
     expect(lc.file).toBeNull();
-    expect(lc.config.mysql.databases).toEqual({ admin: 'sayclaw_admin', portal: 'sayclaw_portal', oneapi: 'oneapi' });
-    expect(lc.config.usage.quotaPerUsd).toBe(500000);
+    expect(lc.config.mysql.databases).toEqual({ admin: 'sayclaw_admin', portal: 'sayclaw_portal', oneapi: 'oneapi', logs: null });
+    // null: One API's own QuotaPerUnit (options table), else 500000
+    expect(lc.config.usage.quotaPerUsd).toBeNull();
     expect(lc.config.ssh.hostKeyPolicy).toBe('accept-new');
     expect(lc.sources['mysql.port']).toBe('default');
   });

@@ -115,12 +115,12 @@ describe('money and token facts', () => {
     expect(quotaToUsd('9007199254740993', 500000)).toBe('18014398509.481986');
     expect(quotaToUsd(null, 500000)).toBeNull();
   });
-  test('other quotaPerUsd values round half-even to 6 places', () => {
+  test('other quotaPerUsd values round half away from zero to 6 places, like the usage reports', () => {
     expect(quotaToUsd('1', 300000)).toBe('0.000003');
     expect(quotaToUsd('500000', 300000)).toBe('1.666667');
-    expect(quotaToUsd('1', 2000000)).toBe('0.000000'); // 0.0000005 -> half-even -> 0
+    expect(quotaToUsd('1', 2000000)).toBe('0.000001'); // 0.0000005 -> 0.000001
     expect(quotaToUsd('3', 2000000)).toBe('0.000002'); // 0.0000015 -> 0.000002
-    expect(quotaToUsd('-1', 2000000)).toBe('0.000000');
+    expect(quotaToUsd('-1', 2000000)).toBe('-0.000001');
   });
   test('durations and status names', () => {
     expect(parseDurationSeconds('7d')).toBe(604800);

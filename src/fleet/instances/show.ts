@@ -1,10 +1,11 @@
 // sayclaw instances show: one instance in full (row, server, the three assignment records,
-// parsed config, recent health history).
+// parsed config (JSON5), recent health history).
 import type { Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { eqExact } from '../../db/sql-helpers.js';
 import { readAssignments, type AssignmentView } from './assignment.js';
 import { instanceNotFound } from './targets.js';
+import { parseConfigJson } from './config-json.js';
 
 export interface InstanceDetail {
   instance: Record<string, unknown>;
@@ -23,11 +24,7 @@ export async function showInstance(db: Kysely<MysqlDB>, id: string, historyLimit
       .where('id', '=', inst.server_id).executeTakeFirst() ?? null
     : null;
   const assignment = (await readAssignments(db, [inst.id])).get(inst.id)!;
-  let config: unknown = null;
-  let configError: string | null = null;
-  if (inst.config_json) {
-    try { config = JSON.parse(inst.config_json); } catch (e) { configError = `config_json is not valid JSON: ${(e as Error).message}`; }
-  }
+  const { config, error: configError } = await parseConfigJson(inst.config_json);
   const health = await db.selectFrom('admin.oc_health_logs')
     .select(['checked_at', 'status', 'live', 'ready', 'latency_ms', 'http_status', 'error', 'via'])
     .where(eqExact('instance_id', inst.id)).where('deleted_at', 'is', null).orderBy('checked_at', 'desc').limit(historyLimit).execute();

@@ -5,6 +5,7 @@ import type { MysqlDB } from '../../db/types.js';
 import { inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
 import { closestHint, closestNames, shownName, type NameSource } from '../suggest.js';
 import { NotFoundError, UsageError } from '../../errors.js';
+import { closest } from '../closest.js';
 
 export interface InstanceTarget {
   id: string;

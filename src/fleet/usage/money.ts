@@ -1,16 +1,46 @@
 // Exact money: quota (an integer count) to USD with 6 decimals, BigInt only, never a float.
+// The rate is One API's QuotaPerUnit (quota per USD), which may be a decimal ("7.5"): it is
+// parsed exactly (decimal.js) into a fraction num/den, so cost = quota * den / num.
 // Rounding is half away from zero, like MySQL's ROUND on DECIMAL.
+import { Decimal } from 'decimal.js';
 
 const MICRO = 1_000_000n;
 
-/** quota / quotaPerUsd as a decimal string with 6 places. */
-export function costUsd(quota: bigint | string, quotaPerUsd: number | bigint): string {
+export interface QuotaRate {
+  /** the rate as a plain decimal, e.g. "500000" or "7.5" */
+  text: string;
+  num: bigint;
+  den: bigint;
+  /** where it came from: config, One API's options table, or the default */
+  source: string;
+}
+
+/** Parse a quota-per-USD rate exactly; null when it is not a positive finite decimal. */
+export function parseQuotaRate(v: string | number | bigint, source: string): QuotaRate | null {
+  let d: Decimal;
+  try { d = new Decimal(typeof v === 'string' ? v.trim() : v.toString()); } catch { return null; }
+  if (!d.isFinite() || d.lte(0)) return null;
+  const text = d.toFixed();
+  const [i, f = ''] = text.split('.');
+  return { text, num: BigInt(`${i}${f}`), den: 10n ** BigInt(f.length), source };
+}
+
+export const DEFAULT_QUOTA_RATE: QuotaRate = { text: '500000', num: 500000n, den: 1n, source: "One API's default QuotaPerUnit" };
+
+function rateOf(r: QuotaRate | number | bigint | string): QuotaRate {
+  if (typeof r === 'object') return r;
+  const p = parseQuotaRate(r, 'argument');
+  if (!p) throw new Error(`quota per USD must be a positive number, got ${r}`);
+  return p;
+}
+
+/** quota / rate as a decimal string with 6 places. */
+export function costUsd(quota: bigint | string | number, rate: QuotaRate | number | bigint | string): string {
   const q = typeof quota === 'bigint' ? quota : BigInt(quota);
-  const per = BigInt(quotaPerUsd);
-  if (per <= 0n) throw new Error('quotaPerUsd must be positive');
+  const { num, den } = rateOf(rate);
   const neg = q < 0n;
-  const a = neg ? -q : q;
-  const micros = (a * MICRO * 2n + per) / (per * 2n); // round half up on the magnitude
+  const a = (neg ? -q : q) * den * MICRO;
+  const micros = (a * 2n + num) / (num * 2n); // round half up on the magnitude
   return formatMicros(neg ? -micros : micros);
 }
 

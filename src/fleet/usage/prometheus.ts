@@ -3,7 +3,7 @@
 import type { UsageRow } from './report.js';
 import type { TimeRange } from './range.js';
 
-function label(v: string | null): string {
+export function label(v: string | null): string {
   return (v ?? '').replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 

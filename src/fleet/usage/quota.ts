@@ -30,7 +30,7 @@ export async function quotaCheck(ctx: Context, today: TimeRange, thresholdHundre
   const { db } = await ctx.mysql();
   const users = await db.selectFrom('portal.users').select(['id', 'email', 'name', 'department', 'quota_daily'])
     .where('status', '=', 'active').where('revoked_at', 'is', null).execute();
-  const qpu = ctx.config().usage.quotaPerUsd;
+  const qpu = res.rate;
   const out: Array<QuotaRow & { k: bigint }> = [];
   for (const u of users) {
     const q = BigInt(u.quota_daily);

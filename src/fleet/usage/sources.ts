@@ -1,14 +1,18 @@
-// Where log rows live: the legacy PostgreSQL holds rows up to the cut-over, MySQL the later
-// ones. The cut-over is usage.legacyUntil (inclusive, unix seconds or ISO) or, when unset,
-// one second before the first created_at in MySQL. A range is split so no row counts twice,
-// and PostgreSQL is only contacted when the range reaches back to it.
+// Where log rows live. usage.logsSource "split" (the default): the legacy PostgreSQL holds rows up
+// to the cut-over, MySQL (mysql.databases.logs, else oneapi) the later ones. The cut-over is
+// usage.legacyUntil (inclusive, unix seconds or ISO) or, when unset, one second before the first
+// created_at in MySQL; when the MySQL table is empty that is an assumption (every row still in
+// PostgreSQL), and the run says so on stderr. "mysql": MySQL only. "postgres": One API's
+// LOG_SQL_DSN points at the configured PostgreSQL, which then holds every row.
+// A range is split so no row counts twice, and PostgreSQL is only contacted when the range
+// reaches back to it.
 import { DateTime } from 'luxon';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { ConfigError } from '../../errors.js';
 
 export interface SourceSplit {
-  /** last created_at served by PostgreSQL (inclusive); null when MySQL has no rows and no config */
+  /** last created_at served by PostgreSQL (inclusive) */
   cutover: number;
   /** [from, to) for PostgreSQL, null when not needed */
   pg: { from: number; to: number } | null;
@@ -17,8 +21,10 @@ export interface SourceSplit {
   detected: boolean;
 }
 
-/** No rows anywhere yet: everything counts as MySQL. */
+/** No legacy rows: everything counts as MySQL. */
 const NO_LEGACY = Number.MIN_SAFE_INTEGER;
+/** Everything is PostgreSQL's. */
+const ALL_LEGACY = Number.MAX_SAFE_INTEGER;
 
 export function parseLegacyUntil(v: number | string): number {
   if (typeof v === 'number') return v;
@@ -28,24 +34,60 @@ export function parseLegacyUntil(v: number | string): number {
   return Math.floor(d.toSeconds());
 }
 
-const cache = new WeakMap<Context, Promise<{ cutover: number; detected: boolean }>>();
+export interface Cutover {
+  cutover: number;
+  detected: boolean;
+  /** true when it rests on an empty MySQL logs table */
+  assumed: boolean;
+  /** one line: where the rows are read and why */
+  how: string;
+}
 
-export function cutover(ctx: Context): Promise<{ cutover: number; detected: boolean }> {
+const cache = new WeakMap<Context, Promise<Cutover>>();
+
+/** The cut-over; when it rests on an empty MySQL table, says so on stderr (once per run). */
+export async function cutover(ctx: Context): Promise<Cutover> {
+  const c = await readCutover(ctx);
+  if (c.assumed) {
+    ctx.warn(`${c.how} (set usage.legacyUntil, or usage.logsSource / mysql.databases.logs if One API writes its logs elsewhere with LOG_SQL_DSN)`);
+  }
+  return c;
+}
+
+/** The cut-over, read once per run, without a word (doctor reports it in its own rows). */
+export function readCutover(ctx: Context): Promise<Cutover> {
   let p = cache.get(ctx);
   if (!p) {
     p = (async () => {
-      const cfg = ctx.config().usage.legacyUntil;
-      if (cfg !== null) return { cutover: parseLegacyUntil(cfg), detected: false };
+      const cfg = ctx.config();
+      const names = cfg.mysql.databases;
+      const logs = `${names.logs ?? names.oneapi}.logs`;
+      if (cfg.usage.logsSource === 'postgres') {
+        return { cutover: ALL_LEGACY, detected: false, assumed: false, how: `usage.logsSource is postgres: every log row is read from PostgreSQL ${cfg.postgres.database}.logs` };
+      }
+      if (cfg.usage.logsSource === 'mysql') {
+        return { cutover: NO_LEGACY, detected: false, assumed: false, how: `usage.logsSource is mysql: every log row is read from MySQL ${logs}` };
+      }
+      if (cfg.usage.legacyUntil !== null) {
+        const c = parseLegacyUntil(cfg.usage.legacyUntil);
+        return { cutover: c, detected: false, assumed: false, how: `usage.legacyUntil: PostgreSQL up to ${iso(c)}, MySQL ${logs} after` };
+      }
       const { db } = await ctx.mysql();
-      const r = await sql<{ m: string | null }>`SELECT MIN(created_at) AS m FROM ${sql.table('oneapi.logs')}`.execute(db);
+      const r = await sql<{ m: string | null }>`SELECT MIN(created_at) AS m FROM ${sql.table('oneapi_logs.logs')}`.execute(db);
       const m = r.rows[0]?.m;
-      // MySQL empty: nothing has moved yet, so all history is still in PostgreSQL
-      return { cutover: m === null || m === undefined ? Number.MAX_SAFE_INTEGER : Number(m) - 1, detected: true };
+      if (m === null || m === undefined) {
+        // an empty table proves nothing: One API may write its logs elsewhere (LOG_SQL_DSN)
+        return { cutover: ALL_LEGACY, detected: true, assumed: true, how: `MySQL ${logs} is empty: assuming every log row is still in the legacy PostgreSQL` };
+      }
+      const c = Number(m) - 1;
+      return { cutover: c, detected: true, assumed: false, how: `detected: PostgreSQL up to ${iso(c)}, MySQL ${logs} from its first row at ${iso(c + 1)}` };
     })();
     cache.set(ctx, p);
   }
   return p;
 }
+
+const iso = (unix: number) => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
 
 export async function splitRange(ctx: Context, from: number, to: number): Promise<SourceSplit> {
   const c = await cutover(ctx);
@@ -53,12 +95,12 @@ export async function splitRange(ctx: Context, from: number, to: number): Promis
 }
 
 export function splitAt(cut: number, from: number, to: number, detected = false): SourceSplit {
-  const pgTo = Math.min(to, cut + 1);
+  const pgTo = cut >= ALL_LEGACY ? to : Math.min(to, cut + 1);
   const myFrom = Math.max(from, cut + 1);
   return {
     cutover: cut,
     pg: cut !== NO_LEGACY && from < pgTo ? { from, to: pgTo } : null,
-    mysql: myFrom < to ? { from: myFrom, to } : null,
+    mysql: cut < ALL_LEGACY && myFrom < to ? { from: myFrom, to } : null,
     detected,
   };
 }
