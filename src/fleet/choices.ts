@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../db/types.js';
 import { UsageError } from '../errors.js';
-import { crossDbText, naturalCompare } from '../db/sql-helpers.js';
+import { naturalCompare } from '../db/sql-helpers.js';
 import { shownName } from './suggest.js';
 
 export interface Vocabulary {
@@ -27,9 +27,10 @@ export const HEALTH: Vocabulary = { flag: '--health', known: ['healthy', 'unheal
 export async function vocabularyValues(db: Kysely<MysqlDB>, v: Vocabulary): Promise<string[]> {
   const out = [...v.known];
   if (v.table && v.column) {
-    // under the column's own collation DISTINCT would fold 'Healthy' into 'healthy': keep each spelling
-    const r = await sql<{ v: string | null }>`SELECT DISTINCT ${crossDbText(v.column)} AS v FROM ${sql.table(v.table)} LIMIT 1000`.execute(db);
-    const stored = [...new Set(r.rows.map((x) => x.v).filter((x): x is string => x !== null))].sort(naturalCompare);
+    // under the column's own collation DISTINCT would fold 'Healthy' into 'healthy' (and 'a ' into 'a'): keep each spelling
+    const r = await sql<{ v: Buffer | string | null }>`SELECT DISTINCT CAST(${sql.ref(v.column)} AS BINARY) AS v FROM ${sql.table(v.table)} LIMIT 1000`.execute(db);
+    const stored = [...new Set(r.rows.map((x) => (x.v === null ? null : Buffer.isBuffer(x.v) ? x.v.toString('utf8') : String(x.v)))
+      .filter((x): x is string => x !== null))].sort(naturalCompare);
     for (const s of stored) if (!out.includes(s)) out.push(s);
   }
   return out;
