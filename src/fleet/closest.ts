@@ -29,7 +29,8 @@ export function fold(s: string): string {
 
 /**
  * The `limit` candidates closest to `missing` (never `missing` itself). With `near`, only near
- * misses: at most max(2, a third of the length) edits after folding.
+ * misses: at most max(2, a third of the length) edits after folding, and no further than one
+ * edit beyond the best (none beyond it when the best differs only in case, accents or spaces).
  */
 export function closest(missing: string, candidates: Iterable<string>, limit = 3, opts: { near?: boolean } = {}): string[] {
   const f = fold(missing);
@@ -40,5 +41,8 @@ export function closest(missing: string, candidates: Iterable<string>, limit = 3
     const df = editDistance(f, fold(c));
     if (df <= max) scored.push([c, df, editDistance(missing, c)]);
   }
-  return scored.sort((a, b) => a[1] - b[1] || a[2] - b[2] || naturalCompare(a[0], b[0])).slice(0, limit).map((s) => s[0]);
+  scored.sort((a, b) => a[1] - b[1] || a[2] - b[2] || naturalCompare(a[0], b[0]));
+  const best = scored[0]?.[1] ?? 0;
+  const tier = opts.near ? (best === 0 ? 0 : best + 1) : Infinity;
+  return scored.filter((s) => s[1] <= tier).slice(0, limit).map((s) => s[0]);
 }

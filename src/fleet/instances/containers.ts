@@ -7,7 +7,7 @@ import type { MysqlDB } from '../../db/types.js';
 import type { InstanceTarget } from './targets.js';
 import type { RemoteSession, ServerRef } from '../servers/remote.js';
 import type { Outcome } from '../../remote/fanout.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { durationSeconds } from '../duration.js';
 
@@ -123,6 +123,8 @@ export async function containerLogs(remote: RemoteSession, t: InstanceTarget, o:
     });
   } catch (err) {
     if (err instanceof NotFoundError) throw err;
+    // Ctrl-C tears the connection down under a running request: that is the interruption (130), not a docker failure
+    if (remote.ctx.signal.aborted) throw new InterruptedError();
     throw await dockerFailure(err, await remote.dockerConn(s));
   }
 }
@@ -151,6 +153,8 @@ export async function containerExec(remote: RemoteSession, t: InstanceTarget, cm
     return info.ExitCode ?? (info.Running ? 124 : 1);
   } catch (err) {
     if (err instanceof NotFoundError) throw err;
+    // Ctrl-C tears the connection down under a running request: that is the interruption (130), not a docker failure
+    if (remote.ctx.signal.aborted) throw new InterruptedError();
     throw await dockerFailure(err, await remote.dockerConn(s));
   }
 }
