@@ -1,9 +1,10 @@
 // Builds the command tree and runs it in-process: runCli(argv, env) -> exit code.
 // src/main.ts is the only caller that touches the real process.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Context, type IO, type Prompter, type GlobalOptions } from '../src/context.js';
 import { classifyError, ExitCode, SayclawError } from '../src/errors.js';
 import { OUTPUT_FORMATS } from '../src/output/render.js';
+import { escapeMessage } from '../src/output/escape.js';
 import { setRunner } from './kit.js';
 import { registerConfig } from './config.js';
 import { registerDoctor } from './doctor.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     .option('--profile <name>', 'profile inside the config file (default $SAYCLAW_PROFILE)')
     .option('--set <key=value>', 'override one config key, e.g. --set mysql.port=3307 (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS as unknown as string[]))
+    .option('--fields <a,b,c>', 'list and show verbs: print only these fields, in this order (any format)', parseFields)
     .option('--no-color', 'no colour (also NO_COLOR=1)')
     .option('-q, --quiet', 'only data and errors; no progress or count lines')
     .option('--debug', 'show causes and stack traces of errors')
@@ -71,12 +73,20 @@ export function treeSummary(program: Command): string {
   return lines.join('\n');
 }
 
+/** `--fields id,model , server_name` -> ['id', 'model', 'server_name']; the renderer checks the names. */
+function parseFields(v: string): string[] {
+  const names = v.split(',').map((f) => f.trim()).filter(Boolean);
+  if (!names.length) throw new InvalidArgumentError('name at least one field, e.g. --fields id,model');
+  return names;
+}
+
 function applyCommanderConfig(c: Command, io: IO): void {
   c.exitOverride();
   c.configureOutput({
     writeOut: (s) => { io.stdout.write(s); },
     writeErr: (s) => { io.stderr.write(s); },
-    outputError: (s, write) => write(s.replace(/^error:/, 'error:')),
+    // commander echoes the offending argument ("unknown option '--x'"): never its control bytes raw
+    outputError: (s, write) => write(escapeMessage(s)),
   });
   for (const sub of c.commands) applyCommanderConfig(sub, io);
 }
@@ -113,11 +123,11 @@ export async function runCli(argv: string[], env: CliEnv): Promise<number> {
     }
     const e: SayclawError = classifyError(err);
     if (e.message) {
-      io.stderr.write(`error: ${e.message}${e.hint ? ` (${e.hint})` : ''}\n`);
+      io.stderr.write(`${escapeMessage(`error: ${e.message}${e.hint ? ` (${e.hint})` : ''}`)}\n`);
     }
     if (debug) {
       const cause = (err as { cause?: unknown }).cause ?? err;
-      io.stderr.write(`debug: ${(cause as Error)?.stack ?? String(cause)}\n`);
+      io.stderr.write(`${escapeMessage(`debug: ${(cause as Error)?.stack ?? String(cause)}`)}\n`);
     }
     code = e.exitCode;
   }

@@ -62,6 +62,22 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/**
+ * The flags every write verb takes: `-n/--dry-run` and `-y/--yes`. `asks`: whether the verb
+ * can ask for confirmation ('tty': it asks on a TTY and needs --yes without one; 'never': it
+ * never asks, --yes is accepted so scripts can pass it to every write verb alike).
+ */
+export function writeFlags(c: Command, asks: 'tty' | 'never', dryRun = 'show what would change and stop'): Command {
+  return c.option('-n, --dry-run', dryRun)
+    .option('-y, --yes', asks === 'tty' ? 'do not ask (required without a TTY)' : 'accepted for scripts; this verb never asks');
+}
+
+/** writeFlags plus --max, for bulk writes (the guards of src/plan.ts). */
+export function bulkFlags(c: Command, what = 'rows'): Command {
+  return writeFlags(c, 'tty', 'list what would change and stop')
+    .option('--max <N>', `refuse to change more than N ${what} (default 20); also the size you confirm when a selection is more than half of the alive fleet`, intArg(1));
+}
+
 export function choiceOption(flags: string, description: string, choices: readonly string[]): Option {
   return new Option(flags, description).choices(choices as string[]);
 }

@@ -1,30 +1,33 @@
 // sayclaw schema init | diff | print: the expected schema shipped with the CLI.
 import type { Command } from 'commander';
-import { group, verb } from './kit.js';
+import { group, verb, writeFlags } from './kit.js';
 import { ExitSignal } from '../src/errors.js';
 
 export function registerSchema(program: Command): void {
   const g = group(program, 'schema', 'create, compare or print the expected database schema', [
     'sayclaw schema print > schema.sql', 'sayclaw schema init', 'sayclaw schema diff -o json']);
-  verb<{ mysql?: boolean; pg?: boolean }>(g, {
+  verb<{ mysql?: boolean; pg?: boolean; dryRun?: boolean; yes?: boolean }>(g, {
     name: 'init',
     summary: 'create missing databases, tables and indexes (never changes a column or drops anything)',
-    examples: ['sayclaw schema init', 'sayclaw schema init --no-pg'],
-    options: (c) => c.option('--no-mysql', 'skip MySQL').option('--no-pg', 'skip the legacy PostgreSQL'),
+    examples: ['sayclaw schema init', 'sayclaw schema init --no-pg', 'sayclaw schema init --dry-run'],
+    options: (c) => writeFlags(c.option('--no-mysql', 'skip MySQL').option('--no-pg', 'skip the legacy PostgreSQL'), 'never', 'list what would be created, create nothing'),
     run: async (ctx, o) => {
       const ops = await import('../src/db/schema-ops.js');
+      const { showChange } = await import('../src/plan.js');
+      const report = (r: { created: string[]; skipped: string[] }) => {
+        if (o.dryRun) showChange(ctx, r.created.map((c) => `would create ${c}`), true);
+        else for (const c of r.created) ctx.info(`created ${c}`);
+        for (const s of r.skipped) ctx.info(`skipped ${s}`);
+      };
       if (o.mysql !== false) {
         const { db, names } = await ctx.mysql();
-        const r = await ops.initMysqlSchema(db, names);
-        for (const c of r.created) ctx.info(`created ${c}`);
-        for (const s of r.skipped) ctx.info(`skipped ${s}`);
+        report(await ops.initMysqlSchema(db, names, { dryRun: o.dryRun }));
       }
       if (o.pg !== false) {
         const pg = await ctx.pg();
-        const r = await ops.initPgSchema(pg.db);
-        for (const c of r.created) ctx.info(`created ${c}`);
-        for (const s of r.skipped) ctx.info(`skipped ${s}`);
+        report(await ops.initPgSchema(pg.db, { dryRun: o.dryRun }));
       }
+      if (o.dryRun) ctx.info('dry run: nothing changed');
     },
   });
   verb(g, {

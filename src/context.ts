@@ -8,6 +8,8 @@ import type { MysqlHandle } from './db/mysql.js';
 import type { PgHandle } from './db/pg.js';
 import { ConnectionError, ConfigError, UsageError, InterruptedError, firstLine, SayclawError } from './errors.js';
 import type { OutputFormat, RenderTarget } from './output/render.js';
+import { escapeMessage } from './output/escape.js';
+import { plural } from './output/format.js';
 import type { SinkTarget } from './output/sink.js';
 
 export interface IO {
@@ -21,12 +23,18 @@ export interface IO {
   cwd: string;
 }
 
+/**
+ * With `accept`, the finished prompt is ticked only when accept(answer) holds (else crossed): a
+ * terminal never shows a tick beside an answer that is about to be refused.
+ */
+export interface PromptCheck { accept?: (answer: string) => boolean }
+
 export interface Prompter {
   /** Free text answer (used for "type the id to confirm"). */
-  input(message: string): Promise<string>;
+  input(message: string, opts?: PromptCheck): Promise<string>;
   confirm(message: string): Promise<boolean>;
   /** No echo. */
-  password(message: string): Promise<string>;
+  password(message: string, opts?: PromptCheck): Promise<string>;
 }
 
 export interface GlobalOptions {
@@ -34,6 +42,8 @@ export interface GlobalOptions {
   profile?: string;
   set?: string[];
   output?: string;
+  /** --fields a,b,c, parsed */
+  fields?: string[];
   color?: boolean;
   debug?: boolean;
   quiet?: boolean;
@@ -43,7 +53,11 @@ export interface GlobalOptions {
 export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
   const ctxOpts = { input: io.stdin, output: io.stderr as unknown as NodeJS.WritableStream, signal } as const;
   return {
-    async input(message) {
+    async input(message, opts) {
+      if (opts?.accept) {
+        const { checkedInput } = await import('./prompts.js');
+        return checkedInput({ message, accept: opts.accept, echo: true }, ctxOpts as never);
+      }
       const { input } = await import('@inquirer/prompts');
       return input({ message }, ctxOpts as never);
     },
@@ -51,7 +65,11 @@ export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
       const { confirm } = await import('@inquirer/prompts');
       return confirm({ message, default: false }, ctxOpts as never);
     },
-    async password(message) {
+    async password(message, opts) {
+      if (opts?.accept) {
+        const { checkedInput } = await import('./prompts.js');
+        return checkedInput({ message, accept: opts.accept, echo: false }, ctxOpts as never);
+      }
       const { password } = await import('@inquirer/prompts');
       return password({ message, mask: false }, ctxOpts as never);
     },
@@ -100,19 +118,42 @@ export class Context {
     return (this.opts.output as OutputFormat | undefined) ?? 'table';
   }
 
+  /** Where renderers write: stdout, with backpressure, --fields and Ctrl-C. */
   get out(): RenderTarget {
-    return { write: (s) => { this.io.stdout.write(s); }, isTTY: this.io.stdoutIsTTY, color: this.color, now: this.clock() };
+    const stdout = this.io.stdout as IO['stdout'] & { once?: (e: 'drain', f: () => void) => unknown; writableNeedDrain?: boolean };
+    return {
+      write: (s) => stdout.write(s) !== false,
+      drain: async () => {
+        if (typeof stdout.once !== 'function' || stdout.writableNeedDrain === false) return;
+        await new Promise<void>((res) => {
+          const done = () => { this.signal.removeEventListener('abort', done); res(); };
+          stdout.once!('drain', done);
+          this.signal.addEventListener('abort', done, { once: true });
+        });
+      },
+      isTTY: this.io.stdoutIsTTY, color: this.color, now: this.clock(), fields: this.opts.fields, signal: this.signal,
+    };
   }
 
   print(s: string): void { this.io.stdout.write(s); }
-  /** Message on stderr (suppressed by --quiet unless it is a warning or error). */
-  info(s: string): void { if (!this.opts.quiet) this.io.stderr.write(`${s}\n`); }
+  /** Messages on stderr: control bytes from data or arguments are shown escaped, never raw.
+   * info is suppressed by --quiet; warnings and errors are not. */
+  info(s: string): void { if (!this.opts.quiet) this.io.stderr.write(`${escapeMessage(s)}\n`); }
   warn(s: string): void {
     if (this.warned.has(s)) return;
     this.warned.add(s);
-    this.io.stderr.write(`${s.startsWith('warning:') ? s : `warning: ${s}`}\n`);
+    this.io.stderr.write(`${escapeMessage(s.startsWith('warning:') ? s : `warning: ${s}`)}\n`);
   }
-  debug(s: string): void { if (this.opts.debug) this.io.stderr.write(`debug: ${s}\n`); }
+  debug(s: string): void { if (this.opts.debug) this.io.stderr.write(`debug: ${escapeMessage(s)}\n`); }
+
+  /**
+   * The count line every list verb prints on stderr after its rows: "3 instances", "1 row", and
+   * `note` after it. On a terminal always; otherwise only for an empty list (a script then learns
+   * why nothing came); never under --quiet.
+   */
+  countLine(n: number, noun: string, opts: { many?: string; note?: string } = {}): void {
+    if (n === 0 || (this.io.stderrIsTTY && this.io.stdoutIsTTY)) this.info(`${plural(n, noun, opts.many)}${opts.note ? ` ${opts.note}` : ''}`);
+  }
 
   /** Load the heavy config module once; runCli calls this before a verb runs. */
   async init(): Promise<void> {

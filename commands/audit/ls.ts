@@ -32,9 +32,7 @@ export function registerAuditLs(g: Command): void {
       const rows = await listAudit(db, { ...w, actor: o.actor, actions, targets, targetType: o.targetType,
         targetPrefix: o.targetPrefix, limit: o.limit });
       await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: AUDIT_COLUMNS, nameKey: 'id' });
-      if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) {
-        ctx.info(`${rows.length} audit row${rows.length === 1 ? '' : 's'}${o.limit && rows.length === o.limit ? ` (the newest ${o.limit}; --limit N or 0 for more)` : ''}`);
-      }
+      ctx.countLine(rows.length, 'audit row', { note: o.limit && rows.length === o.limit ? `(the newest ${o.limit}; --limit N or 0 for more)` : undefined });
     },
   });
 }

@@ -72,5 +72,5 @@ async function renderTimeline(ctx: Context, t: { events: TimelineEvent[]; notes:
   const { renderList } = await import('../../src/output/render.js');
   for (const n of t.notes) ctx.warn(n);
   await renderList(ctx.out, t.events, { format: ctx.outputFormat, columns: TIMELINE_COLUMNS, nameKey: 'event' });
-  if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) ctx.info(`${t.events.length} event${t.events.length === 1 ? '' : 's'} for ${t.subject.name ?? t.subject.id}`);
+  ctx.countLine(t.events.length, 'event', { note: `for ${t.subject.name ?? t.subject.id}` });
 }

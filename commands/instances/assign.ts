@@ -1,38 +1,41 @@
 // sayclaw instances assign | unassign | reassign | check-bindings
 import type { Command } from 'commander';
-import { verb } from '../kit.js';
+import { verb, writeFlags } from '../kit.js';
 import { ExitSignal } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
+import { plural } from '../../src/output/format.js';
 
 interface AssignOpts { reason?: string; dryRun?: boolean; yes?: boolean }
 
-const common = (c: Command) => c.option('--reason <TEXT>', 'why (recorded in the audit log)')
-  .option('-n, --dry-run', 'show what would change and stop').option('-y, --yes', 'do not ask (required without a TTY)');
+const common = (c: Command) => writeFlags(c.option('--reason <TEXT>', 'why (recorded in the audit log)'), 'tty');
 
 async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string | null, mode: 'assign' | 'reassign' | 'unassign'): Promise<void> {
   const a = await import('../../src/fleet/instances/assignment.js');
-  const { confirmChange } = await import('../../src/plan.js');
+  const { confirmChange, showChange, dryRunReport } = await import('../../src/plan.js');
   const { renderList } = await import('../../src/output/render.js');
   const { NotFoundError } = await import('../../src/errors.js');
   const { db } = await ctx.mysql();
   const view = (await a.readAssignments(db, [id])).get(id);
   if (!view) throw new NotFoundError(`no such instance: ${id}`, { hint: 'list them with: sayclaw instances ls' });
   const target = email ? await a.findPortalUser(db, email) : undefined;
-  const to = mode === 'unassign' ? 'nobody' : (target?.email ?? email);
-  ctx.info(`${id}: ${view.assigned_email ?? 'unassigned'} -> ${to}`);
+  const change = `${id}: ${view.assigned_email ?? 'unassigned'} -> ${mode === 'unassign' ? 'nobody' : (target?.email ?? email)}`;
+  if (o.dryRun) {
+    dryRunReport(ctx, [`would ${mode} ${change}`]);
+    return;
+  }
   // assign to an unassigned instance changes nothing anyone had; the others take something away
-  const needsConfirm = mode !== 'assign';
-  if (o.dryRun) { ctx.info('dry run: nothing changed'); return; }
-  if (needsConfirm && view.assigned_user_id) {
-    const ok = await confirmChange(ctx, { verb: mode, noun: 'instance', ids: [id], yes: o.yes });
-    if (!ok) return;
+  if (mode !== 'assign' && view.assigned_user_id) {
+    showChange(ctx, [`will ${mode} ${change}`]);
+    if (!await confirmChange(ctx, { verb: mode, noun: 'instance', ids: [id], yes: o.yes })) return;
   }
   const res = await db.transaction().execute((trx) => mode === 'unassign'
     ? a.unassignInTrx(trx, ctx.who(), id, { reason: o.reason })
     : a.assignInTrx(trx, ctx.who(), id, email!, { reassign: mode === 'reassign', reason: o.reason }));
   await renderList(ctx.out, [res], { format: ctx.outputFormat, nameKey: 'instance_id', columns: [
     { key: 'instance_id' }, { key: 'action' }, { key: 'from' }, { key: 'to' }, { key: 'changed' }] });
-  if (!res.changed) ctx.info(mode === 'unassign' ? `${id} was not assigned; nothing changed` : `${id} is already assigned to ${res.to}; nothing changed`);
+  // said only now that it happened, from what the transaction did
+  if (res.changed) ctx.info(`${id}: ${res.from ?? 'unassigned'} -> ${res.to ?? 'nobody'}`);
+  else ctx.info(mode === 'unassign' ? `${id} was not assigned; nothing changed` : `${id} is already assigned to ${res.to}; nothing changed`);
 }
 
 export function registerAssign(g: Command): void {
@@ -77,7 +80,7 @@ export function registerAssign(g: Command): void {
         { key: 'instance_id', header: 'INSTANCE' }, { key: 'assigned_email', header: 'OC_INSTANCES' },
         { key: 'admin_emails', header: 'INSTANCE_USERS' }, { key: 'portal_emails', header: 'USER_INSTANCES' },
         { key: 'problems' }, { key: 'assigned_user_id', wide: true }] });
-      if (rows.length) throw new ExitSignal(3, `${rows.length} instance(s) with disagreeing assignment records`);
+      if (rows.length) throw new ExitSignal(3, `${plural(rows.length, 'instance')} with disagreeing assignment records`);
       ctx.info('all assignment records agree');
     },
   });

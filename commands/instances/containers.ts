@@ -1,12 +1,13 @@
 // Container half of `sayclaw instances` (logs, restart, stop, start, exec, health): registered
 // here, implemented through src/remote/ (issue 4).
 import type { Command } from 'commander';
-import { verb, intArg, splitAtDoubleDash } from '../kit.js';
+import { verb, intArg, splitAtDoubleDash, bulkFlags } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
 import type { ContainerAction } from '../../src/fleet/instances/containers.js';
+import { plural } from '../../src/output/format.js';
 
-interface ActionOpts { prefix?: string; all?: boolean; yes?: boolean; dryRun?: boolean; reason?: string; time?: number }
+interface ActionOpts { prefix?: string; all?: boolean; yes?: boolean; dryRun?: boolean; max?: number; reason?: string; time?: number }
 interface LogsOpts { tail?: number; since?: string; follow?: boolean; timestamps?: boolean }
 interface ExecOpts { commandArgv?: string[] }
 interface HealthOpts { prefix?: string; all?: boolean; via: string; record?: boolean; timeout: number }
@@ -26,26 +27,27 @@ async function progressFor(ctx: Context, total: number, label: string) {
 async function runAction(ctx: Context, action: ContainerAction, ids: string[], o: ActionOpts): Promise<void> {
   const { db, targets } = await targetsOf(ctx, ids, o);
   if (!targets.length) { ctx.info('no instances match'); return; }
-  if (targets.length > 1 || o.dryRun) {
-    if (!ctx.opts.quiet) ctx.io.stderr.write(`will ${action} ${targets.length} container${targets.length === 1 ? '' : 's'}: ${targets.map((t) => `${t.id}@${t.server_name}`).join(', ')}\n`);
-    const { confirmChange } = await import('../../src/plan.js');
-    const go = await confirmChange(ctx, { verb: action, noun: targets.length === 1 ? 'instance' : 'instances', ids: targets.map((t) => t.id), yes: o.yes, dryRun: o.dryRun });
-    if (!go) return;
-  }
-  const { openRemote } = await import('../../src/fleet/servers/remote.js');
-  const { containerAction, auditContainerActions } = await import('../../src/fleet/instances/containers.js');
-  const { renderList } = await import('../../src/output/render.js');
-  const remote = await openRemote(ctx);
-  const progress = await progressFor(ctx, targets.length, `${action}ing`);
-  const rows = await containerAction(remote, targets, action, { timeoutSec: o.time, onDone: (x, d) => progress.tick(d, x.ok) });
-  progress.end();
-  await auditContainerActions(db, ctx.who(), rows, o.reason ?? null);
-  if (ctx.signal.aborted) throw new InterruptedError('interrupted; connections closed');
-  await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: [{ key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'action' },
-    { key: 'result' }, { key: 'state' }, { key: 'container', wide: true }, { key: 'ms', wide: true }, { key: 'error' }] });
-  const bad = rows.filter((r) => r.result !== 'ok').length;
-  ctx.info(`${action}: ${rows.length - bad} ok, ${bad} failed`);
-  if (bad) throw new ExitSignal(3);
+  const [{ carryOut }, { countAliveInstances }] = await Promise.all([import('../../src/plan.js'), import('../../src/fleet/instances/ls.js')]);
+  const rows = await carryOut(ctx, {
+    verb: action, done: `${action === 'stop' ? 'stopped' : `${action}ed`}`, noun: { one: 'instance', many: 'instances' },
+    targets, key: (t) => t.id, skipped: [], alive: await countAliveInstances(db), confirm: 'many',
+    preview: [{ key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'container_id', header: 'CONTAINER' }, { key: 'health_status', header: 'HEALTH' }],
+  }, o, async (ts) => {
+    const { openRemote } = await import('../../src/fleet/servers/remote.js');
+    const { containerAction, auditContainerActions } = await import('../../src/fleet/instances/containers.js');
+    const remote = await openRemote(ctx);
+    const progress = await progressFor(ctx, ts.length, `${action}ing`);
+    const done = await containerAction(remote, ts, action, { timeoutSec: o.time, onDone: (x, d) => progress.tick(d, x.ok) });
+    progress.end();
+    await auditContainerActions(db, ctx.who(), done, o.reason ?? null);
+    if (ctx.signal.aborted) throw new InterruptedError('interrupted; connections closed');
+    return done;
+  }, {
+    columns: [{ key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'action' }, { key: 'result' }, { key: 'state' },
+      { key: 'container', wide: true }, { key: 'ms', wide: true }, { key: 'error' }],
+    changed: (r) => r.result === 'ok', failed: (r) => r.result !== 'ok',
+  });
+  if (rows?.some((r) => r.result !== 'ok')) throw new ExitSignal(3);
 }
 
 export function registerInstanceContainerVerbs(g: Command): void {
@@ -65,8 +67,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
       if (ctx.signal.aborted && !o.follow) throw new InterruptedError();
     },
   });
-  const actionOpts = (c: Command) => c.option('--prefix <P>', 'instances whose id starts with P').option('--all', 'every alive instance')
-    .option('-n, --dry-run', 'list what would happen and stop').option('-y, --yes', 'do not ask (required without a TTY for more than one)')
+  const actionOpts = (c: Command) => bulkFlags(c.option('--prefix <P>', 'instances whose id starts with P').option('--all', 'every alive instance'), 'containers')
     .option('--reason <TEXT>', 'why (recorded in the audit log)').option('--time <SECONDS>', 'seconds to wait for a stop before killing', intArg(0, 3600));
   for (const [name, summary] of [['restart', 'restart instance containers'], ['stop', 'stop instance containers'], ['start', 'start instance containers']] as const) {
     verb<ActionOpts>(g, {
@@ -125,7 +126,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
         { key: 'via', wide: true }, { key: 'url', wide: true }, { key: 'token_sent', wide: true }, { key: 'fail_count', wide: true }, { key: 'reason' }] });
       const bad = rows.filter((r) => r.status !== 'healthy').length;
       const counts = [...rows.reduce((m, r) => m.set(r.state, (m.get(r.state) ?? 0) + 1), new Map<string, number>())].map(([k, n]) => `${n} ${k}`);
-      ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}: ${counts.join(', ') || 'none'}${o.record ? ' (recorded)' : ''}`);
+      ctx.info(`${plural(rows.length, 'instance')}: ${counts.join(', ') || 'none'}${o.record ? ' (recorded)' : ''}`);
       if (bad) throw new ExitSignal(3);
     },
   });

@@ -20,11 +20,11 @@ export function registerLs(g: Command): void {
     run: async (ctx, o) => {
       const filter = filterFromOpts(o);
       // the connection is set up while the modules load (the everyday command: keep it quick)
-      const [{ listInstances }, { renderList }, { db }] = await Promise.all([
+      const [{ withInstanceBatches }, { renderList }, { db }] = await Promise.all([
         import('../../src/fleet/instances/ls.js'), import('../../src/output/render.js'), ctx.mysql()]);
-      const rows = await listInstances(db, filter);
-      await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: INSTANCE_COLUMNS });
-      if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) ctx.info(`${rows.length} instance${rows.length === 1 ? '' : 's'}`);
+      // streamed: every format writes batch by batch (the table keeps compact rows for its widths)
+      const n = await withInstanceBatches(db, filter, (batches) => renderList(ctx.out, batches, { format: ctx.outputFormat, columns: INSTANCE_COLUMNS }));
+      ctx.countLine(n, 'instance');
     },
   });
 }

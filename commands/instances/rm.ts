@@ -1,24 +1,28 @@
 // sayclaw instances rm | restore: soft delete and its undo, with preview, dry run, confirmation,
 // bulk guard and one transaction with the audit rows.
 import type { Command } from 'commander';
-import { verb, intArg } from '../kit.js';
+import { verb, bulkFlags } from '../kit.js';
 import { addFilterOptions, filterFromOpts, hasFilter, type FilterOpts } from './filters.js';
 import { PREVIEW_COLUMNS } from './columns.js';
 import { UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
 
-interface WriteOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?: boolean; max: number }
+interface WriteOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?: boolean; max?: number }
 
 async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[], del: boolean): Promise<void> {
   if (ids.length && hasFilter(o)) throw new UsageError('give instance ids or --prefix/filters, not both');
   if (!ids.length && !hasFilter(o)) throw new UsageError(`name the instances to ${del ? 'remove' : 'restore'}: ids, or --prefix P [filters]`, { hint: `e.g. sayclaw instances ${del ? 'rm' : 'restore'} oc-ai-jp-2-07` });
   const { selectForWrite, setDeleted } = await import('../../src/fleet/instances/rm.js');
   const { carryOut } = await import('../../src/plan.js');
+  const { countAliveInstances } = await import('../../src/fleet/instances/ls.js');
   const { db } = await ctx.mysql();
-  const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted', o.max);
+  const { targets, skipped } = await selectForWrite(db, ids.length ? { ids } : { filter: filterFromOpts(o) }, del ? 'alive' : 'deleted');
+  const alive = await countAliveInstances(db);
   await carryOut(ctx, {
     verb: del ? 'soft-delete' : 'restore', done: del ? 'soft-deleted' : 'restored', noun: { one: 'instance', many: 'instances' },
     targets, key: (t) => t.id, preview: PREVIEW_COLUMNS,
+    // restored rows join the alive fleet: the guard compares with the fleet they would make
+    alive: del ? alive : alive + targets.length,
     skipped: skipped.map((s) => ({ ...s, reason: s.result === 'already-deleted' ? 'already soft-deleted' : 'not deleted' })),
   }, o, (ts) => setDeleted(db, ctx.who(), ts.map((t) => t.id), del, o.reason ?? null, ctx.signal), {
     extra: skipped, columns: [{ key: 'id' }, { key: 'result' }],
@@ -29,10 +33,7 @@ async function runSoftDeleteOrRestore(ctx: Context, o: WriteOpts, ids: string[],
 
 function writeOptions(c: Command): Command {
   addFilterOptions(c, { state: false, sort: false });
-  return c.option('--reason <TEXT>', 'why (recorded in the audit log)')
-    .option('-n, --dry-run', 'list what would change and stop')
-    .option('-y, --yes', 'do not ask (required without a TTY)')
-    .option('--max <N>', 'refuse to change more than N rows', intArg(1), 20);
+  return bulkFlags(c.option('--reason <TEXT>', 'why (recorded in the audit log)'));
 }
 
 export function registerRm(g: Command): void {

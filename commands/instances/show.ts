@@ -1,6 +1,7 @@
 // sayclaw instances show ID
 import type { Command } from 'commander';
 import { verb } from '../kit.js';
+import { plural } from '../../src/output/format.js';
 
 export function registerShow(g: Command): void {
   verb<{ history?: number }>(g, {
@@ -36,7 +37,7 @@ export function registerShow(g: Command): void {
           { title: 'Server', data: d.server ?? { server: '(none)' } },
           { title: 'Assignment', data: {
             'oc_instances.assigned_user_id': a.assigned_user_id, assigned_email: a.assigned_email,
-            consistent: a.problems.length === 0 ? 'yes' : `NO (${a.problems.length} problem(s), see warnings)` } },
+            consistent: a.problems.length === 0 ? 'yes' : `NO (${plural(a.problems.length, 'problem')}, see warnings)` } },
           { title: 'sayclaw_admin.instance_users', data: a.admin_bindings.map((b) => ({ user_email: b.user_email, assigned_at: b.assigned_at, state: state(b) })) },
           { title: 'sayclaw_portal.user_instances', data: a.portal_bindings.map((b) => ({ email: b.email ?? b.user_id, setup_status: b.setup_status,
             tg_username: b.tg_username, tg_bot_username: b.tg_bot_username, tg_bound_at: b.tg_bound_at, state: state(b) })) },

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { collect, verb } from '../kit.js';
 import { ExitSignal, UsageError } from '../../src/errors.js';
+import { plural } from '../../src/output/format.js';
 
 interface JobsCheckOpts { maxAge?: string[]; stuckAfter: string; format?: string; out?: string }
 
@@ -63,7 +64,7 @@ export function registerJobsCheck(g: Command): void {
       }
       const bad = jobs.filter((j) => j.problems.length);
       for (const j of bad) ctx.warn(`job ${j.job} ${j.detail}`);
-      ctx.info(`${jobs.length} job${jobs.length === 1 ? '' : 's'} checked: ${jobs.length - bad.length} ok, ${bad.length} late, failing or stuck${o.out ? `; wrote ${o.out}` : ''}`);
+      ctx.info(`${plural(jobs.length, 'job')} checked: ${jobs.length - bad.length} ok, ${bad.length} late, failing or stuck${o.out ? `; wrote ${o.out}` : ''}`);
       if (bad.length) throw new ExitSignal(3);
     },
   });

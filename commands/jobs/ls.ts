@@ -34,7 +34,7 @@ export function registerJobsLs(g: Command): void {
         { key: 'finished_at', header: 'FINISHED', wide: true },
         { key: 'id', wide: true },
       ] });
-      if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) ctx.info(`${rows.length} run${rows.length === 1 ? '' : 's'}`);
+      ctx.countLine(rows.length, 'run');
     },
   });
 }

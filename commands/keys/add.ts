@@ -1,9 +1,9 @@
 // sayclaw keys add: encrypt and store a new LLM master key (secret from a no-echo prompt or stdin).
 import type { Command } from 'commander';
-import { verb } from '../kit.js';
+import { verb, writeFlags } from '../kit.js';
 import { masterKeyOptions, type MasterKeyOpts } from './shared.js';
 
-interface Opts extends MasterKeyOpts { provider: string; name: string; secretStdin?: boolean; reason?: string; dryRun?: boolean }
+interface Opts extends MasterKeyOpts { provider: string; name: string; secretStdin?: boolean; reason?: string; dryRun?: boolean; yes?: boolean }
 
 export function registerKeysAdd(g: Command): void {
   verb<Opts>(g, {
@@ -14,12 +14,11 @@ export function registerKeysAdd(g: Command): void {
       'pass show openai/prod | sayclaw keys add --provider openai --name prod --secret-stdin',
       'sayclaw keys add --provider anthropic --name backup --master-key-file ~/.config/sayclaw/master.key',
     ],
-    options: (c) => masterKeyOptions(c
+    options: (c) => writeFlags(masterKeyOptions(c
       .requiredOption('--provider <name>', 'provider, e.g. openai, anthropic, deepseek')
       .requiredOption('--name <name>', 'a label, unique among the provider\'s active keys')
       .option('--secret-stdin', 'read the secret from stdin (one line) instead of prompting')
-      .option('--reason <text>', 'recorded in the audit log')
-      .option('-n, --dry-run', 'check everything, write nothing'), { stdin: false }),
+      .option('--reason <text>', 'recorded in the audit log'), { stdin: false }), 'never', 'check everything, write nothing'),
     run: async (ctx, o) => {
       const { applyMasterKeyFlags, loadMasterKey, readSecretInput } = await import('../../src/fleet/keys/master-key-source.js');
       const { addMasterKey, checkProviderName } = await import('../../src/fleet/keys/master-keys.js');
@@ -30,7 +29,7 @@ export function registerKeysAdd(g: Command): void {
       const { db } = await ctx.mysql();
       const secret = await readSecretInput(ctx, o.secretStdin, `Secret for ${o.provider}/${o.name}`);
       if (o.dryRun) {
-        ctx.info(`dry run: would add a ${o.provider} key named "${o.name}" encrypted with master key ${mk.id}; nothing changed`);
+        (await import('../../src/plan.js')).dryRunReport(ctx, [`would add a ${o.provider} key named "${o.name}" encrypted with master key ${mk.id}`]);
         return;
       }
       const row = await addMasterKey(db, ctx.who(), mk, { provider: o.provider, name: o.name, secret, reason: o.reason ?? null, now: ctx.clock() });

@@ -23,7 +23,7 @@ export function registerKeysLs(g: Command): void {
         { key: 'master_key_id', wide: true }, { key: 'rotated_from_id', wide: true }, { key: 'rotated_to_id', wide: true },
         { key: 'deleted_at', wide: true },
       ] });
-      if (!rows.length) ctx.info(o.all ? 'no master keys stored' : 'no active master keys (--all shows rotated and revoked ones)');
+      ctx.countLine(rows.length, o.all ? 'master key' : 'active master key', { note: rows.length || o.all ? undefined : '(--all shows rotated and revoked ones)' });
     },
   });
 }

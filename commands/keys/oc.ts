@@ -29,8 +29,8 @@ export function registerKeysOc(keys: Command): void {
         { key: 'instance_deleted_at', wide: true },
       ] });
       const s = summarizeProblems(rows);
+      ctx.countLine(rows.length, 'instance');
       if (s) ctx.info(s);
-      else if (!rows.length) ctx.info('no instances or keys match');
       if (o.problems && s) throw new ExitSignal(3);
     },
   });

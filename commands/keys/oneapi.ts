@@ -1,6 +1,7 @@
 // sayclaw keys oneapi ls: One API tokens with status names, quota and money, expiry.
 import type { Command } from 'commander';
 import { verb, group, choiceOption } from '../kit.js';
+import { plural } from '../../src/output/format.js';
 
 interface Opts { exhausted?: boolean; expiringWithin?: string; status?: string; prefix?: string; all?: boolean }
 
@@ -44,8 +45,7 @@ export function registerKeysOneapi(keys: Command): void {
         { key: 'accessed_at', relative: true, wide: true }, { key: 'created_at', wide: true }, { key: 'user_id', wide: true },
         { key: 'unlimited_quota', wide: true }, { key: 'expired_time', wide: true }, { key: 'deleted_at', wide: true }, { key: 'key_hint', wide: true },
       ] });
-      if (!rows.length) ctx.info('no tokens match');
-      else if (!ctx.opts.quiet && human) ctx.info(`${rows.length} token(s); money = quota / ${rate.text} per USD (${rate.source}); One API: ${schema.label}`);
+      ctx.countLine(rows.length, 'token', { note: human && rows.length ? `(money = quota / ${rate.text} per USD, ${rate.source}; One API: ${schema.label})` : undefined });
     },
   });
 }

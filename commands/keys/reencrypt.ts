@@ -1,9 +1,10 @@
 // sayclaw keys reencrypt --new-master-key-file F: verify every key, then re-encrypt all of them
 // with the new master key in one transaction.
 import type { Command } from 'commander';
-import { verb } from '../kit.js';
+import { verb, writeFlags } from '../kit.js';
 import { masterKeyOptions, type MasterKeyOpts } from './shared.js';
 import { ExitSignal } from '../../src/errors.js';
+import { plural } from '../../src/output/format.js';
 
 interface Opts extends MasterKeyOpts { newMasterKeyFile: string; reason?: string; yes?: boolean; dryRun?: boolean }
 
@@ -16,15 +17,13 @@ export function registerKeysReencrypt(g: Command): void {
       'sayclaw keys reencrypt --new-master-key-file new.key --dry-run',
       'sayclaw keys reencrypt --master-key-file old.key --new-master-key-file new.key --yes',
     ],
-    options: (c) => masterKeyOptions(c
+    options: (c) => writeFlags(masterKeyOptions(c
       .requiredOption('--new-master-key-file <path>', 'file holding the new master key (64 hex or base64, mode 600)')
-      .option('--reason <text>', 'recorded in the audit log')
-      .option('-y, --yes', 'do not ask for confirmation (needed without a TTY)')
-      .option('-n, --dry-run', 'verify and show what would change, write nothing')),
+      .option('--reason <text>', 'recorded in the audit log')), 'tty', 'verify and show what would change, write nothing'),
     run: async (ctx, o) => {
       const { applyMasterKeyFlags, loadMasterKey, readKeyFile } = await import('../../src/fleet/keys/master-key-source.js');
       const { verifyMasterKeys, explainFailures, reencryptMasterKeys } = await import('../../src/fleet/keys/master-keys.js');
-      const { confirmChange } = await import('../../src/plan.js');
+      const { confirmChange, showChange } = await import('../../src/plan.js');
       const { renderList, renderObject } = await import('../../src/output/render.js');
       const { UsageError } = await import('../../src/errors.js');
       applyMasterKeyFlags(ctx, o);
@@ -40,7 +39,7 @@ export function registerKeysReencrypt(g: Command): void {
         throw new ExitSignal(3, `${explainFailures(rows, from)}; nothing re-encrypted`);
       }
       if (!rows.length) { ctx.info('no keys stored; nothing to re-encrypt'); return; }
-      ctx.info(`${rows.length} key(s) verified with master key ${from.id}; re-encrypt them with ${to.id}`);
+      showChange(ctx, [`${plural(rows.length, 'key')} verified with master key ${from.id}; will re-encrypt them with ${to.id}`], o.dryRun);
       if (!await confirmChange(ctx, { verb: 're-encrypt', noun: 'master keys', ids: rows.map((r) => r.id), yes: o.yes, dryRun: o.dryRun })) return;
       const r = await reencryptMasterKeys(db, ctx.who(), from, to, { reason: o.reason ?? null });
       await renderObject(ctx.out, { count: r.count, from_master_key_id: r.from_master_key_id, to_master_key_id: r.to_master_key_id },

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { verb } from '../kit.js';
 import { masterKeyOptions, type MasterKeyOpts } from './shared.js';
 import { ExitSignal } from '../../src/errors.js';
+import { plural } from '../../src/output/format.js';
 
 interface Opts extends MasterKeyOpts { all?: boolean }
 
@@ -27,7 +28,7 @@ export function registerKeysVerify(g: Command): void {
       ] });
       const why = explainFailures(rows, mk);
       if (why) throw new ExitSignal(3, why);
-      ctx.info(rows.length ? `${rows.length} key(s) decrypt and authenticate with master key ${mk.id}` : 'no keys to verify');
+      ctx.info(rows.length ? `${plural(rows.length, 'key')} ${rows.length === 1 ? 'decrypts and authenticates' : 'decrypt and authenticate'} with master key ${mk.id}` : 'no keys to verify');
     },
   });
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { verb } from '../kit.js';
 import { ExitSignal, InterruptedError } from '../../src/errors.js';
 import { progressFor, selectServers, statusColor, type SelOpts } from './shared.js';
+import { plural } from '../../src/output/format.js';
 
 interface CheckOpts extends SelOpts { namePattern?: string }
 
@@ -43,7 +44,7 @@ export function registerServersCheck(g: Command): void {
         await renderObject(ctx.out, { healthy: !rep.failed && !rep.drifted, failed: rep.failed, drifted: rep.drifted, servers: rep.servers, drift: rep.drift }, { format: f, sections: [] });
       }
       const ok = rep.servers.length - rep.failed - rep.drifted;
-      ctx.info(`${rep.servers.length} server${rep.servers.length === 1 ? '' : 's'}: ${ok} ok, ${rep.drifted} drifted, ${rep.failed} failed`);
+      ctx.info(`${plural(rep.servers.length, 'server')}: ${ok} ok, ${rep.drifted} drifted, ${rep.failed} failed`);
       if (rep.failed || rep.drifted) throw new ExitSignal(3);
     },
   });

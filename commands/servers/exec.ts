@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { verb, splitAtDoubleDash } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import { progressFor, selectServers, type SelOpts } from './shared.js';
+import { plural } from '../../src/output/format.js';
 
 interface ExecOpts extends SelOpts { group?: boolean; timeout?: string; commandArgv?: string[] }
 
@@ -61,7 +62,7 @@ export function registerServersExec(g: Command): void {
       const bad = rows.filter((r) => r.status !== 'ok');
       const codes = bad.filter((r) => r.exit_code !== null).map((r) => `${r.server_name}=${r.exit_code}`);
       const unreach = bad.filter((r) => r.exit_code === null).map((r) => `${r.server_name} (${r.status})`);
-      ctx.info(`${rows.length} server${rows.length === 1 ? '' : 's'}: ${rows.length - bad.length} ok, ${bad.length} failed`
+      ctx.info(`${plural(rows.length, 'server')}: ${rows.length - bad.length} ok, ${bad.length} failed`
         + `${codes.length ? `; non-zero exit: ${codes.join(', ')}` : ''}${unreach.length ? `; no exit code: ${unreach.join(', ')}` : ''}`);
       if (bad.length) throw new ExitSignal(3);
     },

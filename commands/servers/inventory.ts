@@ -18,7 +18,7 @@ export function registerServersInventory(g: Command): void {
       const rows = (await listServers(db, { state: 'alive' })).filter((s) => s.status !== 'retired');
       const inv = buildInventory(rows, ctx.config(), ctx.io.env.HOME);
       if (o.host !== undefined) {
-        const hv = inv._meta.hostvars[o.host];
+        const hv = Object.hasOwn(inv._meta.hostvars, o.host) ? inv._meta.hostvars[o.host] : undefined;
         if (!hv) {
           const { NotFoundError } = await import('../../src/errors.js');
           throw new NotFoundError(`no such host in the inventory: ${o.host}`);

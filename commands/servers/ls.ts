@@ -20,7 +20,7 @@ export function registerServersLs(g: Command): void {
       const { db } = await ctx.mysql();
       const rows = await listServers(db, { region: o.region, provider: o.provider, status: o.status, state: o.deleted ? 'deleted' : o.all ? 'all' : 'alive' });
       await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: SERVER_COLUMNS, nameKey: 'name' });
-      if (ctx.io.stderrIsTTY && ctx.io.stdoutIsTTY) ctx.info(`${rows.length} server${rows.length === 1 ? '' : 's'}`);
+      ctx.countLine(rows.length, 'server');
     },
   });
 }

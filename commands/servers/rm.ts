@@ -1,11 +1,12 @@
 // sayclaw servers rm | restore: soft delete of servers and its undo, with preview, dry run,
 // confirmation and audit; refused while alive instances live on a server unless --force.
 import type { Command } from 'commander';
-import { verb } from '../kit.js';
+import { verb, bulkFlags } from '../kit.js';
 import { UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
+import { plural } from '../../src/output/format.js';
 
-interface RmOpts { reason?: string; dryRun?: boolean; yes?: boolean; force?: boolean }
+interface RmOpts { reason?: string; dryRun?: boolean; yes?: boolean; force?: boolean; max?: number }
 
 async function rmOrRestore(ctx: Context, o: RmOpts, refs: string[], del: boolean): Promise<void> {
   if (!refs.length) throw new UsageError(`name the servers to ${del ? 'remove' : 'restore'}`, { hint: `e.g. sayclaw servers ${del ? 'rm' : 'restore'} jp-2-srv-03` });
@@ -26,12 +27,13 @@ async function rmOrRestore(ctx: Context, o: RmOpts, refs: string[], del: boolean
   }
   const busy = targets.filter((s) => s.alive_instances > 0);
   if (del && busy.length && !o.force) {
-    throw new UsageError(`${busy.map((s) => `${s.name} has ${s.alive_instances} alive instance${s.alive_instances === 1 ? '' : 's'}`).join('; ')}; nothing changed`, {
+    throw new UsageError(`${busy.map((s) => `${s.name} has ${plural(s.alive_instances, 'alive instance')}`).join('; ')}; nothing changed`, {
       hint: `move or remove them first (sayclaw instances ls --server ${busy[0]!.name}), or add --force` });
   }
   await carryOut(ctx, {
     verb: del ? 'soft-delete' : 'restore', done: del ? 'soft-deleted' : 'restored', noun: { one: 'server', many: 'servers' },
     targets, key: (t) => t.name ?? t.id, skipped,
+    alive: all.filter((s) => s.deleted_at === null).length + (del ? 0 : targets.length),
     preview: [{ key: 'name' }, { key: 'ip' }, { key: 'region' }, { key: 'status' }, { key: 'alive_instances', header: 'INSTANCES' }, { key: 'id' }],
   }, o, (ts) => setServersDeleted(db, ctx.who(), ts.map((t) => t.id), del, o.reason ?? null, { force: o.force, signal: ctx.signal }), {
     nameKey: 'name', columns: [{ key: 'name' }, { key: 'id' }, { key: 'result' }],
@@ -41,8 +43,7 @@ async function rmOrRestore(ctx: Context, o: RmOpts, refs: string[], del: boolean
 }
 
 export function registerServersRm(g: Command): void {
-  const rmOpts = (c: Command) => c.option('--reason <TEXT>', 'why (recorded in the audit log)')
-    .option('-n, --dry-run', 'list what would change and stop').option('-y, --yes', 'do not ask (required without a TTY)');
+  const rmOpts = (c: Command) => bulkFlags(c.option('--reason <TEXT>', 'why (recorded in the audit log)'), 'servers');
   verb<RmOpts>(g, {
     name: 'rm',
     args: '<servers...>',

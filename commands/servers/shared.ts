@@ -16,6 +16,7 @@ export const SERVER_COLUMNS = [
 export interface FieldOpts {
   name?: string; ip?: string; region?: string; provider?: string; cpuCores?: number; memoryGb?: number; diskGb?: number;
   status?: string; sshUser?: string; sshPort?: number; dockerPort?: number; sshKeyPath?: string; notes?: string; reason?: string;
+  dryRun?: boolean; yes?: boolean;
 }
 export function fieldOptions(c: Command): Command {
   return c.option('--name <NAME>', 'server name (unique among alive servers)')

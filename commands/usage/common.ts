@@ -8,8 +8,8 @@ import { collect } from '../kit.js';
 export interface RangeOpts { since?: string; until?: string; date?: string; tz?: string; by?: string; group?: string[]; types?: string }
 
 export function rangeOptions(c: Command, withBy = true): Command {
-  c.option('--since <when>', 'start: YYYY-MM-DD, YYYY-MM, ISO time, today, yesterday, 7d, 12h, this-week, last-week, this-month, last-month, @UNIX (default today)')
-    .option('--until <when>', 'end (inclusive for days and months): same forms (default now, or the end of a named --since period)')
+  c.option('--since <when>', 'start of the range, which runs to now unless --until: YYYY-MM-DD, YYYY-MM, ISO time, today, yesterday, 7d, 12h, this-week, last-week, this-month, last-month, @UNIX (default today)')
+    .option('--until <when>', 'end of the range, inclusive for days and months: same forms (default now); one day: --since D --until D')
     .option('--tz <zone>', 'IANA time zone for days and periods (default usage.timezone)')
     .option('--types <list>', 'One API log types to count, e.g. 2,6 (default 2 = consume; 6 = refund counts negative)');
   if (withBy) {

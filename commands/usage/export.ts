@@ -11,7 +11,7 @@ export function registerExport(g: Command): void {
     name: 'export',
     summary: 'export usage aggregates or raw log rows as CSV, JSON, NDJSON or a Prometheus textfile (streaming, cron-safe)',
     examples: [
-      'sayclaw usage export --since yesterday --group user --out usage.csv',
+      'sayclaw usage export --since yesterday --until yesterday --group user --out usage.csv',
       'sayclaw usage export --raw --since 2026-11-01 --until 2026-11-30 --format ndjson --out nov.ndjson',
       'sayclaw usage export --since this-month --by day --group department,model --format json',
       'sayclaw usage export --since today --format prometheus --out /var/lib/node_exporter/textfile/sayclaw_usage.prom --quiet',

@@ -9,7 +9,7 @@ import { registerQuota } from './quota.js';
 export function registerUsage(program: Command): Command {
   const g = group(program, 'usage', 'usage reports, exports, rollups and quota alerts (cron-safe)', [
     'sayclaw usage summary --since 7d --group department',
-    'sayclaw usage export --since yesterday --out usage.csv',
+    'sayclaw usage export --since yesterday --until yesterday --out usage.csv',
     'sayclaw usage rollup --date yesterday',
     'sayclaw usage quota --threshold 90%',
   ]);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { verb } from '../kit.js';
 import { ExitSignal } from '../../src/errors.js';
+import { plural } from '../../src/output/format.js';
 
 interface QuotaOpts { threshold?: string; tz?: string; types?: string }
 
@@ -28,7 +29,7 @@ export function registerQuota(g: Command): void {
         { key: 'status', color: (v, t) => (v === 'over' ? `\x1b[31m${t}\x1b[39m` : `\x1b[33m${t}\x1b[39m`) }, { key: 'user_id', wide: true }] });
       const over = rows.filter((r) => r.status === 'over').length;
       if (!rows.length) ctx.info(`no user at or above ${o.threshold ?? '80%'} of quota_daily today (${zone})`);
-      if (over) throw new ExitSignal(3, `${over} user${over === 1 ? '' : 's'} over quota_daily today`);
+      if (over) throw new ExitSignal(3, `${plural(over, 'user')} over quota_daily today`);
     },
   });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { verb } from '../kit.js';
 import { rangeOptions, usageQuery, type RangeOpts } from './common.js';
+import { plural } from '../../src/output/format.js';
 
 export function registerSummary(g: Command): void {
   verb<RangeOpts>(g, {
@@ -11,7 +12,7 @@ export function registerSummary(g: Command): void {
       'sayclaw usage summary --since 7d --by day',
       'sayclaw usage summary --since this-month --group department,model',
       'sayclaw usage summary --since 2026-10-01 --until 2026-10-31 --by week --group user -o csv',
-      'sayclaw usage summary --since yesterday --group instance --types 2,6 --tz Asia/Shanghai',
+      'sayclaw usage summary --since yesterday --until yesterday --group instance --types 2,6 --tz Asia/Shanghai',
     ],
     options: (c) => rangeOptions(c),
     run: async (ctx, o) => {
@@ -26,7 +27,7 @@ export function registerSummary(g: Command): void {
         const total = res.rows.reduce((a, r) => a + BigInt(r.quota), 0n);
         const reqs = res.rows.reduce((a, r) => a + BigInt(r.requests), 0n);
         const { isoOf } = await import('../../src/fleet/usage/range.js');
-        ctx.info(`${res.rows.length} rows; ${reqs} requests; cost ${costUsd(total, res.rate)} USD (quota / ${res.rate.text}: ${res.rate.source}); `
+        ctx.info(`${plural(res.rows.length, 'row')}; ${plural(reqs, 'request')}; cost ${costUsd(total, res.rate)} USD (quota / ${res.rate.text}: ${res.rate.source}); `
           + `${isoOf(q.range.from, q.range.zone)} .. ${isoOf(q.range.to, q.range.zone)} (${q.range.zone}); `
           + `sources: ${[res.split.pg ? 'postgresql' : '', res.split.mysql ? 'mysql' : ''].filter(Boolean).join('+') || 'none'}`);
         if (ctx.io.stdoutIsTTY && !ctx.opts.quiet && res.rows.length) {

@@ -2,7 +2,7 @@
 // Passwords come from a no-echo prompt (asked twice) or --password-stdin; there is no
 // --password flag, so a password never lands in argv, shell history or `ps`.
 import type { Command } from 'commander';
-import { group, verb } from '../kit.js';
+import { group, verb, writeFlags } from '../kit.js';
 import type { Context } from '../../src/context.js';
 import type { AdminChange, AdminRow } from '../../src/fleet/users/admins.js';
 
@@ -14,8 +14,8 @@ async function printAdmins(ctx: Context, rows: AdminRow[]): Promise<void> {
   await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'email', columns: ADMIN_COLUMNS });
 }
 
-interface AddOpts { email: string; name: string; role: string; newRole?: boolean; passwordStdin?: boolean }
-interface PasswdOpts { passwordStdin?: boolean; reason?: string }
+interface AddOpts { email: string; name: string; role: string; newRole?: boolean; passwordStdin?: boolean; dryRun?: boolean; yes?: boolean }
+interface PasswdOpts { passwordStdin?: boolean; reason?: string; dryRun?: boolean; yes?: boolean }
 interface ChangeOpts { reason?: string; dryRun?: boolean; yes?: boolean }
 
 const changeText: Record<AdminChange, { verb: string; done: string; undo?: string }> = {
@@ -27,22 +27,18 @@ const changeText: Record<AdminChange, { verb: string; done: string; undo?: strin
 function registerChange(g: Command, what: AdminChange, summary: string, examples: string[]): void {
   verb<ChangeOpts>(g, {
     name: what, args: '<email|id>', summary, examples,
-    options: (c) => {
-      c.option('--reason <TEXT>', 'why (recorded in the audit log)').option('-n, --dry-run', 'show what would change and stop');
-      if (what !== 'enable') c.option('-y, --yes', 'do not ask (required without a TTY)');
-      return c;
-    },
+    options: (c) => writeFlags(c.option('--reason <TEXT>', 'why (recorded in the audit log)'), what === 'enable' ? 'never' : 'tty'),
     run: async (ctx, o, args) => {
       const a = await import('../../src/fleet/users/admins.js');
-      const { confirmChange } = await import('../../src/plan.js');
+      const { confirmChange, showChange, dryRunReport } = await import('../../src/plan.js');
       const { db } = await ctx.mysql();
       const cur = await a.getAdmin(db, args[0]!);
       const t = changeText[what];
       if (what === 'enable') {
-        if (o.dryRun) { ctx.info(`dry run: would enable ${cur.email} (status ${cur.status}); nothing changed`); return; }
+        if (o.dryRun) { dryRunReport(ctx, [`would enable ${cur.email} (status ${cur.status})`]); return; }
       } else {
         await a.assertNotLastActive(db, cur, what);
-        ctx.info(`${cur.email} (${cur.name ?? '-'}, role ${cur.role}, status ${cur.status}${cur.deleted_at ? ', removed' : ''}) will be ${t.done}`);
+        showChange(ctx, [`${cur.email} (${cur.name ?? '-'}, role ${cur.role}, status ${cur.status}${cur.deleted_at ? ', removed' : ''}) will be ${t.done}`], o.dryRun);
         const go = await confirmChange(ctx, { verb: t.verb, noun: 'admin account', ids: [cur.email], yes: o.yes, dryRun: o.dryRun });
         if (!go) return;
       }
@@ -65,7 +61,9 @@ export function registerAdmins(users: Command): void {
     run: async (ctx, o) => {
       const { listAdmins } = await import('../../src/fleet/users/admins.js');
       const { db } = await ctx.mysql();
-      await printAdmins(ctx, await listAdmins(db, { all: o.all }));
+      const rows = await listAdmins(db, { all: o.all });
+      await printAdmins(ctx, rows);
+      ctx.countLine(rows.length, 'admin', { note: rows.length || o.all ? undefined : '(--all also shows removed ones)' });
     },
   });
 
@@ -76,11 +74,11 @@ export function registerAdmins(users: Command): void {
       'sayclaw users admins add --email ops@sayclaw.test --name 运维值班 --role admin',
       "printf '%s' \"$NEW_PW\" | sayclaw users admins add --email ci@sayclaw.test --name CI --role admin --password-stdin",
     ],
-    options: (c) => c.requiredOption('--email <EMAIL>', 'login email (stored lower-case)')
+    options: (c) => writeFlags(c.requiredOption('--email <EMAIL>', 'login email (stored lower-case)')
       .requiredOption('--name <NAME>', 'display name (Chinese fine)')
       .option('--role <ROLE>', 'role: admin (default) or one an account already has', 'admin')
       .option('--new-role', 'the --role is new: no account has it yet')
-      .option('--password-stdin', 'read the password from stdin (one trailing newline removed)'),
+      .option('--password-stdin', 'read the password from stdin (one trailing newline removed)'), 'never', 'check everything, ask no password, add nothing'),
     run: async (ctx, o) => {
       const a = await import('../../src/fleet/users/admins.js');
       const { parseEmail, parseName } = await import('../../src/fleet/users/registry.js');
@@ -88,6 +86,10 @@ export function registerAdmins(users: Command): void {
       const { db } = await ctx.mysql();
       await a.checkRole(db, req.role, !!o.newRole);
       await a.assertAdminEmailFree(db, req.email);
+      if (o.dryRun) {
+        (await import('../../src/plan.js')).dryRunReport(ctx, [`would add admin account ${req.email} (${req.name}, role ${req.role}); the password would be ${o.passwordStdin ? 'read from stdin' : 'asked twice'}`]);
+        return;
+      }
       const pw = await a.readNewPassword(ctx, !!o.passwordStdin, req.email);
       const row = await a.addAdmin(db, ctx.who(), { ...req, passwordHash: await a.hashPassword(pw) });
       await printAdmins(ctx, [row]);
@@ -100,12 +102,16 @@ export function registerAdmins(users: Command): void {
     args: '<email|id>',
     summary: "set an admin account's password (prompted without echo, or --password-stdin)",
     examples: ['sayclaw users admins passwd ops@sayclaw.test', "printf '%s' \"$NEW_PW\" | sayclaw users admins passwd ops@sayclaw.test --password-stdin"],
-    options: (c) => c.option('--password-stdin', 'read the password from stdin (one trailing newline removed)')
-      .option('--reason <TEXT>', 'why (recorded in the audit log)'),
+    options: (c) => writeFlags(c.option('--password-stdin', 'read the password from stdin (one trailing newline removed)')
+      .option('--reason <TEXT>', 'why (recorded in the audit log)'), 'never', 'check the account, ask no password, change nothing'),
     run: async (ctx, o, args) => {
       const a = await import('../../src/fleet/users/admins.js');
       const { db } = await ctx.mysql();
       const cur = await a.getAdmin(db, args[0]!);
+      if (o.dryRun) {
+        (await import('../../src/plan.js')).dryRunReport(ctx, [`would set a new password for ${cur.email}`]);
+        return;
+      }
       const pw = await a.readNewPassword(ctx, !!o.passwordStdin, cur.email);
       const row = await a.setAdminPassword(db, ctx.who(), cur.id, await a.hashPassword(pw), o.reason);
       ctx.info(`password changed for ${row.email}`);

@@ -10,7 +10,7 @@ import { registerAdmins } from './admins.js';
 import { registerUsersHistory } from './history.js';
 
 export function registerUsers(program: Command): Command {
-  const g = group(program, 'users', 'portal users, admin accounts, quotas and Telegram bindings', ['sayclaw users ls --department 研发部', 'sayclaw users show alice@example.com']);
+  const g = group(program, 'users', 'portal users, admin accounts, quotas and Telegram bindings', ['sayclaw users ls --department 研发部', 'sayclaw users show li.na@sayclaw.test']);
   registerUsersLs(g);
   registerUsersShow(g);
   registerUsersHistory(g);

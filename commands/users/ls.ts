@@ -35,7 +35,7 @@ export function registerUsersLs(g: Command): void {
         noInstance: o.instance === false, telegram: o.telegram,
       });
       await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'email', columns: USER_COLUMNS });
-      if (!rows.length) ctx.info('no users match');
+      ctx.countLine(rows.length, 'user');
     },
   });
 }

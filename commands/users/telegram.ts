@@ -1,7 +1,7 @@
 // sayclaw users telegram unbind EMAIL: clear the Telegram fields on the user and on all their
 // user_instances rows (rows are updated, never deleted); confirmation like `instances rm`.
 import type { Command } from 'commander';
-import { group, verb } from '../kit.js';
+import { group, verb, writeFlags } from '../kit.js';
 
 interface UnbindOpts { reason?: string; dryRun?: boolean; yes?: boolean }
 
@@ -12,11 +12,10 @@ export function registerTelegram(users: Command): void {
     args: '<email|id>',
     summary: 'clear the Telegram fields on the user and their instance bindings (no rows deleted)',
     examples: ['sayclaw users telegram unbind li.na@sayclaw.test --dry-run', 'sayclaw users telegram unbind li.na@sayclaw.test --yes --reason "lost phone"'],
-    options: (c) => c.option('--reason <TEXT>', 'why (recorded in the audit log)')
-      .option('-n, --dry-run', 'show what would change and stop').option('-y, --yes', 'do not ask (required without a TTY)'),
+    options: (c) => writeFlags(c.option('--reason <TEXT>', 'why (recorded in the audit log)'), 'tty'),
     run: async (ctx, o, args) => {
       const u = await import('../../src/fleet/users/registry.js');
-      const { confirmChange } = await import('../../src/plan.js');
+      const { confirmChange, showChange } = await import('../../src/plan.js');
       const { renderObject } = await import('../../src/output/render.js');
       const { db } = await ctx.mysql();
       const cur = await u.getUser(db, args[0]!);
@@ -25,7 +24,7 @@ export function registerTelegram(users: Command): void {
         ctx.info(`${cur.email} has no Telegram binding; nothing changed`);
         return;
       }
-      ctx.info(`${cur.email}: Telegram ${cur.telegram_username ?? cur.telegram_user_id ?? '(partial)'}${p.bindings.length ? `; bindings on ${p.bindings.map((b) => `${b.instance_id}${b.tg_bot_username ? ` (${b.tg_bot_username})` : ''}`).join(', ')}` : ''} will be cleared`);
+      showChange(ctx, [`${cur.email}: Telegram ${cur.telegram_username ?? cur.telegram_user_id ?? '(partial)'}${p.bindings.length ? `; bindings on ${p.bindings.map((b) => `${b.instance_id}${b.tg_bot_username ? ` (${b.tg_bot_username})` : ''}`).join(', ')}` : ''} will be cleared`], o.dryRun);
       const go = await confirmChange(ctx, { verb: 'unbind Telegram for', noun: 'user', ids: [cur.email], yes: o.yes, dryRun: o.dryRun });
       if (!go) return;
       const r = await u.telegramUnbind(db, ctx.who(), cur.id, o.reason);

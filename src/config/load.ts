@@ -22,6 +22,8 @@ export interface ConfigInputs {
 export interface SecretRef {
   /** Where the secret lives: a password file, or an env URL. Never the value. */
   source: string;
+  /** false when the source is known to hold no password (a URL without one); a file is not read to find out */
+  present: boolean;
   read(): string | null;
 }
 
@@ -46,8 +48,15 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Names that would reach Object.prototype through a plain object: never a config key. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+function checkKey(k: string, where: string): void {
+  if (FORBIDDEN_KEYS.has(k)) throw new ConfigError(`invalid config key "${k}" (from ${where})`, { hint: 'see config.example.json for every key' });
+}
+
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const parts = path.split('.');
+  for (const p of parts) checkKey(p, `--set ${path}`);
   let cur = obj;
   for (const p of parts.slice(0, -1)) {
     if (!isObj(cur[p])) cur[p] = {};
@@ -61,6 +70,7 @@ function mergeTracked(dst: Record<string, unknown>, src: Record<string, unknown>
   sources: Record<string, string>, prefix = ''): void {
   for (const [k, v] of Object.entries(src)) {
     if (k.startsWith('$')) continue; // "$comment" documentation keys
+    checkKey(k, source);
     const key = prefix ? `${prefix}.${k}` : k;
     if (isObj(v) && k !== 'profiles') {
       if (!isObj(dst[k])) dst[k] = {};
@@ -97,10 +107,11 @@ function parseUrl(raw: string, varName: string, protocols: string[]): URL {
 }
 
 function fileSecret(path: string | null, what: string, warnings: string[], env: ConfigInputs['env']): SecretRef {
-  if (!path) return { source: 'none', read: () => null };
+  if (!path) return { source: 'none', present: false, read: () => null };
   const p = expandHome(path, env);
   return {
     source: `file:${p}`,
+    present: true,
     read() {
       let text: string;
       try {
@@ -125,6 +136,78 @@ export function defaultConfigPath(env: ConfigInputs['env']): string {
   return join(xdg, 'sayclaw', 'config.json');
 }
 
+/** "line 3, column 5: Expected ',' ..." from V8's message (a position on Node 20, line and column on 22+). */
+function jsonErrorText(err: SyntaxError, file: string): string {
+  const m = err.message;
+  const reason = m.replace(/ in JSON at position \d+.*$/s, '').replace(/,? ?\(line \d+ column \d+\)/, '').replace(/^JSON\.parse: /, '');
+  const lc = /line (\d+) column (\d+)/.exec(m);
+  if (lc) return `line ${lc[1]}, column ${lc[2]}: ${reason}`;
+  const pos = /at position (\d+)/.exec(m);
+  if (!pos) return m;
+  let text = '';
+  try { text = readFileSync(file, 'utf8'); } catch { return m; }
+  const before = text.slice(0, Number(pos[1]));
+  const line = before.split('\n').length;
+  return `line ${line}, column ${before.length - before.lastIndexOf('\n')}: ${reason}`;
+}
+
+/** Where a config value came from, as the operator typed it. */
+function sourceText(src: string): string {
+  if (src.startsWith('flag:')) return src.slice(5);
+  if (src.startsWith('env:')) return `$${src.slice(4)}`;
+  if (src.startsWith('file:')) return src.slice(5).replace(/#(.+)$/, ' (profile $1)');
+  return src;
+}
+
+/** The known key a typo most likely meant: fewest edits, at most 2 (or a third of the key). */
+function closestKey(typed: string, known: string[]): string | null {
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = d[0]!;
+      d[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const t = d[j]!;
+        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = t;
+      }
+    }
+    return d[b.length]!;
+  };
+  const max = Math.max(2, Math.floor(typed.length / 3));
+  let best: [string, number] | null = null;
+  for (const k of known) {
+    const n = dist(typed.toLowerCase(), k.toLowerCase());
+    if (n <= max && (!best || n < best[1])) best = [k, n];
+  }
+  return best?.[0] ?? null;
+}
+
+/** Every known dotted key, leaves and the objects above them (the schema gives every leaf a default). */
+function knownKeys(): string[] {
+  const leaves = leafPaths(profileSchema.parse({}));
+  return [...new Set(leaves.flatMap((k) => k.split('.').map((_, i, a) => a.slice(0, i + 1).join('.'))))];
+}
+
+/** The first schema problem as one line: the key, what is wrong, where the value came from, and the closest key for a typo. */
+function invalidConfig(i: { path: PropertyKey[]; code: string; message: string }, sources: Record<string, string>, file: string | null): ConfigError {
+  const key = i.path.map(String).join('.');
+  const hint = 'see config.example.json for every key; sayclaw config validate FILE checks a file';
+  const fallback = file ? `file:${file}` : 'defaults';
+  if (i.code === 'unrecognized_keys') {
+    const full = (i as unknown as { keys: string[] }).keys.map((k) => (key ? `${key}.${k}` : k));
+    // the source of an unknown key is the source of its own leaves (an unknown object has several)
+    const srcOf = (k: string) => sources[k] ?? Object.entries(sources).find(([s]) => s.startsWith(`${k}.`))?.[1] ?? fallback;
+    const where = [...new Set(full.map(srcOf))].map(sourceText).join(', ');
+    const known = knownKeys();
+    const near = full.map((k) => closestKey(k, known)).filter((k): k is string => !!k);
+    return new ConfigError(`invalid config: unknown key${full.length === 1 ? '' : 's'} ${full.join(', ')} (from ${where})`, {
+      hint: near.length ? `did you mean ${[...new Set(near)].join(', ')}?` : hint,
+    });
+  }
+  return new ConfigError(`invalid config: ${key || '(top level)'}: ${i.message} (from ${sourceText(sources[key] ?? fallback)})`, { hint });
+}
+
 export function loadConfig(inp: ConfigInputs): LoadedConfig {
   const { env } = inp;
   const warnings: string[] = [];
@@ -146,7 +229,7 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) file = null;
     else if (code === 'ENOENT') throw new ConfigError(`config file ${file} does not exist`, { hint: 'check --config / SAYCLAW_CONFIG', cause: err });
-    else if (err instanceof SyntaxError) throw new ConfigError(`config file ${file} is not valid JSON: ${err.message}`, { cause: err });
+    else if (err instanceof SyntaxError) throw new ConfigError(`config file ${file} is not valid JSON: ${jsonErrorText(err, file)}`, { cause: err });
     else throw new ConfigError(`cannot read config file ${file}: ${code ?? err}`, { cause: err });
   }
   if (fileData !== null) {
@@ -162,7 +245,7 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
     mergeTracked(raw, base, `file:${file}`, sources);
     profileName ??= defaultProfile ?? null;
     if (profileName) {
-      const prof = profiles?.[profileName];
+      const prof = profiles && Object.hasOwn(profiles, profileName) ? profiles[profileName] : undefined;
       if (!prof) {
         const known = Object.keys(profiles ?? {});
         throw new ConfigError(`unknown profile "${profileName}" in ${file}`, {
@@ -229,25 +312,17 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
   }
 
   const parsed = profileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    const key = i.path.join('.');
-    const where = sources[key] ?? (file ? `file:${file}` : 'defaults');
-    const what = i.code === 'unrecognized_keys' ? `unknown key(s) ${(i as { keys: string[] }).keys.join(', ')}` : i.message;
-    throw new ConfigError(`invalid config: ${key || '(top level)'}: ${what} (from ${where})`, {
-      hint: 'see config.example.json for every key; sayclaw config validate FILE checks a file',
-    });
-  }
+  if (!parsed.success) throw invalidConfig(parsed.error.issues[0]!, sources, file);
   const config = parsed.data;
   const leaves = new Set(leafPaths(config));
   for (const k of leaves) sources[k] ??= 'default';
   for (const k of Object.keys(sources)) if (!leaves.has(k) && !k.includes('.') && k !== 'operator') delete sources[k];
 
   const mysqlPassword: SecretRef = mysqlEnvPassword !== null
-    ? { source: 'env:SAYCLAW_MYSQL_URL', read: () => mysqlEnvPassword }
+    ? { source: 'env:SAYCLAW_MYSQL_URL', present: mysqlEnvPassword !== '', read: () => mysqlEnvPassword }
     : fileSecret(config.mysql.passwordFile, 'mysql', warnings, env);
   const pgPassword: SecretRef = pgEnvPassword !== null
-    ? { source: 'env:SAYCLAW_PG_URL', read: () => pgEnvPassword }
+    ? { source: 'env:SAYCLAW_PG_URL', present: pgEnvPassword !== '', read: () => pgEnvPassword }
     : fileSecret(config.postgres.passwordFile, 'pg', warnings, env);
 
   return { config, sources, file, profile: profileName, warnings, mysqlPassword, pgPassword };
@@ -272,7 +347,8 @@ export function describeConfig(lc: LoadedConfig): Array<{ setting: string; value
     rows.push({ setting: prefix, value: o, source: lc.sources[prefix] ?? 'default' });
   };
   walk(lc.config, '');
-  rows.push({ setting: 'mysql.password', value: lc.mysqlPassword.source === 'none' ? null : '****', source: lc.mysqlPassword.source });
-  rows.push({ setting: 'postgres.password', value: lc.pgPassword.source === 'none' ? null : '****', source: lc.pgPassword.source });
+  // a masked value only where there is a password to mask: a URL without one shows none
+  rows.push({ setting: 'mysql.password', value: lc.mysqlPassword.present ? '****' : null, source: lc.mysqlPassword.source });
+  rows.push({ setting: 'postgres.password', value: lc.pgPassword.present ? '****' : null, source: lc.pgPassword.source });
   return rows;
 }

@@ -12,14 +12,19 @@ export type DbNames = Record<DbKey, string> & { logs?: string | null };
 export interface InitReport { created: string[]; skipped: string[] }
 
 /** Create missing databases, tables and (in sayclaw's own databases) plain indexes; never
- * changes a column or drops anything, and never touches an existing One API table. */
-export async function initMysqlSchema(db: Kysely<MysqlDB>, names: DbNames, keys: readonly DbKey[] = DB_KEYS): Promise<InitReport> {
+ * changes a column or drops anything, and never touches an existing One API table.
+ * keys: which databases (default all three); dryRun: only report what it would create. */
+export async function initMysqlSchema(db: Kysely<MysqlDB>, names: DbNames, opts: { keys?: readonly DbKey[]; dryRun?: boolean } = {}): Promise<InitReport> {
   const created: string[] = [];
   const skipped: string[] = [];
-  for (const key of keys) {
+  for (const key of opts.keys ?? DB_KEYS) {
     const name = names[key];
     const exists = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name}`.execute(db);
     if (Number(exists.rows[0]!.n) === 0) {
+      if (opts.dryRun) {
+        created.push(`database ${name}`, ...MYSQL_SCHEMA[key].map((t) => `${name}.${t.name}`));
+        continue;
+      }
       await sql`CREATE DATABASE IF NOT EXISTS ${sql.id(name)} CHARACTER SET utf8mb4`.execute(db);
       created.push(`database ${name}`);
     }
@@ -31,10 +36,10 @@ export async function initMysqlSchema(db: Kysely<MysqlDB>, names: DbNames, keys:
         if (present.has(t.name)) {
           skipped.push(`${name}.${t.name} (exists)`);
           // One API's tables are not ours: their indexes are left as its models made them
-          if (key !== 'oneapi') created.push(...await addMissingIndexes(conn, name, t));
+          if (key !== 'oneapi') created.push(...await addMissingIndexes(conn, name, t, !!opts.dryRun));
           continue;
         }
-        await sql.raw(t.ddl).execute(conn);
+        if (!opts.dryRun) await sql.raw(t.ddl).execute(conn);
         created.push(`${name}.${t.name}`);
       }
     });
@@ -43,7 +48,7 @@ export async function initMysqlSchema(db: Kysely<MysqlDB>, names: DbNames, keys:
 }
 
 /** Indexes the DDL declares that an existing table lacks (e.g. admin_logs' audit indexes), added. */
-async function addMissingIndexes(conn: Kysely<MysqlDB>, database: string, t: TableDdl): Promise<string[]> {
+async function addMissingIndexes(conn: Kysely<MysqlDB>, database: string, t: TableDdl, dryRun: boolean): Promise<string[]> {
   const want = parseIndexes(t.ddl);
   if (!want.length) return [];
   const have = await sql<{ INDEX_NAME: string }>`SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS
@@ -52,23 +57,23 @@ async function addMissingIndexes(conn: Kysely<MysqlDB>, database: string, t: Tab
   const added: string[] = [];
   for (const ix of want) {
     if (names.has(ix.name)) continue;
-    await sql`CREATE INDEX ${sql.id(ix.name)} ON ${sql.id(t.name)} (${sql.join(ix.columns.map((c) => sql.id(c)))})`.execute(conn);
+    if (!dryRun) await sql`CREATE INDEX ${sql.id(ix.name)} ON ${sql.id(t.name)} (${sql.join(ix.columns.map((c) => sql.id(c)))})`.execute(conn);
     added.push(`index ${database}.${t.name}.${ix.name} (${ix.columns.join(', ')})`);
   }
   return added;
 }
 
-export async function initPgSchema(db: Kysely<LegacyPgDB>): Promise<InitReport> {
+export async function initPgSchema(db: Kysely<LegacyPgDB>, opts: { dryRun?: boolean } = {}): Promise<InitReport> {
   const created: string[] = [];
   const skipped: string[] = [];
   const have = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`.execute(db);
   const present = new Set(have.rows.map((r) => r.table_name));
   for (const t of PG_SCHEMA) {
     if (present.has(t.name)) { skipped.push(`postgres ${t.name} (exists)`); continue; }
-    await sql.raw(t.ddl).execute(db);
+    if (!opts.dryRun) await sql.raw(t.ddl).execute(db);
     created.push(`postgres ${t.name}`);
   }
-  for (const ix of PG_INDEXES) await sql.raw(ix).execute(db);
+  if (!opts.dryRun) for (const ix of PG_INDEXES) await sql.raw(ix).execute(db);
   return { created, skipped };
 }
 

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { Context } from '../context.js';
 import { diffMysqlSchema, diffPgSchema, type Drift } from '../db/schema-ops.js';
 import { SayclawError, firstLine } from '../errors.js';
+import { plural } from '../output/format.js';
 
 export interface DoctorCheck { check: string; status: 'ok' | 'fail' | 'warn'; detail: string }
 export interface DoctorReport { checks: DoctorCheck[]; drift: Drift[]; unreachable: boolean; drifted: boolean }
@@ -39,7 +40,7 @@ export async function runDoctor(ctx: Context): Promise<DoctorReport> {
       const dbs = key === 'oneapi' ? [names.oneapi, logsDb] : [names[key]];
       const mine = d.filter((x) => dbs.includes(x.database) && x.failing);
       checks.push({ check: `schema ${names[key]}${key === 'oneapi' && logsDb !== names.oneapi ? ` (+ ${logsDb}.logs)` : ''}`, status: mine.length ? 'fail' : 'ok',
-        detail: mine.length ? `${mine.length} problem(s)` : key === 'oneapi' ? 'the columns sayclaw reads are there' : 'matches' });
+        detail: mine.length ? plural(mine.length, 'problem') : key === 'oneapi' ? 'the columns sayclaw reads are there' : 'matches' });
     }
     const f = flavourCheck(d, names.oneapi);
     if (f) checks.push(f);
@@ -63,7 +64,7 @@ export async function runDoctor(ctx: Context): Promise<DoctorReport> {
       const d = await diffPgSchema(pg.db, cfg.postgres.database);
       drift.push(...d);
       const bad = d.filter((x) => x.failing).length;
-      checks.push({ check: `schema postgres ${cfg.postgres.database}`, status: bad ? 'fail' : 'ok', detail: bad ? `${bad} problem(s)` : 'the columns sayclaw reads are there' });
+      checks.push({ check: `schema postgres ${cfg.postgres.database}`, status: bad ? 'fail' : 'ok', detail: bad ? plural(bad, 'problem') : 'the columns sayclaw reads are there' });
       const f = flavourCheck(d, cfg.postgres.database);
       if (f) checks.push({ ...f, check: `one api postgres ${cfg.postgres.database}` });
     } catch (err) {

@@ -49,3 +49,8 @@ export function toCell(v: unknown, opts: { relative?: boolean; now?: Date } = {}
   if (typeof v === 'object') return escapeControl(JSON.stringify(toData(v)));
   return escapeControl(String(v));
 }
+
+/** "1 instance", "3 instances", "0 days": a count with its noun in the right number. */
+export function plural(n: number | bigint, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 || n === 1n ? one : many}`;
+}

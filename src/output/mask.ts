@@ -35,6 +35,19 @@ export function isSecretKey(key: string): boolean {
   return v;
 }
 
+/** A whole number (a count), as sayclaw's rows carry BIGINT counters: number, bigint or digits. */
+function isCount(v: unknown): boolean {
+  return typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d+$/.test(v));
+}
+
+/**
+ * Whether this key's value is a secret. A bare `tokens` names a list of tokens in a config but a
+ * token count in sayclaw's own rows (usage today, reports): a count under it is no secret.
+ */
+export function isSecretEntry(key: string, value: unknown): boolean {
+  return isSecretKey(key) && !(isCount(value) && /^tokens$/i.test(key));
+}
+
 // Secret-looking parts of any string. A cheap test first: most strings have none of these.
 const MAYBE_SECRET = /sk-|\d:[\w-]{30}|:\/\/[^\s/@]*:[^\s/@]*@|bearer/i;
 const SHAPES: Array<[RegExp, (m: string, ...g: string[]) => string]> = [
@@ -69,7 +82,7 @@ function maskAll(value: unknown): unknown {
 
 /** Mask one field's value: a secret-named field wholly, any other by shape (deeply for objects). */
 export function maskField(key: string, value: unknown): unknown {
-  if (isSecretKey(key)) return maskAll(value);
+  if (isSecretEntry(key, value)) return maskAll(value);
   if (typeof value === 'string') return maskShapes(value);
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) return maskDeep(value);
   return value;
@@ -92,7 +105,7 @@ const SECRET_VALUE_RE = /^(?:sk-[A-Za-z0-9_-]{16,}|\d{5,}:[A-Za-z0-9_-]{30,}|Bea
 
 function maskStored(v: unknown, key: string | null): unknown {
   if (typeof v === 'string') {
-    if ((key !== null && isSecretKey(key)) || SECRET_VALUE_RE.test(v)) return maskSecret(v);
+    if ((key !== null && isSecretEntry(key, v)) || SECRET_VALUE_RE.test(v)) return maskSecret(v);
     // JSON kept as text inside JSON (a config_json column copied into an audit row)
     const t = v.trimStart();
     if ((t.startsWith('{') || t.startsWith('[')) && v.length < 1_000_000) {
@@ -100,7 +113,7 @@ function maskStored(v: unknown, key: string | null): unknown {
     }
     return v;
   }
-  if (typeof v === 'number') return key !== null && isSecretKey(key) ? maskSecret(v) : v;
+  if (typeof v === 'number') return key !== null && isSecretEntry(key, v) ? maskSecret(v) : v;
   // a secret-named key holding a structure (secrets: {...}): nothing of it is shown
   if (v !== null && typeof v === 'object' && key !== null && isSecretKey(key)) return '****';
   if (Array.isArray(v)) return v.map((x) => maskStored(x, null));

@@ -17,10 +17,28 @@ test('--version and --help', async () => {
 });
 
 test('every group --help lists its verbs with examples', async () => {
-  for (const g of ['schema', 'config']) {
-    const h = await runBin([g, '--help'], t.env);
+  // the groups and verbs come from the command tree itself, so a new group or verb is covered
+  const { buildProgram } = await import('../../commands/index.js');
+  type Cmd = ReturnType<typeof buildProgram>;
+  const groups: Array<{ path: string[]; verbs: string[] }> = [];
+  const walk = (c: Cmd, path: string[]) => {
+    for (const sub of c.commands) {
+      if (!sub.commands.length) continue;
+      groups.push({ path: [...path, sub.name()], verbs: sub.commands.map((v) => v.name()) });
+      walk(sub, [...path, sub.name()]);
+    }
+  };
+  walk(buildProgram(), []);
+  expect(groups.map((g) => g.path.join(' '))).toEqual(expect.arrayContaining(['instances', 'servers', 'users', 'users admins', 'users telegram',
+    'keys', 'keys oc', 'keys oneapi', 'usage', 'schema', 'config']));
+  for (const g of groups) {
+    const h = await runBin([...g.path, '--help'], t.env);
     expect(h.code).toBe(0);
-    expect(h.stdout).toContain('Examples:');
+    const commands = h.stdout.slice(h.stdout.indexOf('Commands:'), h.stdout.indexOf('Examples:'));
+    expect(commands.length).toBeGreaterThan(0);
+    for (const v of g.verbs) expect({ group: g.path.join(' '), listed: new RegExp(`^  ${v}\\b`, 'm').test(commands) }).toEqual({ group: g.path.join(' '), listed: true });
+    const examples = h.stdout.slice(h.stdout.indexOf('Examples:'));
+    expect(examples).toMatch(new RegExp(`\\$ sayclaw ${g.path.join(' ')} \\S`));
   }
 });
 

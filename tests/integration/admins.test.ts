@@ -54,9 +54,11 @@ describe('users admins', () => {
     expect(r.code).toBe(0);
     expect(await bcrypt.compare(PW, await hashOf('ops@sayclaw.test'))).toBe(true);
     const before = await snapshot();
-    r = await t.run(['users', 'admins', 'add', '--email', 'x1@sayclaw.test', '--name', 'x'], { tty: true, answers: [PW, `${PW}x`] });
+    // three failed tries (a mismatch, too short, a mismatch): refused with the last reason, nothing changed
+    r = await t.run(['users', 'admins', 'add', '--email', 'x1@sayclaw.test', '--name', 'x'], { tty: true, answers: [PW, `${PW}x`, 'short', PW, 'other'] });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/the two passwords differ; nothing changed/);
+    expect(r.stderr).toBe('the two passwords differ; try again (2 tries left)\npassword too short: at least 10 characters; try again (1 try left)\n'
+      + 'error: the two passwords differ; no password set after 3 tries; nothing changed\n');
     r = await t.run(['users', 'admins', 'add', '--email', 'x2@sayclaw.test', '--name', 'x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no password source/);
@@ -193,5 +195,18 @@ describe('users admins', () => {
       expect(r.stderr).toMatch(/unknown option '--password'/);
     }
     expect(await snapshot()).toBe(before);
+  });
+
+  test('on a TTY a mismatch or a too-short password is asked again with the reason, like passwd', async () => {
+    const r = await t.run(['users', 'admins', 'add', '--email', 'retry@sayclaw.test', '--name', '重试', '-o', 'json'], { tty: true, answers: [PW, `${PW}x`, 'short', `${PW}2`, `${PW}2`] });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^the two passwords differ; try again \(2 tries left\)\npassword too short: at least 10 characters; try again \(1 try left\)\n/);
+    expect(await bcrypt.compare(`${PW}2`, await hashOf('retry@sayclaw.test'))).toBe(true);
+    expect(r.stderr + r.stdout).not.toContain(PW);
+    // passwd asks the same way
+    const p = await t.run(['users', 'admins', 'passwd', 'retry@sayclaw.test'], { tty: true, answers: ['tiny', PW, PW] });
+    expect(p.code).toBe(0);
+    expect(p.stderr).toMatch(/^password too short: .*; try again \(2 tries left\)\n/);
+    expect(await bcrypt.compare(PW, await hashOf('retry@sayclaw.test'))).toBe(true);
   });
 });

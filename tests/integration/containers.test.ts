@@ -39,9 +39,15 @@ test('logs: stdout and stderr, --tail', async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/gateway .* listening on 127\.0\.0\.1:\d+ \(live=1 ready=1\)/);
   expect(r.stderr).toMatch(/starting channels/);
+  // --tail 1: exactly one line of the log (stdout and stderr together), and one the full log has
+  const full = await t.run(['instances', 'logs', 'oc-ct-03']);
+  const fullLines = [...full.stdout.split('\n'), ...full.stderr.split('\n')].filter(Boolean);
+  expect(fullLines.length).toBeGreaterThan(1);
   const r2 = await t.run(['instances', 'logs', 'oc-ct-03', '--tail', '1']);
   expect(r2.code).toBe(0);
-  expect(r2.stdout.trim().split('\n').length).toBeLessThanOrEqual(1);
+  const tail = [...r2.stdout.split('\n'), ...r2.stderr.split('\n')].filter(Boolean);
+  expect(tail).toHaveLength(1);
+  expect(fullLines).toContain(tail[0]);
 });
 
 test('logs -f streams until Ctrl-C (abort)', async () => {

@@ -1,5 +1,6 @@
 // Foundation against real MariaDB and PostgreSQL: doctor, schema, output formats, exit codes,
 // the no-DELETE user, exact BIGINT/DECIMAL, utf8mb4, the schema-map plugin and the prefix helper.
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { createTestEnv, runIn, type TestEnv } from '../support/testenv.js';
 import { likePrefix } from '../../src/db/sql-helpers.js';
@@ -31,6 +32,21 @@ describe('doctor and schema', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/skipped .*_admin\.oc_instances \(exists\)/);
     expect(r.stderr).not.toMatch(/created/);
+  });
+
+  test('schema init --dry-run lists what it would create and creates nothing', async () => {
+    const root = process.env.SAYCLAW_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+    const fresh = `${t.id}_dry`;
+    const r = await runIn(['schema', 'init', '--dry-run', '--no-pg', '--yes'], { ...t.env, SAYCLAW_MYSQL_URL: root, SAYCLAW_DB_ADMIN: fresh });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^would create database ${fresh}\\nwould create ${fresh}\\.servers\\n`));
+    expect(r.stderr).toMatch(/skipped .*_portal\.users \(exists\)/);
+    expect(r.stderr).toMatch(/dry run: nothing changed\n$/);
+    const q = await runIn(['schema', 'init', '-n', '-q', '--no-pg'], { ...t.env, SAYCLAW_MYSQL_URL: root, SAYCLAW_DB_ADMIN: fresh });
+    expect(q.stdout).toMatch(new RegExp(`^would create database ${fresh}\\n`));
+    expect(q.stderr).toBe('');
+    const exists = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${fresh}`.execute(t.db);
+    expect(exists.rows[0]!.n).toBe('0');
   });
 
   test('schema print carries the configured names', async () => {
@@ -138,9 +154,18 @@ describe('output formats and exit codes', () => {
     expect(c.stderr).toMatch(/Allowed choices are table, wide, json/);
   });
 
-  test('help exit-codes lists every code', async () => {
+  test('help exit-codes lists every code, one line each with its meaning, the same codes as the README table', async () => {
     const r = await t.run(['help', 'exit-codes']);
-    for (const c of [0, 1, 2, 3, 4, 5, 75, 130]) expect(r.stdout).toMatch(new RegExp(`\\b${c}\\b`));
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').slice(1).filter(Boolean);
+    const listed = lines.map((l) => /^\s*(\d+)\s+(\S.*\S)\s{2,}(\S.*)$/.exec(l));
+    expect(listed.every(Boolean)).toBe(true);
+    expect(listed.map((m) => Number(m![1]))).toEqual([0, 1, 2, 3, 4, 5, 75, 130]);
+    expect(listed.map((m) => m![2])).toEqual(['ok', 'runtime', 'usage', 'partial', 'not found', 'config/connection', 'locked', 'interrupted']);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## Exit codes'));
+    const documented = [...table.slice(0, table.indexOf('\n\n', table.indexOf('|---'))).matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    expect(documented).toEqual([0, 1, 2, 3, 4, 5, 75, 130]);
   });
 
   test('interrupted before start: exit 130', async () => {

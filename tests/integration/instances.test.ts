@@ -106,9 +106,14 @@ describe('instances ls', () => {
     }
     const wide = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-', '-o', 'wide']);
     expect(wide.stdout.split('\n')[0]).toMatch(/CONTAINER\s+GATEWAY URL\s+TOKEN\s+CREATED/);
-    const tty = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-'], { tty: true });
+    // the fixture's last_health_at is 2026-11-20T03:00Z (none for health "unknown"): 2 hours before this clock
+    const tty = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-'], { tty: true, env: { NO_COLOR: '1' }, clock: () => new Date('2026-11-20T05:30:00Z') });
     expect(tty.stderr).toMatch(new RegExp(`^${alive().filter((i) => i.id.startsWith('oc-ai-us-1-')).length} instances\\n$`));
-    expect(tty.stdout).toMatch(/\d+(s|m|h|d) ago|-/);
+    const [head, ...body] = tty.stdout.trimEnd().split('\n');
+    const col = head!.indexOf('LAST HEALTH');
+    expect(col).toBeGreaterThan(0);
+    expect(body.map((l) => `${l.split(/\s+/)[0]} ${l.slice(col).trim()}`)).toEqual(alive().filter((i) => i.id.startsWith('oc-ai-us-1-'))
+      .sort((a, b) => naturalCompare(a.id, b.id)).map((i) => `${i.id} ${i.health_status === 'unknown' ? '-' : '2h ago'}`));
     const notty = await t.run(['instances', 'ls', '--prefix', 'oc-ai-us-1-']);
     expect(notty.stderr).toBe('');
     expect(notty.stdout).toMatch(/\d{4}-\d\d-\d\dT/);
@@ -286,6 +291,7 @@ describe('assignment', () => {
   test('assign writes all three records in one transaction, with an audit row', async () => {
     const r = await t.run(['instances', 'assign', free, userA.email, '--reason', '新员工']);
     expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`${free}: unassigned -> ${userA.email}\n`);
     expect(await records(free)).toEqual({ oc: userA.id, admin: [userA.email], portal: [userA.id] });
     expect((await auditRows(free)).map((a) => a.action)).toEqual(['instances.assign']);
     const j = JSON.parse((await t.run(['instances', 'show', free, '-o', 'json'])).stdout);
@@ -326,7 +332,16 @@ describe('assignment', () => {
     expect(d.code).toBe(2);
     expect(d.stderr).toMatch(/soft-deleted; nothing changed/);
     expect((await t.run(['instances', 'assign', 'as-404', userA.email])).code).toBe(4);
-    expect((await t.run(['instances', 'assign', 'as-2', 'nobody@nowhere.test'])).code).toBe(4);
+    // nothing claims a change that did not happen: no "as-2: unassigned -> ..." before the refusal
+    const nobody = await t.run(['instances', 'assign', 'as-2', 'nobody@nowhere.test']);
+    expect(nobody.code).toBe(4);
+    expect(nobody.stderr).not.toMatch(/->/);
+    expect(r.stderr).not.toMatch(/->/);
+    expect(d.stderr).not.toMatch(/->/);
+    // a dry run says what it would do (stdout under -q)
+    const dry = await t.run(['instances', 'assign', 'as-2', userA.email, '-n', '-q']);
+    expect(dry).toEqual({ code: 0, stdout: `would assign as-2: unassigned -> ${userA.email}\n`, stderr: '' });
+    expect(await records('as-2')).toEqual({ oc: null, admin: [], portal: [] });
   });
 
   test('check-bindings finds records that disagree (exit 3); show warns', async () => {

@@ -49,7 +49,13 @@ describe('registry', () => {
     expect(r.stderr).toMatch(/invalid IP address "10\.0\.0\.300"/);
     r = await t.run(['servers', 'add', '--name', 'x-01', '--ip', '127.0.0.9', '--ssh-port', '70000']);
     expect(r.code).toBe(2);
+    // a dry run checks everything and adds nothing (under -q the plan is stdout)
+    r = await t.run(['servers', 'add', '--name', 'x-01', '--ip', '127.0.0.9', '--region', 'lab-east', '--dry-run', '-q']);
+    expect(r).toEqual({ code: 0, stdout: 'would add server x-01 (ip=127.0.0.9, region=lab-east)\n', stderr: '' });
+    expect((await t.run(['servers', 'add', '--name', 'lab-01', '--ip', '127.0.0.9', '-n'])).stderr).toMatch(/already exists/);
+    expect((await t.run(['servers', 'ls', '--all', '-o', 'name'])).stdout).not.toMatch(/x-01/);
     r = await t.run(['servers', 'add', '--name', 'x-01', '--ip', '127.0.0.9', '--region', 'lab-east', '--cpu-cores', '4', '-o', 'json']);
+    expect((await t.run(['servers', 'update', 'x-01', '--status', 'maintenance', '--dry-run', '--yes'])).stderr).toBe('would set x-01: status active -> maintenance\ndry run: nothing changed\n');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ name: 'x-01', ip: '127.0.0.9', cpu_cores: 4, status: 'active', alive_instances: 0 });
     r = await t.run(['servers', 'add', '--name', 'x-01', '--ip', '127.0.0.10']);

@@ -296,10 +296,20 @@ describe('usage rollup', () => {
     WHERE deleted_at IS NULL ORDER BY day, scope, scope_id`.execute(t.db)).rows;
 
   test('per day and user/instance; a re-run changes nothing; a late row changes only its day', async () => {
+    // a dry run computes the same counts and writes nothing: no rows, no audit, no job run
+    const dry = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json', '--dry-run', '--yes']);
+    expect(dry.code).toBe(0);
+    const would = JSON.parse(dry.stdout);
+    expect(would).toMatchObject({ dry_run: true, updated: 0, retired: 0, unchanged: 0 });
+    expect(await rows()).toEqual([]);
+    const none = await sql<{ n: string }>`SELECT (SELECT COUNT(*) FROM ${sql.table('admin.job_runs')} WHERE job = 'usage rollup') + (SELECT COUNT(*) FROM ${sql.table('admin.admin_logs')} WHERE action = 'usage.rollup') AS n`.execute(t.db);
+    expect(none.rows[0]!.n).toBe('0');
     const r1 = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json']);
     expect(r1.stderr).toBe('');
     expect(r1.code).toBe(0);
     const first = await rows();
+    expect(JSON.parse(r1.stdout).inserted).toBe(would.inserted);
+    expect(would.inserted).toBe(first.length);
     const c = counted(START, U('2026-10-28T23:00:00Z'));
     const wantUser = asRows(oracle(c, (x) => `${dayOf(x.created_at)}|${x.user}`));
     const gotUser = Object.fromEntries(first.filter((x) => x.scope === 'user').map((x) => [`${x.day}|${x.scope_id}`, { requests: x.requests, quota: x.quota, cost_usd: x.cost_usd }]));
@@ -335,6 +345,10 @@ describe('usage rollup', () => {
     for (const x of c) if (x.user !== '(unmapped)') byUserInst.set(x.user, (byUserInst.get(x.user) ?? new Set()).add(x.instance));
     const [oldUser, insts] = [...byUserInst].find(([, s]) => s.size === 1)!;
     const inst = [...insts][0]!;
+    const idsOf = async (scopeId: string, alive: boolean) => (await sql<{ id: string }>`SELECT id FROM ${sql.table('admin.usage_daily')}
+      WHERE scope = 'user' AND scope_id = ${scopeId} AND deleted_at IS ${sql.raw(alive ? 'NULL' : 'NOT NULL')} ORDER BY id`.execute(t.db)).rows.map((x) => x.id);
+    const oldIds = await idsOf(oldUser, true);
+    expect(oldIds.length).toBeGreaterThan(0);
     const newUser = { id: 'new-user-0001' };
     await t.db.insertInto('portal.users').values({ id: newUser.id, email: 'xin.yonghu@sayclaw.test', name: '新用户', department: '财务部', quota_daily: '100000',
       password_hash: null, google_id: null, revoked_at: null, telegram_user_id: null, telegram_username: null, telegram_bound_at: null }).execute();
@@ -351,9 +365,14 @@ describe('usage rollup', () => {
     } finally {
       await t.db.updateTable('admin.oc_instances').set({ assigned_user_id: oldUser }).where('id', '=', inst).execute();
     }
-    // moved back: the old rows come back to life (same ids), the new user's rows retire
+    // moved back: the old rows come back to life (same ids, updated in place), the new user's rows retire
     const back = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json']);
-    expect(JSON.parse(back.stdout)).toMatchObject({ inserted: 0 });
+    const days = new Set(c.filter((x) => x.instance === inst).map((x) => dayOf(x.created_at)));
+    expect(JSON.parse(back.stdout)).toMatchObject({ inserted: 0, updated: days.size, retired: days.size });
+    expect(await idsOf(oldUser, true)).toEqual(oldIds);
+    expect(await idsOf(oldUser, false)).toEqual([]);
+    expect(await idsOf(newUser.id, true)).toEqual([]);
+    expect((await idsOf(newUser.id, false)).length).toBe(days.size);
   });
 });
 

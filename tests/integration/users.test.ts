@@ -413,6 +413,44 @@ describe('users revoke / restore', () => {
   });
 });
 
+describe('every write verb takes --yes and --dry-run', () => {
+  test('users add/update/quota/restore/revoke: dry runs change nothing and under -q print to stdout; --yes is accepted', async () => {
+    const u = fleet.users.find((x) => x.status === 'active')!;
+    const before = await snapshot();
+    const dry: Array<[string[], RegExp]> = [
+      [['users', 'add', '--email', 'dry.run@sayclaw.test', '--name', '试运行', '--department', '研发部'], /^would add portal user dry\.run@sayclaw\.test \(试运行, 研发部, quota_daily default\)$/],
+      [['users', 'update', u.email, '--department', '市场部(华东)'], new RegExp(`^${u.email}: department ${u.department} -> 市场部\\(华东\\)$`)],
+      [['users', 'quota', u.email, '123'], new RegExp(`^would set ${u.email}: quota_daily ${u.quota_daily} -> 123$`)],
+      [['users', 'restore', u.email], new RegExp(`^${u.email} is active; nothing to restore$`)],
+      [['users', 'revoke', u.email], new RegExp(`^will revoke ${u.email} `)],
+    ];
+    for (const [argv, line] of dry) {
+      const loud = await t.run([...argv, '--dry-run']);
+      expect({ argv, code: loud.code }).toEqual({ argv, code: 0 });
+      expect(loud.stdout).toBe('');
+      expect(loud.stderr.split('\n')[0]).toMatch(line);
+      expect(loud.stderr).toMatch(/dry run: .*nothing changed/);
+      // -q: the dry run's preview is its output
+      const quiet = await t.run([...argv, '-n', '-q']);
+      expect(quiet.code).toBe(0);
+      expect(quiet.stdout.split('\n')[0]).toMatch(line);
+      expect(quiet.stderr).toBe('');
+    }
+    // a dry run still checks: a taken email is refused as the real add would be
+    const dup = await t.run(['users', 'add', '--email', u.email, '--name', 'x', '--department', 'x', '--dry-run']);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toMatch(/already exists; nothing changed/);
+    expect(await snapshot()).toBe(before);
+    // --yes is accepted everywhere (these verbs never ask)
+    const other = fleet.users.filter((x) => x.status === 'active')[1]!;
+    expect((await t.run(['users', 'revoke', other.email, '--yes'])).code).toBe(0);
+    const r = await t.run(['users', 'restore', other.email, '--yes']);
+    expect(r.code).toBe(0);
+    expect((await userRow(other.email)).status).toBe('active');
+    expect((await t.run(['users', 'quota', u.email, String(u.quota_daily), '-y'])).code).toBe(0);
+  });
+});
+
 describe('users telegram unbind', () => {
   test('clears the Telegram fields on the user and all their bindings, deletes no rows, audits without the bot token', async () => {
     const u = fleet.users.find((x) => x.status === 'active' && x.telegram_username && aliveIdsOf(x.id).length >= 1)!;

@@ -129,7 +129,7 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
     host: m.host, port: m.port, user: m.user, passwordFile: null, databases: { logs: null, ...names }, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 4,
   }, m.password || null);
   if (opts.collations) await createCollated(root.db, names, opts.collations);
-  await initMysqlSchema(root.db, names, ['admin', 'portal']);
+  await initMysqlSchema(root.db, names, { keys: ['admin', 'portal'] });
   // the main database always gets all tables (also an empty logs with LOG_SQL_DSN, as One API does)
   await createOneApiMysql(root.db, names.oneapi, flavour);
   if (names.logs) await createOneApiMysql(root.db, names.logs, flavour, ['logs']);

@@ -1,10 +1,12 @@
-import { mkdtempSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, validateConfigFile, describeConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sayclaw-cfg-'));
+const made = [dir];
+afterAll(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
 const write = (name: string, data: unknown) => { const p = join(dir, name); writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data)); return p; };
 
 describe('config loading', () => {
@@ -45,6 +47,7 @@ describe('config loading', () => {
 
   test('XDG default path is used when present', () => {
     const xdg = mkdtempSync(join(tmpdir(), 'sayclaw-xdg-'));
+    made.push(xdg);
     mkdirSync(join(xdg, 'sayclaw'));
     writeFileSync(join(xdg, 'sayclaw', 'config.json'), JSON.stringify({ operator: 'xdg-op' }));
     const lc = loadConfig({ env: { HOME: dir, XDG_CONFIG_HOME: xdg }, cwd: dir });
@@ -58,7 +61,7 @@ describe('config loading', () => {
   });
 
   test('unknown keys, unknown profile, bad JSON, missing explicit file', () => {
-    expect(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: write('u.json', { mysql: { hots: 'x' } }) })).toThrow(/unknown key\(s\) hots/);
+    expect(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: write('u.json', { mysql: { hots: 'x' } }) })).toThrow(/unknown key mysql\.hots \(from .*u\.json\)/);
     let err: ConfigError | undefined;
     try { loadConfig({ env: { HOME: dir }, cwd: dir, configPath: write('np.json', { profiles: { a: {} } }), profile: 'b' }); } catch (e) { err = e as ConfigError; }
     expect(err?.message).toMatch(/unknown profile "b"/);
@@ -76,6 +79,41 @@ describe('config loading', () => {
     expect(lc.warnings.join()).toMatch(/readable by group or others/);
     const lc2 = loadConfig({ env: { HOME: dir }, cwd: dir, configPath: write('pwm.json', { mysql: { passwordFile: join(dir, 'nope.pw') } }) });
     expect(() => lc2.mysqlPassword.read()).toThrow(/cannot read mysql password file .*nope\.pw: ENOENT/);
+  });
+
+  test('an unknown key names its real source and the closest known key', () => {
+    const err = (f: () => unknown) => { try { f(); } catch (e) { return e as ConfigError; } throw new Error('no error'); };
+    const set = err(() => loadConfig({ env: { HOME: dir }, cwd: dir, sets: [['mysql.prot', '3307']] }));
+    expect(set.message).toBe('invalid config: unknown key mysql.prot (from --set mysql.prot)');
+    expect(set.hint).toBe('did you mean mysql.port?');
+    expect(set.exitCode).toBe(5);
+    // in a file, an object key: the file (and profile) it came from, the closest object
+    const f = write('typo.json', { profiles: { prod: { usage: { timezon: 'UTC' } } }, mysql: { databasez: { admin: 'a' } } });
+    const file = err(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: f }));
+    expect(file.message).toBe(`invalid config: unknown key mysql.databasez (from ${f})`);
+    expect(file.hint).toBe('did you mean mysql.databases?');
+    const prof = err(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: write('typo2.json', { profiles: { prod: { usage: { timezon: 'UTC' } } } }), profile: 'prod' }));
+    expect(prof.message).toMatch(/unknown key usage\.timezon \(from .*typo2\.json \(profile prod\)\)/);
+    expect(prof.hint).toBe('did you mean usage.timezone?');
+    // nothing near: no guess, the usual pointer
+    expect(err(() => loadConfig({ env: { HOME: dir }, cwd: dir, sets: [['zzzz.qqqq', '1']] })).hint).toMatch(/config\.example\.json/);
+    // a bad value from the environment names the variable
+    expect(err(() => loadConfig({ env: { HOME: dir, SAYCLAW_DB_ADMIN: 'bad name!' }, cwd: dir })).message).toMatch(/mysql\.databases\.admin: .* \(from \$SAYCLAW_DB_ADMIN\)/);
+  });
+
+  test('a JSON syntax error names the line and column', () => {
+    const f = write('syntax.json', '{\n  "mysql": {\n    "port": 3306\n    "user": "x"\n  }\n}\n');
+    expect(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: f })).toThrow(/is not valid JSON: line 4, column 5: /);
+    expect(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: f })).not.toThrow(/position/);
+  });
+
+  test('config show masks a password only where there is one', () => {
+    const pwOf = (env: Record<string, string>) => Object.fromEntries(describeConfig(loadConfig({ env: { HOME: dir, ...env }, cwd: dir }))
+      .filter((r) => r.setting.endsWith('.password')).map((r) => [r.setting, r.value]));
+    expect(pwOf({ SAYCLAW_MYSQL_URL: 'mysql://root@127.0.0.1:3306', SAYCLAW_PG_URL: 'postgres://postgres@127.0.0.1:5432/x' }))
+      .toEqual({ 'mysql.password': null, 'postgres.password': null });
+    expect(pwOf({ SAYCLAW_MYSQL_URL: 'mysql://ops:pw@db:3306' })).toEqual({ 'mysql.password': '****', 'postgres.password': null });
+    expect(pwOf({})).toEqual({ 'mysql.password': null, 'postgres.password': null });
   });
 
   test('secrets cannot come from --set', () => {

@@ -47,6 +47,10 @@ test('maskField: a secret-named column wholly, any other by shape; dates and num
   const d = new Date(0);
   expect(maskField('created_at', d)).toBe(d);
   expect(maskField('total_tokens', '9000000000000')).toBe('9000000000000');
+  // a bare `tokens` holding a count (usage rows) is a counter; holding strings it is a list of secrets
+  expect(maskField('tokens', '90')).toBe('90');
+  expect(maskField('tokens', 90)).toBe(90);
+  expect(maskField('tokens', ['abcdefghijklmnopqrstuvwx'])).toEqual(['****uvwx']);
 });
 
 test('property: a planted sk- key never survives, at any depth, in any container', () => {

@@ -62,10 +62,23 @@ test('range expressions', () => {
   const z = 'Europe/Berlin';
   const iso = (s: number) => new Date(s * 1000).toISOString();
   const r = (o: Parameters<typeof parseRange>[0]) => { const x = parseRange(o, z, now); return [iso(x.from), iso(x.to)]; };
-  expect(r({ since: 'yesterday' })).toEqual(['2026-11-18T23:00:00.000Z', '2026-11-19T23:00:00.000Z']);
-  expect(r({ since: '7d' })).toEqual(['2026-11-13T23:00:00.000Z', '2026-11-20T15:00:00.000Z']);
-  expect(r({ since: 'this-month' })).toEqual(['2026-10-31T23:00:00.000Z', '2026-11-30T23:00:00.000Z']);
-  expect(r({ since: 'last-month' })).toEqual(['2026-09-30T22:00:00.000Z', '2026-10-31T23:00:00.000Z']);
+  // --since starts the range; it runs to now unless --until ends it (a named day/week/month alone is not one period)
+  const now_ = '2026-11-20T15:00:00.000Z';
+  expect(r({ since: 'yesterday' })).toEqual(['2026-11-18T23:00:00.000Z', now_]);
+  expect(r({ since: '2026-11-01' })).toEqual(['2026-10-31T23:00:00.000Z', now_]);
+  expect(r({ since: '2026-11' })).toEqual(['2026-10-31T23:00:00.000Z', now_]);
+  expect(r({ since: 'last-week' })).toEqual(['2026-11-08T23:00:00.000Z', now_]);
+  expect(r({ since: '7d' })).toEqual(['2026-11-13T23:00:00.000Z', now_]);
+  expect(r({ since: 'this-month' })).toEqual(['2026-10-31T23:00:00.000Z', now_]);
+  expect(r({ since: 'last-month' })).toEqual(['2026-09-30T22:00:00.000Z', now_]);
+  expect(r({ since: '2026-11-20T10:00' })).toEqual(['2026-11-20T09:00:00.000Z', now_]);
+  // one period: the same name on both ends (--until is inclusive)
+  expect(r({ since: 'yesterday', until: 'yesterday' })).toEqual(['2026-11-18T23:00:00.000Z', '2026-11-19T23:00:00.000Z']);
+  expect(r({ since: 'last-month', until: 'last-month' })).toEqual(['2026-09-30T22:00:00.000Z', '2026-10-31T23:00:00.000Z']);
+  expect(r({ since: '2026-11-01', until: '2026-11-01' })).toEqual(['2026-10-31T23:00:00.000Z', '2026-11-01T23:00:00.000Z']);
+  expect(r({ date: 'yesterday' })).toEqual(['2026-11-18T23:00:00.000Z', '2026-11-19T23:00:00.000Z']);
+  // a --since in the future is an empty range: refused
+  expect(() => parseRange({ since: '2026-11-21' }, z, now)).toThrow(/empty or reversed/);
   expect(r({ since: '2026-10-01', until: '2026-10-31' })).toEqual(['2026-09-30T22:00:00.000Z', '2026-10-31T23:00:00.000Z']);
   expect(r({ since: '2026-11', until: 'now' })).toEqual(['2026-10-31T23:00:00.000Z', '2026-11-20T15:00:00.000Z']);
   expect(r({ since: '@1763000000', until: '@1763003600' })).toEqual([iso(1763000000), iso(1763000000 + 3600)].map((x) => x));

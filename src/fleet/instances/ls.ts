@@ -42,21 +42,25 @@ export interface InstanceListRow {
   deleted_at: Date | null;
 }
 
-/** --sort FIELD (leading '-' for descending) -> comparator over list rows. */
-const SORTS: Record<string, (a: InstanceListRow, b: InstanceListRow) => number> = {
-  id: (a, b) => naturalCompare(a.id, b.id),
-  server: (a, b) => cmpNullable(a.server_name, b.server_name),
-  region: (a, b) => cmpNullable(a.region, b.region),
-  user: (a, b) => cmpNullable(a.assigned_email, b.assigned_email),
-  model: (a, b) => cmpNullable(a.model, b.model),
-  health: (a, b) => a.health_status.localeCompare(b.health_status),
-  port: (a, b) => (a.gateway_port ?? -1) - (b.gateway_port ?? -1),
-  requests: (a, b) => cmpBig(a.total_requests, b.total_requests),
-  tokens: (a, b) => cmpBig(a.total_tokens, b.total_tokens),
-  last_health: (a, b) => (a.last_health_at?.getTime() ?? 0) - (b.last_health_at?.getTime() ?? 0),
-  created: (a, b) => a.created_at.getTime() - b.created_at.getTime(),
-};
-export const SORT_FIELDS = Object.keys(SORTS);
+type RowCompare = (a: InstanceListRow, b: InstanceListRow) => number;
+type ListField = keyof InstanceListRow;
+/** --sort FIELD (leading '-' for descending) -> comparator over list rows, and the row fields it
+ * reads (the streamed listing selects only those, and the id, before it fetches whole rows).
+ * A Map: the name is user input, and a plain object would answer "constructor" or "__proto__". */
+const SORTS = new Map<string, { cmp: RowCompare; reads: ListField[] }>([
+  ['id', { cmp: (a, b) => naturalCompare(a.id, b.id), reads: [] }],
+  ['server', { cmp: (a, b) => cmpNullable(a.server_name, b.server_name), reads: ['server_name'] }],
+  ['region', { cmp: (a, b) => cmpNullable(a.region, b.region), reads: ['region'] }],
+  ['user', { cmp: (a, b) => cmpNullable(a.assigned_email, b.assigned_email), reads: ['assigned_email'] }],
+  ['model', { cmp: (a, b) => cmpNullable(a.model, b.model), reads: ['model'] }],
+  ['health', { cmp: (a, b) => a.health_status.localeCompare(b.health_status), reads: ['health_status'] }],
+  ['port', { cmp: (a, b) => (a.gateway_port ?? -1) - (b.gateway_port ?? -1), reads: ['gateway_port'] }],
+  ['requests', { cmp: (a, b) => cmpBig(a.total_requests, b.total_requests), reads: ['total_requests'] }],
+  ['tokens', { cmp: (a, b) => cmpBig(a.total_tokens, b.total_tokens), reads: ['total_tokens'] }],
+  ['last_health', { cmp: (a, b) => (a.last_health_at?.getTime() ?? 0) - (b.last_health_at?.getTime() ?? 0), reads: ['last_health_at'] }],
+  ['created', { cmp: (a, b) => a.created_at.getTime() - b.created_at.getTime(), reads: ['created_at'] }],
+]);
+export const SORT_FIELDS = [...SORTS.keys()];
 
 function cmpNullable(a: string | null, b: string | null): number {
   if (a === b) return 0;
@@ -70,27 +74,36 @@ function cmpBig(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function parseSort(s: string | undefined): (a: InstanceListRow, b: InstanceListRow) => number {
-  if (!s) return SORTS.id!;
+export function parseSort(s: string | undefined): RowCompare {
+  return sortSpec(s).cmp;
+}
+
+function sortSpec(s: string | undefined): { cmp: RowCompare; reads: ListField[] } {
+  if (!s) return SORTS.get('id')!;
   const desc = s.startsWith('-');
   const key = desc ? s.slice(1) : s;
-  const f = SORTS[key];
-  if (!f) throw new UsageError(`unknown sort field "${key}"`, { hint: `use one of ${SORT_FIELDS.join(', ')} (prefix - for descending)` });
-  return (a, b) => (desc ? -f(a, b) : f(a, b)) || naturalCompare(a.id, b.id);
+  const spec = SORTS.get(key);
+  if (!spec) throw new UsageError(`unknown sort field "${key}"`, { hint: `use one of ${SORT_FIELDS.join(', ')} (prefix - for descending)` });
+  const f = spec.cmp;
+  return { cmp: (a, b) => (desc ? -f(a, b) : f(a, b)) || naturalCompare(a.id, b.id), reads: spec.reads };
 }
 
 
-function baseQuery(db: Kysely<MysqlDB>) {
+function joined(db: Kysely<MysqlDB>) {
   return db.selectFrom('admin.oc_instances as i')
     .leftJoin('admin.servers as s', 's.id', 'i.server_id')
-    .leftJoin('portal.users as u', (j) => j.on(sameText('u.id', 'i.assigned_user_id')))
-    .select([
-      'i.id', 's.name as server_name', 's.region', 'u.email as assigned_email', 'i.model', 'i.health_status', 'i.gateway_port',
-      'i.total_requests', 'i.total_tokens', 'i.last_health_at', 'i.container_id', 'i.gateway_url', 'i.gateway_token',
-      'i.server_id', 'i.assigned_user_id', 'i.created_at', 'i.deleted_at',
-    ]);
+    .leftJoin('portal.users as u', (j) => j.on(sameText('u.id', 'i.assigned_user_id')));
 }
-type ListQuery = ReturnType<typeof baseQuery>;
+type ListQuery = ReturnType<typeof joined>;
+
+/** What each field of a list row is selected as. */
+const FIELD_SQL = {
+  id: 'i.id', server_name: 's.name as server_name', region: 's.region', assigned_email: 'u.email as assigned_email', model: 'i.model',
+  health_status: 'i.health_status', gateway_port: 'i.gateway_port', total_requests: 'i.total_requests', total_tokens: 'i.total_tokens',
+  last_health_at: 'i.last_health_at', container_id: 'i.container_id', gateway_url: 'i.gateway_url', gateway_token: 'i.gateway_token',
+  server_id: 'i.server_id', assigned_user_id: 'i.assigned_user_id', created_at: 'i.created_at', deleted_at: 'i.deleted_at',
+} as const satisfies Record<ListField, string>;
+const ALL_FIELDS = Object.values(FIELD_SQL);
 
 export async function applyFilter(db: Kysely<MysqlDB>, q: ListQuery, f: InstanceFilter): Promise<ListQuery> {
   if (f.prefix !== undefined) {
@@ -121,10 +134,48 @@ export async function listInstances(db: Kysely<MysqlDB>, f: InstanceFilter): Pro
   const cmp = parseSort(f.sort);
   // ORDER BY the primary key costs nothing on the PK range scan and leaves the natural sort
   // below mostly-sorted input (cheap for the JS sort)
-  const q = await applyFilter(db, baseQuery(db), f);
-  const rows = (await q.orderBy('i.id').execute()) as InstanceListRow[];
+  const q = await applyFilter(db, joined(db), f);
+  const rows = (await q.select(ALL_FIELDS).orderBy('i.id').execute()) as InstanceListRow[];
   rows.sort(cmp);
   return f.limit !== undefined ? rows.slice(0, f.limit) : rows;
+}
+
+/** Alive instances in the whole fleet (the fleet-wide guard of bulk writes compares with it). */
+export async function countAliveInstances(db: Kysely<MysqlDB>): Promise<number> {
+  const r = await db.selectFrom('admin.oc_instances').select((e) => e.fn.countAll<string>().as('n')).where('deleted_at', 'is', null).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Rows fetched per query by the streamed listing. */
+export const LIST_BATCH = 1000;
+
+/**
+ * The listing for `instances ls`, in batches, holding only the sorted keys: memory stays flat
+ * however large the fleet. The natural order (oc-ai-jp-2-9 before oc-ai-jp-2-10) is computed in
+ * JavaScript, and SQL cannot stream it; so the first query reads only the id (and the --sort
+ * field) of every matching row, those are sorted and cut to --limit, and the rows are then
+ * fetched by primary key, LIST_BATCH at a time, in that order. Both read the same snapshot (one
+ * REPEATABLE READ, read-only transaction): the listing is what one query would have returned.
+ */
+export async function withInstanceBatches<T>(db: Kysely<MysqlDB>, f: InstanceFilter,
+  use: (batches: AsyncIterable<InstanceListRow[]>) => Promise<T>, batchSize = LIST_BATCH): Promise<T> {
+  const { cmp, reads } = sortSpec(f.sort);
+  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(async (trx) => {
+    const keyFields = [FIELD_SQL.id, ...reads.map((r) => FIELD_SQL[r])];
+    const keys = (await (await applyFilter(trx, joined(trx), f)).select(keyFields).orderBy('i.id').execute()) as InstanceListRow[];
+    keys.sort(cmp);
+    const ids = keys.slice(0, f.limit ?? keys.length).map((k) => k.id);
+    keys.length = 0;
+    async function* batches(): AsyncGenerator<InstanceListRow[]> {
+      for (let i = 0; i < ids.length; i += batchSize) {
+        const chunk = ids.slice(i, i + batchSize);
+        const rows = (await joined(trx).select(ALL_FIELDS).where('i.id', 'in', chunk).execute()) as InstanceListRow[];
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        yield chunk.map((id) => byId.get(id)!);
+      }
+    }
+    return use(batches());
+  });
 }
 
 export type { SelectQueryBuilder };

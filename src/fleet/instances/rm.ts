@@ -10,21 +10,10 @@ import { listInstances, type InstanceFilter, type InstanceListRow } from './ls.j
 export interface WriteOutcome { id: string; result: string }
 
 /**
- * The rows a bulk write will change: explicit ids (all must exist) or a filter; more than `max`
- * rows is refused (the bulk guard), before anything is asked or changed.
+ * The rows a bulk write will change: explicit ids (all must exist) or a filter. The guards
+ * (--max, the fleet-wide guard) are the Plan's (src/plan.ts).
  */
-export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[]; filter?: InstanceFilter }, want: 'alive' | 'deleted',
-  max = Number.MAX_SAFE_INTEGER): Promise<{ targets: InstanceListRow[]; skipped: WriteOutcome[] }> {
-  const picked = await pickForWrite(db, sel, want);
-  if (picked.targets.length > max) {
-    const n = picked.targets.length;
-    throw new UsageError(`would ${want === 'alive' ? 'soft-delete' : 'restore'} ${n} instances, more than --max ${max}; nothing changed`, {
-      hint: `check the selection with --dry-run, then raise --max ${n} if it is right` });
-  }
-  return picked;
-}
-
-async function pickForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[]; filter?: InstanceFilter }, want: 'alive' | 'deleted'):
+export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[]; filter?: InstanceFilter }, want: 'alive' | 'deleted'):
   Promise<{ targets: InstanceListRow[]; skipped: WriteOutcome[] }> {
   if (sel.ids?.length) {
     const ids = [...new Set(sel.ids)];

@@ -143,5 +143,6 @@ export async function readSecretInput(ctx: Context, fromStdin: boolean | undefin
       hint: 'pipe it in with --secret-stdin, e.g. sayclaw keys add ... --secret-stdin < secret.txt',
     });
   }
-  return checkSecret(await ctx.prompter.password(`${label} (input is not shown):`));
+  const accept = (raw: string) => { try { checkSecret(raw); return true; } catch { return false; } };
+  return checkSecret(await ctx.prompter.password(`${label} (input is not shown):`, { accept }));
 }

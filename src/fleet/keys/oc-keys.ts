@@ -7,6 +7,7 @@ import type { OneApiSchema } from '../../db/oneapi-schema.js';
 import type { MysqlDB } from '../../db/types.js';
 import { inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
 import { DELETED, effectiveStatus, tokenStatusName } from './oneapi-tokens.js';
+import { plural } from '../../output/format.js';
 
 export const OC_KEY_PROBLEMS = {
   no_key: 'alive instance without an active key',
@@ -142,5 +143,5 @@ export function summarizeProblems(rows: OcKeyRow[]): string | null {
   for (const r of rows) for (const p of r.problems) counts.set(p, (counts.get(p) ?? 0) + 1);
   if (!counts.size) return null;
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  return `${total} problem(s): ${[...counts.entries()].map(([k, n]) => `${n} ${k}`).join(', ')}`;
+  return `${plural(total, 'problem')}: ${[...counts.entries()].map(([k, n]) => `${n} ${k}`).join(', ')}`;
 }

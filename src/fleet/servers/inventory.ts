@@ -18,7 +18,8 @@ export function groupName(prefix: string, v: string): string {
 export function buildInventory(servers: ServerRow[], cfg: Config, home: string | undefined): Inventory {
   const groups = new Map<string, string[]>();
   const add = (g: string, h: string) => { const l = groups.get(g) ?? []; l.push(h); groups.set(g, l); };
-  const hostvars: Record<string, Record<string, unknown>> = {};
+  // no prototype: a host is looked up by a name the user typed (--host constructor is no host)
+  const hostvars: Record<string, Record<string, unknown>> = Object.create(null);
   for (const s of servers) {
     if (!s.ip) continue;
     const host = s.name ?? s.id;

@@ -9,6 +9,7 @@ import { closestHint, closestNames, shownName } from '../suggest.js';
 import { checkChoice, type Vocabulary } from '../choices.js';
 import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
+import { plural } from '../../output/format.js';
 
 export interface ServerRow {
   id: string;
@@ -149,6 +150,22 @@ async function assertUnique(db: Kysely<MysqlDB>, v: ServerInput, exceptId?: stri
   }
 }
 
+/** What `servers add --dry-run` checks: valid, and name and IP unique among alive servers. */
+export async function checkNewServer(db: Kysely<MysqlDB>, v: ServerInput): Promise<void> {
+  validateServerInput(v, true);
+  await assertUnique(db, v);
+}
+
+/** What `servers update --dry-run` shows: the columns that would change, before and after. */
+export async function serverChanges(db: Kysely<MysqlDB>, ref: string, v: ServerInput): Promise<{ server: ServerRow; changes: Array<{ column: string; before: unknown; after: unknown }> }> {
+  validateServerInput(v, false);
+  const server = await findServer(db, ref);
+  const cur = server as unknown as Record<string, unknown>;
+  const changes = Object.entries(v).filter(([k, val]) => val !== undefined && cur[k] !== val).map(([column, after]) => ({ column, before: cur[column], after }));
+  await assertUnique(db, Object.fromEntries(changes.map((c) => [c.column, c.after])) as ServerInput, server.id);
+  return { server, changes };
+}
+
 export async function addServer(db: Kysely<MysqlDB>, actor: Actor, v: ServerInput, reason: string | null = null): Promise<ServerRow> {
   validateServerInput(v, true);
   return db.transaction().execute(async (trx) => {
@@ -198,7 +215,7 @@ export async function setServersDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: 
       if (del) {
         const n = Number((await trx.selectFrom('admin.oc_instances').select(sql<number>`COUNT(*)`.as('n'))
           .where('server_id', '=', id).where('deleted_at', 'is', null).executeTakeFirstOrThrow()).n);
-        if (n > 0 && !opts.force) throw new UsageError(`server ${before.name ?? id} still has ${n} alive instance${n === 1 ? '' : 's'}; nothing changed`, {
+        if (n > 0 && !opts.force) throw new UsageError(`server ${before.name ?? id} still has ${plural(n, 'alive instance')}; nothing changed`, {
           hint: `move or remove them first (sayclaw instances ls --server ${before.name ?? id}), or add --force` });
       }
       const res = await trx.updateTable('admin.servers')

@@ -75,8 +75,10 @@ function badDate(expr: string): UsageError {
 }
 
 /**
- * Resolve --since/--until. Defaults: since = today; until = the end of the since expression
- * when only since is given as a named period (yesterday, this-month, 2026-11-20), else now.
+ * Resolve --since/--until. --since starts the range at the start of what it names (a day, week,
+ * month, time); the range runs to now unless --until is given, which ends it at the end of what
+ * it names (a day or month given to --until is inclusive). Default since: today. One period
+ * alone is --date (a day), or --since X --until X.
  */
 export function parseRange(opts: { since?: string; until?: string; date?: string }, zone: string, now: Date): TimeRange {
   assertZone(zone);
@@ -90,10 +92,7 @@ export function parseRange(opts: { since?: string; until?: string; date?: string
     return { from: sec(d.start), to: sec(d.end), zone };
   }
   const s = interval(opts.since ?? 'today', zone, n);
-  let to: DateTime;
-  if (opts.until !== undefined) to = interval(opts.until, zone, n).end;
-  else if (opts.since !== undefined && !/^\d+[dwmh]$/i.test(opts.since.trim())) to = s.end.equals(s.start) ? n : s.end;
-  else to = n;
+  const to = opts.until !== undefined ? interval(opts.until, zone, n).end : n;
   const from = sec(s.start);
   const toS = sec(to);
   if (toS <= from) {

@@ -26,7 +26,8 @@ export function wholeDays(r: TimeRange): TimeRange {
   return { from: Math.floor(from.toSeconds()), to: Math.floor(last.plus({ days: 1 }).toSeconds()), zone: r.zone };
 }
 
-export async function rollupUsage(ctx: Context, range0: TimeRange, types: number[]): Promise<RollupResult> {
+/** With dryRun, everything is computed and compared, nothing is written (the counts say what would be). */
+export async function rollupUsage(ctx: Context, range0: TimeRange, types: number[], opts: { dryRun?: boolean } = {}): Promise<RollupResult> {
   const range = wholeDays(range0);
   const fresh = new Map<string, Totals & { day: string; scope: string; scope_id: string }>();
   let days: string[] = [];
@@ -62,6 +63,8 @@ export async function rollupUsage(ctx: Context, range0: TimeRange, types: number
       else { out.updated++; writes.push(v); }
     }
     const retire = existing.rows.filter((r) => !Number(r.deleted) && !fresh.has(`${r.day}\u0000${r.scope}\u0000${r.scope_id}`));
+    out.retired = retire.length;
+    if (opts.dryRun) return;
     for (let i = 0; i < writes.length; i += 500) {
       const chunk = writes.slice(i, i + 500);
       await sql`INSERT INTO ${sql.table('admin.usage_daily')}
@@ -77,7 +80,6 @@ export async function rollupUsage(ctx: Context, range0: TimeRange, types: number
         await trx.updateTable('admin.usage_daily').set({ deleted_at: sql`NOW(3)` as never, updated_at: sql`NOW(3)` as never })
           .where('id', 'in', retire.slice(i, i + 500).map((r) => r.id)).execute();
       }
-      out.retired = retire.length;
     }
     // the house rule: every write leaves an audit row (a no-op re-run writes nothing, not even this)
     if (writes.length || retire.length) {

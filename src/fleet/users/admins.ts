@@ -28,17 +28,25 @@ const ADMIN_ROLE: Vocabulary = { flag: '--role', known: ['admin'], table: 'admin
 
 /** --role checked against the roles in use (a typo like "admni" is refused, exit 2), unless newRole. */
 export async function checkRole(db: Kysely<MysqlDB>, role: string, newRole = false): Promise<string> {
-  parseRole(role);
   if (!newRole) await checkChoice(db, ADMIN_ROLE, role);
   return role;
 }
 
-export function checkPassword(pw: string): void {
-  // messages never contain the password itself
-  if ([...pw].length < PASSWORD_MIN) throw new UsageError(`password too short: at least ${PASSWORD_MIN} characters; nothing changed`);
-  if (Buffer.byteLength(pw, 'utf8') > PASSWORD_MAX_BYTES) throw new UsageError(`password too long: at most ${PASSWORD_MAX_BYTES} bytes (bcrypt's limit); nothing changed`);
-  if (/[\p{Cc}]/u.test(pw)) throw new UsageError('password contains control characters; nothing changed');
+/** What is wrong with a new password, or null (the message never contains the password). */
+export function passwordProblem(pw: string): string | null {
+  if ([...pw].length < PASSWORD_MIN) return `password too short: at least ${PASSWORD_MIN} characters`;
+  if (Buffer.byteLength(pw, 'utf8') > PASSWORD_MAX_BYTES) return `password too long: at most ${PASSWORD_MAX_BYTES} bytes (bcrypt's limit)`;
+  if (/[\p{Cc}]/u.test(pw)) return 'password contains control characters';
+  return null;
 }
+
+export function checkPassword(pw: string): void {
+  const problem = passwordProblem(pw);
+  if (problem) throw new UsageError(`${problem}; nothing changed`);
+}
+
+/** Tries at the prompt, like passwd(1): a typo costs a retry, not an exit into the shell. */
+export const PASSWORD_TRIES = 3;
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -62,10 +70,24 @@ export async function readNewPassword(ctx: Context, fromStdin: boolean, who: str
       throw new UsageError('no password source: run in a terminal to be prompted, or pipe it with --password-stdin; nothing changed',
         { hint: "e.g. printf '%s' \"$PW\" | sayclaw users admins add ... --password-stdin" });
     }
-    pw = await ctx.prompter.password(`New password for ${who}:`);
-    checkPassword(pw);
-    const again = await ctx.prompter.password('Repeat the password:');
-    if (again !== pw) throw new UsageError('the two passwords differ; nothing changed');
+    // on a terminal a refused password is asked again with the reason (up to PASSWORD_TRIES):
+    // exiting instead would leave the user typing the second password into the shell
+    let last = '';
+    for (let i = 1; ; i++) {
+      pw = await ctx.prompter.password(`New password for ${who}:`, { accept: (p) => !passwordProblem(p) });
+      const problem = passwordProblem(pw);
+      if (!problem) {
+        const first = pw;
+        const again = await ctx.prompter.password('Repeat the password:', { accept: (p) => p === first });
+        if (again === pw) return pw;
+        last = 'the two passwords differ';
+      } else {
+        last = problem;
+      }
+      if (i >= PASSWORD_TRIES) break;
+      ctx.io.stderr.write(`${last}; try again (${PASSWORD_TRIES - i} ${PASSWORD_TRIES - i === 1 ? 'try' : 'tries'} left)\n`);
+    }
+    throw new UsageError(`${last}; no password set after ${PASSWORD_TRIES} tries; nothing changed`);
   }
   checkPassword(pw);
   return pw;

@@ -237,8 +237,7 @@ export async function addUser(db: Kysely<MysqlDB>, actor: Actor, n: NewUser): Pr
   const id = crypto.randomUUID();
   try {
     return await db.transaction().execute(async (trx) => {
-      const dup = await trx.selectFrom('portal.users').select(['email']).where('email', '=', n.email).executeTakeFirst();
-      if (dup) throw duplicate(n.email);
+      await assertUserEmailFree(trx, n.email);
       await trx.insertInto('portal.users').values({
         id, email: n.email, name: n.name, department: n.department, status: 'active',
         quota_daily: n.quota_daily ?? sql<string>`DEFAULT`, // the column's default (100000 in the shipped schema)
@@ -251,6 +250,12 @@ export async function addUser(db: Kysely<MysqlDB>, actor: Actor, n: NewUser): Pr
     if (isDup(e)) throw duplicate(n.email);
     throw e;
   }
+}
+
+/** A new portal user's email must be free (also what `users add --dry-run` checks). */
+export async function assertUserEmailFree(db: Db, email: string): Promise<void> {
+  const dup = await db.selectFrom('portal.users').select(['email']).where('email', '=', email).executeTakeFirst();
+  if (dup) throw duplicate(email);
 }
 
 function duplicate(email: string): UsageError {
