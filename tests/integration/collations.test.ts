@@ -40,6 +40,15 @@ describe.each(SETS)('admin / portal / oneapi under %s', (_name, collations) => {
     }
   });
 
+  test('the cross-database join still finds the user by its primary key (eq_ref), whatever the collations', async () => {
+    const { sameText } = await import('../../src/db/sql-helpers.js');
+    const c = t.db.selectFrom('admin.oc_instances as i').leftJoin('portal.users as u', (j) => j.on(sameText('u.id', 'i.assigned_user_id')))
+      .select(['i.id', 'u.email']).compile();
+    const params = [...c.parameters];
+    const ex = await sql.raw<{ table: string; type: string; key: string | null }>(`EXPLAIN ${c.sql.replace(/\?/g, () => `'${params.shift()}'`)}`).execute(t.db);
+    expect(ex.rows.find((r) => r.table === 'u')).toMatchObject({ type: 'eq_ref', key: 'PRIMARY' });
+  });
+
   test('instances ls: every assigned email shown, filters by --user', async () => {
     const r = await t.run(['instances', 'ls', '-o', 'json']);
     expect(r.stderr).toBe('');

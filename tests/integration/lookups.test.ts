@@ -49,12 +49,19 @@ async function explain(q: { compile(): { sql: string; parameters: readonly unkno
 }
 
 describe('exact comparisons still use the indexes (EXPLAIN)', () => {
+  beforeAll(async () => {
+    // enough rows that a scan is not the cheaper plan
+    await t.db.insertInto('admin.oc_instances').values(Array.from({ length: 400 }, (_, i) => ({ id: `oc-bulk-${i}`, name: null, gateway_port: null }))).execute();
+  });
+
   test('eqExact on a primary key is a const/ref lookup, inExact a range; the same plan as a bare =', async () => {
     const one = await explain(t.db.selectFrom('admin.oc_instances').select('id').where(eqExact('id', 'oc-ai-jp-2-03')));
     const bare = await explain(t.db.selectFrom('admin.oc_instances').select('id').where('id', '=', 'oc-ai-jp-2-03'));
     expect(one.oc_instances).toEqual(bare.oc_instances);
     expect(one.oc_instances!.key).toBe('PRIMARY');
-    const many = await explain(t.db.selectFrom('admin.oc_instances').select('id').where(inExact('id', ['oc-ai-jp-2-01', 'oc-ai-jp-2-03'])));
+    const many = await explain(t.db.selectFrom('admin.oc_instances').select(['id', 'model']).where(inExact('id', ['oc-ai-jp-2-01', 'oc-ai-jp-2-03'])));
+    const manyBare = await explain(t.db.selectFrom('admin.oc_instances').select(['id', 'model']).where('id', 'in', ['oc-ai-jp-2-01', 'oc-ai-jp-2-03']));
+    expect(many.oc_instances).toEqual(manyBare.oc_instances);
     expect(many.oc_instances).toEqual({ type: 'range', key: 'PRIMARY' });
   });
 

@@ -12,7 +12,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { UsageError } from '../../errors.js';
-import { emailOrIdIs, eqExact, naturalCompare, sameText } from '../../db/sql-helpers.js';
+import { emailOrIdIs, eqExact, inExact, naturalCompare, sameText } from '../../db/sql-helpers.js';
 import { instanceNotFound } from './targets.js';
 import { userNotFound } from '../users/lookup.js';
 
@@ -43,7 +43,7 @@ export async function readAssignments(db: Db, ids: string[] | null): Promise<Map
     .select(['i.id', 'i.deleted_at', 'i.assigned_user_id', 'u.email', 'u.status']);
   if (ids) {
     if (!ids.length) return new Map();
-    iq = iq.where('i.id', 'in', ids);
+    iq = iq.where(inExact('i.id', ids));
   }
   const inst = await iq.execute();
   const out = new Map<string, AssignmentView>();
@@ -92,6 +92,13 @@ export async function readAssignments(db: Db, ids: string[] | null): Promise<Map
   return out;
 }
 
+/** The three records of one instance named by the user (exact id); exit 4 with the closest ids otherwise. */
+export async function assignmentOf(db: Db, id: string): Promise<AssignmentView> {
+  const v = (await readAssignments(db, [id])).get(id);
+  if (!v) throw await instanceNotFound(db, [id]);
+  return v;
+}
+
 export function assignmentProblems(v: AssignmentView): string[] {
   const p: string[] = [];
   if (v.assigned_user_id) {
@@ -121,6 +128,13 @@ export async function checkBindings(db: Kysely<MysqlDB>, opts: { includeDeleted?
 }
 
 export interface PortalUserRef { id: string; email: string; status: string; name: string | null }
+
+/** findPortalUser, or exit 4 with the closest emails. */
+export async function portalUser(db: Db, emailOrId: string): Promise<PortalUserRef> {
+  const u = await findPortalUser(db, emailOrId);
+  if (!u) throw await userNotFound(db, emailOrId);
+  return u;
+}
 
 export async function findPortalUser(db: Db, emailOrId: string, lock = false): Promise<PortalUserRef | undefined> {
   const q = db.selectFrom('portal.users').select(['id', 'email', 'status', 'name']).where(emailOrIdIs('email', 'id', emailOrId));
