@@ -4,7 +4,7 @@
 // careless `=` would have matched are among them, then rows sharing a prefix; closest() ranks.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { MysqlDB } from '../db/types.js';
-import { escapeLike } from '../db/sql-helpers.js';
+import { eqExact, escapeLike } from '../db/sql-helpers.js';
 import { closest } from './closest.js';
 
 /** Where the candidates live: a logical table ('admin.servers'), its name columns, a row filter. */
@@ -36,7 +36,7 @@ export async function closestNames(db: Kysely<MysqlDB>, src: NameSource, input: 
   for (const column of src.columns) {
     const col = sql.ref(column);
     if (src.scanAll) {
-      const r = await sql<{ v: string | null }>`SELECT ${col} AS v FROM ${sql.table(src.table)} WHERE ${col} IS NOT NULL ${where} LIMIT ${sql.lit(SCAN_LIMIT)}`.execute(db);
+      const r = await sql<{ v: string | null }>`SELECT DISTINCT ${col} AS v FROM ${sql.table(src.table)} WHERE ${col} IS NOT NULL ${where} LIMIT ${sql.lit(SCAN_LIMIT)}`.execute(db);
       for (const x of r.rows) if (x.v !== null) found.add(String(x.v));
       continue;
     }
@@ -61,4 +61,23 @@ export function shownName(s: string): string {
   if (/^[\p{L}\p{M}\p{N}\p{P}\p{S}]+$/u.test(s)) return s;
   const esc = s.replace(/[\p{C}\p{Zl}\p{Zp}"\\]/gu, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\u{${c.codePointAt(0)!.toString(16)}}`));
   return `"${esc}"`;
+}
+
+/** An equality filter as typed: `--region JP-2` compared with admin.servers.region. */
+export interface FilterValue { flag: string; value: string | undefined; table: string; column: string }
+
+/**
+ * For an empty listing: the filters whose value no row has exactly, with the closest values
+ * (matching is exact and case-sensitive, so `--region JP-2` no longer finds jp-2), as one note.
+ */
+export async function exactMissNote(db: Kysely<MysqlDB>, filters: FilterValue[]): Promise<string | undefined> {
+  const notes: string[] = [];
+  for (const f of filters) {
+    if (f.value === undefined) continue;
+    const hit = await sql`SELECT 1 AS one FROM ${sql.table(f.table)} WHERE ${eqExact(f.column, f.value)} LIMIT 1`.execute(db);
+    if (hit.rows.length) continue;
+    const close = await closestNames(db, { table: f.table, columns: [f.column], scanAll: true }, f.value);
+    notes.push(`${f.flag} ${shownName(f.value)} matches nothing exactly${close.length ? `; closest: ${close.map(shownName).join(', ')}` : ''}`);
+  }
+  return notes.length ? `(${notes.join('; ')})` : undefined;
 }

@@ -183,3 +183,24 @@ describe('choices are checked: exit 2 listing the valid values', () => {
     expect(r.stderr).toBe('error: --threshold must be more than 0% and at most 1000%, got "0%" (e.g. --threshold 80% or 0.01%)\n');
   });
 });
+
+describe('equality filters are exact; an empty result says which value matched nothing', () => {
+  test('instances ls --region JP-2 / --model GPT-4o, servers ls --region, users ls --department', async () => {
+    let r = await t.run(['instances', 'ls', '--region', 'JP-2', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+    expect(r.stderr).toBe('0 instances (--region JP-2 matches nothing exactly; closest: jp-2)\n');
+    r = await t.run(['instances', 'ls', '--model', 'GPT-4o', '-o', 'json']);
+    expect(r.stderr).toBe('0 instances (--model GPT-4o matches nothing exactly; closest: gpt-4o)\n');
+    r = await t.run(['instances', 'ls', '--region', 'jp-2', '-o', 'json']);
+    expect(JSON.parse(r.stdout).length).toBeGreaterThan(0);
+    r = await t.run(['servers', 'ls', '--region', 'jp-2 ']);
+    expect(r.stderr).toBe('0 servers (--region "jp-2 " matches nothing exactly; closest: jp-2)\n');
+    const d = fleet.users[0]!.department;
+    r = await t.run(['users', 'ls', '--department', `${d} `, '-o', 'json']);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+    expect(r.stderr).toBe(`0 users (--department "${d} " matches nothing exactly; closest: ${d})\n`);
+    r = await t.run(['users', 'ls', '--department', d, '-o', 'json']);
+    expect((JSON.parse(r.stdout) as Array<{ department: string }>).every((u) => u.department === d)).toBe(true);
+  });
+});
