@@ -13,13 +13,13 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODE_HELP: Array<[number, string, string]> = [
   [0, 'ok', 'the command did what was asked (an empty list is ok)'],
-  [1, 'runtime', 'unexpected error, or schema drift found by doctor'],
+  [1, 'runtime', 'unexpected error; an output that cannot be written; a transaction still deadlocked after its retries; schema drift found by doctor'],
   [2, 'usage', 'bad flag, verb or input value; a write refused (no --yes without a TTY, guard hit)'],
   [3, 'partial', 'some servers or items failed, drifted or are unhealthy/over quota'],
   [4, 'not found', 'a named instance, server, user or key does not exist'],
-  [5, 'config/connection', 'invalid config, unreadable secret file, database or host unreachable'],
+  [5, 'config/connection', 'invalid config, unreadable secret file, database or host unreachable, a missing table (schema init), a lost COMMIT that was rolled back or whose outcome is unknown'],
   [75, 'locked', 'another run holds the lock (cron: try later)'],
-  [130, 'interrupted', 'Ctrl-C / SIGINT; nothing half-written'],
+  [130, 'interrupted', 'Ctrl-C / SIGINT / SIGTERM; nothing half-written'],
 ];
 
 export class SayclawError extends Error {
