@@ -5,6 +5,9 @@ import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { firstLine, InterruptedError } from '../../errors.js';
 
+/** The jobs sayclaw records (the startJob callers): `jobs ls --job` knows them before their first run. */
+export const SAYCLAW_JOBS = ['usage export', 'usage rollup'] as const;
+
 export interface JobRun { id: string; finish(status: 'ok', rows: number): Promise<void>; fail(err: unknown, rows?: number): Promise<void> }
 
 export async function startJob(ctx: Context, job: string, args: unknown): Promise<JobRun> {
