@@ -223,7 +223,7 @@ describe('audit: never a secret, never a control byte', () => {
         expect(r.code).toBe(0);
         // eslint-disable-next-line no-control-regex
         expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
-        expect(r.stdout).toContain('bad\\u001b[2J\\u001b]0;pwned\\u0007 reason\\r\\nnext');
+        expect(r.stdout).toContain('bad\\x1b[2J\\x1b]0;pwned\\x07 reason\\r\\nnext');
       }
     }
     const j = json(await t.run(['audit', 'ls', '--target', target, '-o', 'json']));
