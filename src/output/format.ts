@@ -28,12 +28,16 @@ export function toData(v: unknown): unknown {
   return v;
 }
 
+<<<<<<< HEAD
 // Text from the database (a reason typed into another tool, an error message) must not move the
 // cursor or recolour the terminal: the one escaping function lives in escape.ts.
 export { escapeControl } from './escape.js';
 import { escapeControl } from './escape.js';
 
 /** A value for a table cell (terminal text: control characters escaped). */
+=======
+/** A value for a table cell (the renderer escapes control characters: src/output/escape.ts). */
+>>>>>>> main
 export function toCell(v: unknown, opts: { relative?: boolean; now?: Date } = {}): string {
   if (v === null || v === undefined) return '-';
   if (v instanceof Date) return opts.relative && opts.now ? relativeTime(v, opts.now) : isoTime(v);
