@@ -28,23 +28,14 @@ export function toData(v: unknown): unknown {
   return v;
 }
 
-<<<<<<< HEAD
-// Text from the database (a reason typed into another tool, an error message) must not move the
-// cursor or recolour the terminal: the one escaping function lives in escape.ts.
-export { escapeControl } from './escape.js';
-import { escapeControl } from './escape.js';
-
-/** A value for a table cell (terminal text: control characters escaped). */
-=======
 /** A value for a table cell (the renderer escapes control characters: src/output/escape.ts). */
->>>>>>> main
 export function toCell(v: unknown, opts: { relative?: boolean; now?: Date } = {}): string {
   if (v === null || v === undefined) return '-';
   if (v instanceof Date) return opts.relative && opts.now ? relativeTime(v, opts.now) : isoTime(v);
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (Array.isArray(v)) return v.length ? v.map((x) => toCell(x, opts)).join(',') : '-';
-  if (typeof v === 'object') return escapeControl(JSON.stringify(toData(v)));
-  return escapeControl(String(v));
+  if (typeof v === 'object') return JSON.stringify(toData(v));
+  return String(v);
 }
 
 /** "1 instance", "3 instances", "0 days": a count with its noun in the right number. */

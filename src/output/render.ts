@@ -301,11 +301,7 @@ export interface ShowSection {
   data: Record<string, unknown> | Array<Record<string, unknown>>;
   /** Raw text block (e.g. pretty JSON) for the table format. */
   text?: string;
-<<<<<<< HEAD
-  /** `text` is already terminal-safe (the caller escaped every value) and may carry the caller's own colour codes */
-=======
   /** The caller escaped `text` itself (escapeControl) and may have coloured it: written as is. */
->>>>>>> main
   textIsSafe?: boolean;
 }
 

@@ -27,6 +27,9 @@ async function insertAudit(rows: Array<{ id?: string; action: string; target_typ
   }))).execute();
 }
 
+/** a TTY's table without its colour codes (bold headers) */
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
 const json = (r: RunResult) => {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Array<Record<string, unknown>>;
@@ -142,11 +145,7 @@ describe('audit ls: what sayclaw wrote, newest first', () => {
     expect(tester.every((r) => r.os_user === 'tester' || r.operator === 'tester')).toBe(true);
     expect(json(await t.run(['audit', 'ls', '--limit', '2', '-o', 'json']))).toHaveLength(2);
     const tty = await t.run(['audit', 'ls', '--actor', 'tester', '--limit', '3'], { tty: true });
-<<<<<<< HEAD
-    expect(tty.stdout.split('\n')[0]!.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/^TIME\s+OS USER\s+OPERATOR\s+ACTION\s+TYPE\s+TARGET\s+REASON\s+CHANGE/);
-=======
     expect(plain(tty.stdout).split('\n')[0]).toMatch(/^TIME\s+OS USER\s+OPERATOR\s+ACTION\s+TYPE\s+TARGET\s+REASON\s+CHANGE/);
->>>>>>> main
     expect(tty.stdout).toMatch(/\d+[smhd] ago/);
     expect(tty.stderr).toMatch(/3 audit rows \(the newest 3; --limit N or 0 for more\)/);
     const pipe = await t.run(['audit', 'ls', '--actor', 'tester', '--limit', '3']);
@@ -416,11 +415,7 @@ describe('instances history', () => {
   test('every format; table on a TTY with relative times; unknown id exit 4 with closest ids', async () => {
     for (const f of FORMATS) expect((await t.run(['instances', 'history', id, '-o', f])).code).toBe(0);
     const tty = await t.run(['instances', 'history', id], { tty: true });
-<<<<<<< HEAD
-    expect(tty.stdout.split('\n')[0]!.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/^TIME\s+EVENT\s+TARGET\s+ACTOR\s+DETAIL\s+REASON$/);
-=======
     expect(plain(tty.stdout).split('\n')[0]).toMatch(/^TIME\s+EVENT\s+TARGET\s+ACTOR\s+DETAIL\s+REASON$/);
->>>>>>> main
     expect(tty.stdout).toMatch(/\d+d ago\s+created/);
     expect(tty.stderr).toMatch(/^\d+ events for oc-ai-jp-2-hist\n$/);
     const csv = await t.run(['instances', 'history', id, '-o', 'csv']);

@@ -63,13 +63,8 @@ describe('jobs ls', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain('SECRET');
     }
-<<<<<<< HEAD
-    const tty = await run(['jobs', 'ls', '--limit', '4'], { tty: true });
-    expect(tty.stdout.split('\n')[0]!.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/^STARTED\s+JOB\s+STATUS\s+ROWS\s+DURATION\s+HOST\s+PID\s+ERROR$/);
-=======
     const tty = await run(['jobs', 'ls', '--limit', '4'], { tty: true, env: { NO_COLOR: '1' } });
     expect(tty.stdout.split('\n')[0]).toMatch(/^STARTED\s+JOB\s+STATUS\s+ROWS\s+DURATION\s+HOST\s+PID\s+ERROR$/);
->>>>>>> main
     expect(tty.stdout).toMatch(/12m ago\s+usage export\s+failed\s+10\s+30\.0 s/);
     expect(tty.stdout).toMatch(/3h ago\s+usage report\s+running\s+10\s+3h 00m/);
     expect(tty.stderr).toBe('4 runs\n');
