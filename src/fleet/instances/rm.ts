@@ -6,6 +6,7 @@ import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { suggestIds } from './targets.js';
 import { listInstances, type InstanceFilter, type InstanceListRow } from './ls.js';
+import { inTransaction } from '../../db/transaction.js';
 
 export interface WriteOutcome { id: string; result: string }
 
@@ -38,7 +39,7 @@ export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[];
  */
 export async function setDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
   signal?: AbortSignal): Promise<WriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const out: WriteOutcome[] = [];
     for (const id of ids) {
       if (signal?.aborted) throw new InterruptedError();

@@ -9,6 +9,7 @@ import { ConfigError, NotFoundError, SayclawError, ExitCode, UsageError } from '
 import { aadFor, decryptSecret, DecryptError, encryptSecret, fingerprintHash, secretFingerprint } from '../../crypto/aesgcm.js';
 import type { MasterKey } from './master-key-source.js';
 import { naturalCompare } from '../../db/sql-helpers.js';
+import { inTransaction } from '../../db/transaction.js';
 import { plural } from '../../output/format.js';
 
 export type MasterKeyRow = Selectable<ApiMasterKeysTable>;
@@ -90,7 +91,7 @@ export interface AddRequest { provider: string; name: string; secret: string; re
 /** Insert a new active key in one transaction with its audit row. */
 export async function addMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: MasterKey, req: AddRequest): Promise<MasterKeyListRow> {
   checkProviderName(req.provider, req.name);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await assertSameMasterKey(trx, mk);
     const dup = await trx.selectFrom('admin.api_master_keys').select('id')
       .where('provider', '=', req.provider).where('name', '=', req.name).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
@@ -129,7 +130,7 @@ export interface RotateResult { old_id: string; new_id: string; provider: string
 /** New secret: the old row is soft-deleted (status rotated) and linked from the new one. */
 export async function rotateMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: MasterKey,
   req: { id: string; secret: string; reason?: string | null; now: Date }): Promise<RotateResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const old = await getMasterKeyRow(trx, req.id, true);
     assertRotatable(old);
     await assertSameMasterKey(trx, mk);
@@ -159,7 +160,7 @@ export interface RevokeResult { id: string; provider: string; name: string; stat
 /** Soft revoke: status revoked, revoked_at and deleted_at set. Re-running changes nothing. */
 export async function revokeMasterKey(db: Kysely<MysqlDB>, actor: Actor,
   req: { id: string; reason?: string | null; now: Date }): Promise<RevokeResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await getMasterKeyRow(trx, req.id, true);
     if (row.status === 'revoked') {
       return { id: row.id, provider: row.provider, name: row.name, status: row.status, revoked_at: row.revoked_at, changed: false };
@@ -237,7 +238,7 @@ export async function revealMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: Mas
   req: { id: string; reason?: string | null }): Promise<{ row: MasterKeyRow; plaintext: string }> {
   const row = await getMasterKeyRow(db, req.id);
   const r = tryDecrypt(mk, row);
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     await writeAudit(trx, actor, { action: KEY_ACTIONS.reveal, target_type: TARGET, target_id: row.id, reason: req.reason,
       after: { provider: row.provider, name: row.name, fingerprint: row.key_hint, result: r.ok ? 'revealed' : `refused: ${r.problem}` } });
   });
@@ -258,7 +259,7 @@ export interface ReencryptResult { count: number; from_master_key_id: string; to
 export async function reencryptMasterKeys(db: Kysely<MysqlDB>, actor: Actor, from: MasterKey, to: MasterKey,
   req: { reason?: string | null }): Promise<ReencryptResult> {
   if (from.id === to.id) throw new UsageError(`the new master key (${to.source}) is the same as the current one (id ${from.id}); nothing changed`);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const rows = await trx.selectFrom('admin.api_master_keys').selectAll().orderBy('id').forUpdate().execute();
     const ids: string[] = [];
     for (const row of rows) {
