@@ -13,11 +13,10 @@ async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string 
   const a = await import('../../src/fleet/instances/assignment.js');
   const { confirmChange, showChange, dryRunReport } = await import('../../src/plan.js');
   const { renderList } = await import('../../src/output/render.js');
-  const { NotFoundError } = await import('../../src/errors.js');
   const { db } = await ctx.mysql();
-  const view = (await a.readAssignments(db, [id])).get(id);
-  if (!view) throw new NotFoundError(`no such instance: ${id}`, { hint: 'list them with: sayclaw instances ls' });
-  const target = email ? await a.findPortalUser(db, email) : undefined;
+  // exact id and email (case-insensitive); a near miss is exit 4 with the closest, before anything is said
+  const view = await a.assignmentOf(db, id);
+  const target = email ? await a.portalUser(db, email) : undefined;
   const change = `${id}: ${view.assigned_email ?? 'unassigned'} -> ${mode === 'unassign' ? 'nobody' : (target?.email ?? email)}`;
   if (o.dryRun) {
     dryRunReport(ctx, [`would ${mode} ${change}`]);

@@ -189,8 +189,8 @@ async function exportRaw(ctx: Context, req: ExportRequest, sink: Sink): Promise<
     }
   }
   if (split.mysql) {
-    // The join to the keys stays in SQL (token names match under the column's collation, as
-    // everywhere else); instance -> user -> department comes from a small map read in the
+    // The join to the keys stays in SQL (token names compared exactly, under the one
+    // cross-database collation: sameText in keyJoins); instance -> user -> department comes from a small map read in the
     // same consistent snapshot, keyed by the very k.instance_id values this query returns.
     // The database then skips two joins per row (0.30 s instead of 0.54 s at 200,000 rows)
     // and the rows carry no repeated user/department strings.
