@@ -1,12 +1,10 @@
-import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, validateConfigFile, describeConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { tempDir } from '../support/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sayclaw-cfg-'));
-const made = [dir];
-afterAll(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+const dir = tempDir('cfg');
 const write = (name: string, data: unknown) => { const p = join(dir, name); writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data)); return p; };
 
 describe('config loading', () => {
@@ -46,8 +44,7 @@ describe('config loading', () => {
   });
 
   test('XDG default path is used when present', () => {
-    const xdg = mkdtempSync(join(tmpdir(), 'sayclaw-xdg-'));
-    made.push(xdg);
+    const xdg = tempDir('xdg');
     mkdirSync(join(xdg, 'sayclaw'));
     writeFileSync(join(xdg, 'sayclaw', 'config.json'), JSON.stringify({ operator: 'xdg-op' }));
     const lc = loadConfig({ env: { HOME: dir, XDG_CONFIG_HOME: xdg }, cwd: dir });

@@ -219,7 +219,7 @@ export function explainFailures(rows: VerifyRow[], mk: MasterKey): string | null
     return `no stored key decrypts with the master key from ${mk.source} (id ${mk.id}): it is most likely the wrong master key file`;
   }
   const tampered = failed.filter((r) => r.problem === 'tampered').length;
-  return `${failed.length} of ${plural(rows.length, 'key')} fail${failed.length === 1 ? 's' : ''} authentication${tampered ? ` (${tampered} tampered: altered after encryption with this master key)` : ''}`;
+  return `${failed.length} of ${plural(rows.length, 'key')} fail authentication${tampered ? ` (${tampered} tampered: altered after encryption with this master key)` : ''}`;
 }
 
 /** Thrown when a single key cannot be decrypted: exit 1 for tampering, 5 for a wrong master key. */

@@ -7,6 +7,7 @@ import type { MysqlDB } from '../../db/types.js';
 import type { Context } from '../../context.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
+import { plural } from '../../output/format.js';
 
 export const BCRYPT_COST = 12;
 export const PASSWORD_MIN = 10;
@@ -72,7 +73,7 @@ export async function readNewPassword(ctx: Context, fromStdin: boolean, who: str
         last = problem;
       }
       if (i >= PASSWORD_TRIES) break;
-      ctx.io.stderr.write(`${last}; try again (${PASSWORD_TRIES - i} ${PASSWORD_TRIES - i === 1 ? 'try' : 'tries'} left)\n`);
+      ctx.io.stderr.write(`${last}; try again (${plural(PASSWORD_TRIES - i, 'try', 'tries')} left)\n`);
     }
     throw new UsageError(`${last}; no password set after ${PASSWORD_TRIES} tries; nothing changed`);
   }
