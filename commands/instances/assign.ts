@@ -13,11 +13,10 @@ async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string 
   const a = await import('../../src/fleet/instances/assignment.js');
   const { confirmChange, showChange, dryRunReport } = await import('../../src/plan.js');
   const { renderList } = await import('../../src/output/render.js');
-  const { NotFoundError } = await import('../../src/errors.js');
   const { db } = await ctx.mysql();
-  const view = (await a.readAssignments(db, [id])).get(id);
-  if (!view) throw new NotFoundError(`no such instance: ${id}`, { hint: 'list them with: sayclaw instances ls' });
-  const target = email ? await a.findPortalUser(db, email) : undefined;
+  // exact id and email (case-insensitive); a near miss is exit 4 with the closest, before anything is said
+  const view = await a.assignmentOf(db, id);
+  const target = email ? await a.portalUser(db, email) : undefined;
   const change = `${id}: ${view.assigned_email ?? 'unassigned'} -> ${mode === 'unassign' ? 'nobody' : (target?.email ?? email)}`;
   if (o.dryRun) {
     dryRunReport(ctx, [`would ${mode} ${change}`]);
@@ -28,9 +27,7 @@ async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string 
     showChange(ctx, [`will ${mode} ${change}`]);
     if (!await confirmChange(ctx, { verb: mode, noun: 'instance', ids: [id], yes: o.yes })) return;
   }
-  const res = await db.transaction().execute((trx) => mode === 'unassign'
-    ? a.unassignInTrx(trx, ctx.who(), id, { reason: o.reason })
-    : a.assignInTrx(trx, ctx.who(), id, email!, { reassign: mode === 'reassign', reason: o.reason }));
+  const res = await a.changeAssignment(db, ctx.who(), id, mode === 'unassign' ? null : email!, { reassign: mode === 'reassign', reason: o.reason });
   await renderList(ctx.out, [res], { format: ctx.outputFormat, nameKey: 'instance_id', columns: [
     { key: 'instance_id' }, { key: 'action' }, { key: 'from' }, { key: 'to' }, { key: 'changed' }] });
   // said only now that it happened, from what the transaction did

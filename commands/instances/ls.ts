@@ -24,7 +24,10 @@ export function registerLs(g: Command): void {
         import('../../src/fleet/instances/ls.js'), import('../../src/output/render.js'), ctx.mysql()]);
       // streamed: every format writes batch by batch (the table keeps compact rows for its widths)
       const n = await withInstanceBatches(db, filter, (batches) => renderList(ctx.out, batches, { format: ctx.outputFormat, columns: INSTANCE_COLUMNS }));
-      ctx.countLine(n, 'instance');
+      const note = n ? undefined : await (await import('../../src/fleet/suggest.js')).exactMissNote(db, [
+        { flag: '--region', value: filter.region, table: 'admin.servers', column: 'region' },
+        { flag: '--model', value: filter.model, table: 'admin.oc_instances', column: 'model' }]);
+      ctx.countLine(n, 'instance', { note });
     },
   });
 }

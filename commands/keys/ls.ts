@@ -23,7 +23,9 @@ export function registerKeysLs(g: Command): void {
         { key: 'master_key_id', wide: true }, { key: 'rotated_from_id', wide: true }, { key: 'rotated_to_id', wide: true },
         { key: 'deleted_at', wide: true },
       ] });
-      ctx.countLine(rows.length, o.all ? 'master key' : 'active master key', { note: rows.length || o.all ? undefined : '(--all shows rotated and revoked ones)' });
+      const miss = rows.length ? undefined : await (await import('../../src/fleet/suggest.js')).exactMissNote(db, [
+        { flag: '--provider', value: o.provider, table: 'admin.api_master_keys', column: 'provider' }]);
+      ctx.countLine(rows.length, o.all ? 'master key' : 'active master key', { note: miss ?? (rows.length || o.all ? undefined : '(--all shows rotated and revoked ones)') });
     },
   });
 }

@@ -10,20 +10,20 @@ interface Opts extends MasterKeyOpts { reason?: string; yes?: boolean }
 export function registerKeysReveal(g: Command): void {
   verb<Opts>(g, {
     name: 'reveal',
-    args: '<id>',
+    args: '<id|prefix>',
     summary: 'print one decrypted key (asks first; only to a terminal unless --yes; always audited)',
-    examples: ['sayclaw keys reveal 3f0c9a1e-...', 'sayclaw keys reveal 3f0c9a1e-... --yes --reason "migrate to vault" > /dev/shm/k'],
+    examples: ['sayclaw keys reveal 3f0c9a1e', 'sayclaw keys reveal 3f0c9a1e --yes --reason "migrate to vault" > /dev/shm/k'],
     options: (c) => masterKeyOptions(c
       .option('--reason <text>', 'recorded in the audit log')
       .option('-y, --yes', 'no confirmation, and allow stdout that is not a terminal')),
     run: async (ctx, o, args) => {
-      const id = args[0]!;
       const { applyMasterKeyFlags, loadMasterKey } = await import('../../src/fleet/keys/master-key-source.js');
       const { getMasterKeyRow, revealMasterKey } = await import('../../src/fleet/keys/master-keys.js');
       const { confirmChange } = await import('../../src/plan.js');
       applyMasterKeyFlags(ctx, o);
       const { db } = await ctx.mysql();
-      const row = await getMasterKeyRow(db, id);
+      const row = await getMasterKeyRow(db, args[0]!);
+      const id = row.id; // the whole id, also when a unique prefix was typed
       if (!ctx.io.stdoutIsTTY && !o.yes) {
         throw new UsageError('refusing to print a secret to a pipe or file without --yes; nothing printed', { hint: 'run it in a terminal, or add --yes' });
       }

@@ -8,21 +8,21 @@ interface Opts extends MasterKeyOpts { secretStdin?: boolean; reason?: string; y
 export function registerKeysRotate(g: Command): void {
   verb<Opts>(g, {
     name: 'rotate',
-    args: '<id>',
+    args: '<id|prefix>',
     summary: 'replace a key\'s secret: new row, the old one soft-deleted (status rotated) and linked',
-    examples: ['sayclaw keys rotate 3f0c9a1e-...', 'pass show openai/prod | sayclaw keys rotate 3f0c9a1e-... --secret-stdin --yes'],
+    examples: ['sayclaw keys rotate 3f0c9a1e', 'pass show openai/prod | sayclaw keys rotate 3f0c9a1e --secret-stdin --yes'],
     options: (c) => writeFlags(masterKeyOptions(c
       .option('--secret-stdin', 'read the new secret from stdin (one line) instead of prompting')
       .option('--reason <text>', 'recorded in the audit log'), { stdin: false }), 'tty'),
     run: async (ctx, o, args) => {
-      const id = args[0]!;
       const { applyMasterKeyFlags, loadMasterKey, readSecretInput } = await import('../../src/fleet/keys/master-key-source.js');
       const { getMasterKeyRow, assertRotatable, rotateMasterKey } = await import('../../src/fleet/keys/master-keys.js');
       const { confirmChange, showChange } = await import('../../src/plan.js');
       const { renderObject } = await import('../../src/output/render.js');
       applyMasterKeyFlags(ctx, o);
       const { db } = await ctx.mysql();
-      const row = await getMasterKeyRow(db, id);
+      const row = await getMasterKeyRow(db, args[0]!);
+      const id = row.id; // the whole id, also when a unique prefix was typed
       assertRotatable(row);
       if (o.dryRun) {
         showChange(ctx, [`would rotate ${row.provider}/${row.name} (${row.id}, ${row.key_hint ?? 'no fingerprint'})`], true);

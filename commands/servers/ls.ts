@@ -20,7 +20,10 @@ export function registerServersLs(g: Command): void {
       const { db } = await ctx.mysql();
       const rows = await listServers(db, { region: o.region, provider: o.provider, status: o.status, state: o.deleted ? 'deleted' : o.all ? 'all' : 'alive' });
       await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: SERVER_COLUMNS, nameKey: 'name' });
-      ctx.countLine(rows.length, 'server');
+      const note = rows.length ? undefined : await (await import('../../src/fleet/suggest.js')).exactMissNote(db, [
+        { flag: '--region', value: o.region, table: 'admin.servers', column: 'region' },
+        { flag: '--provider', value: o.provider, table: 'admin.servers', column: 'provider' }]);
+      ctx.countLine(rows.length, 'server', { note });
     },
   });
 }

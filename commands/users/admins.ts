@@ -14,7 +14,7 @@ async function printAdmins(ctx: Context, rows: AdminRow[]): Promise<void> {
   await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'email', columns: ADMIN_COLUMNS });
 }
 
-interface AddOpts { email: string; name: string; role: string; passwordStdin?: boolean; dryRun?: boolean; yes?: boolean }
+interface AddOpts { email: string; name: string; role: string; newRole?: boolean; passwordStdin?: boolean; dryRun?: boolean; yes?: boolean }
 interface PasswdOpts { passwordStdin?: boolean; reason?: string; dryRun?: boolean; yes?: boolean }
 interface ChangeOpts { reason?: string; dryRun?: boolean; yes?: boolean }
 
@@ -76,13 +76,15 @@ export function registerAdmins(users: Command): void {
     ],
     options: (c) => writeFlags(c.requiredOption('--email <EMAIL>', 'login email (stored lower-case)')
       .requiredOption('--name <NAME>', 'display name (Chinese fine)')
-      .option('--role <ROLE>', 'role, e.g. admin', 'admin')
+      .option('--role <ROLE>', 'role: admin (default) or one an account already has', 'admin')
+      .option('--new-role', 'the --role is new: no account has it yet')
       .option('--password-stdin', 'read the password from stdin (one trailing newline removed)'), 'never', 'check everything, ask no password, add nothing'),
     run: async (ctx, o) => {
       const a = await import('../../src/fleet/users/admins.js');
       const { parseEmail, parseName } = await import('../../src/fleet/users/registry.js');
       const req = { email: parseEmail(o.email), name: parseName(o.name), role: a.parseRole(o.role) };
       const { db } = await ctx.mysql();
+      await a.checkRole(db, req.role, !!o.newRole);
       await a.assertAdminEmailFree(db, req.email);
       if (o.dryRun) {
         (await import('../../src/plan.js')).dryRunReport(ctx, [`would add admin account ${req.email} (${req.name}, role ${req.role}); the password would be ${o.passwordStdin ? 'read from stdin' : 'asked twice'}`]);

@@ -35,7 +35,9 @@ export function registerUsersLs(g: Command): void {
         noInstance: o.instance === false, telegram: o.telegram,
       });
       await renderList(ctx.out, rows, { format: ctx.outputFormat, nameKey: 'email', columns: USER_COLUMNS });
-      ctx.countLine(rows.length, 'user');
+      const note = rows.length ? undefined : await (await import('../../src/fleet/suggest.js')).exactMissNote(db, [
+        { flag: '--department', value: o.department, table: 'portal.users', column: 'department' }]);
+      ctx.countLine(rows.length, 'user', { note });
     },
   });
 }

@@ -10,6 +10,7 @@ import { setMaxListeners } from 'node:events';
 import type { Client, ClientChannel } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { Semaphore } from './semaphore.js';
+import { ExitCode, SayclawError } from '../errors.js';
 
 export type HostKeyPolicy = 'strict' | 'accept-new' | 'off';
 
@@ -33,12 +34,20 @@ export interface SshPoolOptions {
   signal?: AbortSignal;
 }
 
+type RemoteErrorKind = 'connect' | 'hostkey' | 'auth' | 'timeout' | 'exec' | 'docker' | 'aborted' | 'probe';
+/** Exit codes (src/errors.ts) when one reaches the top, e.g. `instances logs` on one server:
+ * the host could not be reached or logged into (a missing key file too) is 5, as for a database. */
+const EXIT_BY_KIND: Record<RemoteErrorKind, number> = {
+  connect: ExitCode.CONFIG, hostkey: ExitCode.CONFIG, auth: ExitCode.CONFIG, timeout: ExitCode.RUNTIME,
+  exec: ExitCode.RUNTIME, docker: ExitCode.RUNTIME, probe: ExitCode.RUNTIME, aborted: ExitCode.INTERRUPTED,
+};
+
 /** A remote failure with a one-line reason meant for the per-server report. */
-export class RemoteError extends Error {
-  readonly kind: 'connect' | 'hostkey' | 'auth' | 'timeout' | 'exec' | 'docker' | 'aborted' | 'probe';
+export class RemoteError extends SayclawError {
+  readonly kind: RemoteErrorKind;
   readonly fingerprint?: string;
-  constructor(kind: RemoteError['kind'], message: string, extra: { fingerprint?: string; cause?: unknown } = {}) {
-    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+  constructor(kind: RemoteErrorKind, message: string, extra: { fingerprint?: string; cause?: unknown; exitCode?: number } = {}) {
+    super(message, extra.exitCode ?? EXIT_BY_KIND[kind], { cause: extra.cause });
     this.name = 'RemoteError';
     this.kind = kind;
     this.fingerprint = extra.fingerprint;
@@ -268,7 +277,7 @@ export class SshPool {
         reject(e);
       };
       // readyTimeout covers the handshake; this timer also covers a TCP connect that hangs
-      const timer = setTimeout(() => fail(new RemoteError('timeout', `connect timed out after ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+      const timer = setTimeout(() => fail(new RemoteError('timeout', `connect timed out after ${this.opts.connectTimeoutMs} ms`, { exitCode: ExitCode.CONFIG })), this.opts.connectTimeoutMs);
       const onAbort = () => fail(new RemoteError('aborted', 'interrupted'));
       this.opts.signal?.addEventListener('abort', onAbort, { once: true });
       client.on('ready', () => {
@@ -286,7 +295,7 @@ export class SshPool {
         if (hostKeyProblem) { fail(hostKeyProblem); return; }
         const msg = err.message || err.code || 'ssh error';
         const kind = err.level === 'client-authentication' ? 'auth' : /timed out/i.test(msg) ? 'timeout' : 'connect';
-        fail(new RemoteError(kind, kind === 'auth' ? `authentication failed for ${t.user} with key ${t.keyPath}` : msg, { cause: err }));
+        fail(new RemoteError(kind, kind === 'auth' ? `authentication failed for ${t.user} with key ${t.keyPath}` : msg, { cause: err, exitCode: ExitCode.CONFIG }));
       });
       client.on('close', () => fail(hostKeyProblem ?? new RemoteError('connect', 'connection closed during handshake')));
       client.connect({

@@ -46,7 +46,11 @@ describe('users admins', () => {
   });
 
   test('add with a TTY prompt asked twice; mismatch or no source refused, nothing changed', async () => {
+    // a role no account has yet: refused (a typo of "admin"?) unless --new-role says it is meant
     let r = await t.run(['users', 'admins', 'add', '--email', 'ops@sayclaw.test', '--name', '值班', '--role', 'operator'], { tty: true, answers: [PW, PW] });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --role: unknown value operator \(use one of admin; a role no account has yet needs --new-role\)\n$/);
+    r = await t.run(['users', 'admins', 'add', '--email', 'ops@sayclaw.test', '--name', '值班', '--role', 'operator', '--new-role'], { tty: true, answers: [PW, PW] });
     expect(r.code).toBe(0);
     expect(await bcrypt.compare(PW, await hashOf('ops@sayclaw.test'))).toBe(true);
     const before = await snapshot();
@@ -76,6 +80,10 @@ describe('users admins', () => {
     r = await t.run(['users', 'admins', 'add', '--email', 'x5@sayclaw.test', '--name', 'x', '--role', 'Root Admin!', '--password-stdin'], { stdin: PW });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/invalid role/);
+    // the roles in use are the vocabulary: a typo is refused before any password is asked, listing them
+    r = await t.run(['users', 'admins', 'add', '--email', 'x7@sayclaw.test', '--name', 'x', '--role', 'operatr'], { tty: true, answers: [] });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--role: unknown value operatr \(use one of admin, operator;/);
     for (const s of [r.stderr]) expect(s.trim().split('\n')).toHaveLength(1);
     expect(await snapshot()).toBe(before);
   });

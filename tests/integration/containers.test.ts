@@ -99,7 +99,27 @@ test('a missing container is reported per instance (exit 3)', async () => {
   const r = await t.run(['instances', 'restart', 'oc-ct-09']);
   expect(r.code).toBe(3);
   expect(r.stdout).toMatch(/oc-ct-09 .*failed.*no container named oc-ct-09 on ct-02/);
+  // one instance named on the command line: a missing container is "not found" (exit 4), in one line
+  const l = await t.run(['instances', 'logs', 'oc-ct-09']);
+  expect(l.code).toBe(4);
+  expect(l.stderr).toMatch(/^error: no container named oc-ct-09 on ct-02 \(list them with: sayclaw servers exec ct-02 -- docker ps -a\)\n$/);
   await t.db.updateTable('admin.oc_instances').set({ deleted_at: new Date() }).where('id', '=', 'oc-ct-09').execute();
+});
+
+test('exit codes of one-instance verbs: an unreadable SSH key is 5 (config/connection), an unknown id 4', async () => {
+  const s = lab.servers[1]!;
+  const srv = (await t.db.selectFrom('admin.servers').selectAll().where('id', '=', s.id!).executeTakeFirstOrThrow());
+  await t.db.insertInto('admin.servers').values({ ...srv, id: 'srv-nokey', name: 'ct-nokey', ssh_key_path: '/nonexistent/id_ed25519' } as never).execute();
+  await t.db.insertInto('admin.oc_instances').values({ id: 'oc-ct-nokey', server_id: 'srv-nokey', name: 'oc-ct-nokey', gateway_port: 1 }).execute();
+  for (const argv of [['instances', 'logs', 'oc-ct-nokey'], ['instances', 'exec', 'oc-ct-nokey', '--', 'true']]) {
+    const r = await t.run(argv);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^error: cannot read ssh key \/nonexistent\/id_ed25519: ENOENT\n$/);
+  }
+  const u = await t.run(['instances', 'logs', 'OC-CT-01']);
+  expect(u.code).toBe(4);
+  expect(u.stderr).toMatch(/^error: no such instance: OC-CT-01 \(closest: oc-ct-01/);
+  await t.db.updateTable('admin.oc_instances').set({ deleted_at: new Date() }).where('id', '=', 'oc-ct-nokey').execute();
 });
 
 test('health direct and via ssh, with --record', async () => {

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { createMysql, type MysqlHandle } from '../../src/db/mysql.js';
 import { createPg, type PgHandle } from '../../src/db/pg.js';
 import { initMysqlSchema } from '../../src/db/schema-ops.js';
+import { MYSQL_SCHEMA, type DbKey } from '../../src/db/ddl.js';
 import type { MysqlDB, LegacyPgDB } from '../../src/db/types.js';
 import { runCli } from '../../commands/index.js';
 import type { Prompter } from '../../src/context.js';
@@ -92,6 +93,30 @@ export interface TestEnvOptions {
   pgFlavour?: PgFlavour;
   /** One API with LOG_SQL_DSN on MySQL: `logs` in a database of its own (SAYCLAW_DB_LOGS) */
   logsDatabase?: boolean;
+  /**
+   * A collation per MySQL database (e.g. admin utf8mb4_unicode_ci, portal utf8mb4_unicode_520_ci,
+   * oneapi utf8mb4_general_ci), as databases created apart end up in production: the database
+   * default and every text column of its tables get it.
+   */
+  collations?: Partial<Record<DbKey, string>>;
+}
+
+/**
+ * Create the databases asked for under their own collation. Our tables' DDL says DEFAULT
+ * CHARSET=utf8mb4, which alone would mean the charset's default collation, so they are created
+ * here with the collation added (initMysqlSchema then skips them); GORM's One API tables name no
+ * charset and take the database default.
+ */
+async function createCollated(db: Kysely<MysqlDB>, names: Record<DbKey, string>, collations: Partial<Record<DbKey, string>>): Promise<void> {
+  await db.connection().execute(async (conn) => {
+    for (const [key, collation] of Object.entries(collations) as Array<[DbKey, string | undefined]>) {
+      if (!collation) continue;
+      await sql.raw(`CREATE DATABASE \`${names[key]}\` CHARACTER SET utf8mb4 COLLATE ${collation}`).execute(conn);
+      if (key === 'oneapi') continue;
+      await sql.raw(`USE \`${names[key]}\``).execute(conn);
+      for (const t of MYSQL_SCHEMA[key]) await sql.raw(t.ddl.replace(/DEFAULT CHARSET=utf8mb4\b/, `DEFAULT CHARSET=utf8mb4 COLLATE=${collation}`)).execute(conn);
+    }
+  });
 }
 
 export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv> {
@@ -103,6 +128,7 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
   const root: MysqlHandle = createMysql({
     host: m.host, port: m.port, user: m.user, passwordFile: null, databases: { logs: null, ...names }, timezone: '+00:00', connectTimeoutMs: 5000, poolSize: 4,
   }, m.password || null);
+  if (opts.collations) await createCollated(root.db, names, opts.collations);
   await initMysqlSchema(root.db, names, { keys: ['admin', 'portal'] });
   // the main database always gets all tables (also an empty logs with LOG_SQL_DSN, as One API does)
   await createOneApiMysql(root.db, names.oneapi, flavour);

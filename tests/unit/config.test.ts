@@ -68,6 +68,21 @@ describe('config loading', () => {
     expect(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: join(dir, 'missing.json') })).toThrow(/does not exist/);
   });
 
+  test('a config file holding a secret gets the password-file mode warning when group or others can read it', () => {
+    // an unselected profile is never validated, so a password can sit in it
+    const f = write('held.json', { mysql: { host: 'h' }, profiles: { old: { mysql: { password: 'hunter2-secret' } } } });
+    chmodSync(f, 0o644);
+    const lc = loadConfig({ env: { HOME: dir }, cwd: dir, configPath: f });
+    expect(lc.warnings.join('\n')).toMatch(new RegExp(`config file ${f} holds a secret \\(profiles\\.old\\.mysql\\.password\\) and is readable by group or others \\(chmod 600`));
+    expect(lc.warnings.join('\n')).not.toContain('hunter2');
+    chmodSync(f, 0o600);
+    expect(loadConfig({ env: { HOME: dir }, cwd: dir, configPath: f }).warnings).toEqual([]);
+    // paths to secret files are not secrets
+    const g = write('paths.json', { mysql: { passwordFile: '/x/pw' }, keys: { masterKeyFile: '/x/mk' }, $comment: 'password: see the file' });
+    chmodSync(g, 0o644);
+    expect(loadConfig({ env: { HOME: dir }, cwd: dir, configPath: g }).warnings).toEqual([]);
+  });
+
   test('password file: read, warned when readable by others, error when unreadable', () => {
     const pw = write('pw', 'hunter2\n');
     chmodSync(pw, 0o644);

@@ -5,6 +5,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AdminLogsTable, MysqlDB } from '../../db/types.js';
 import { maskJsonText } from '../../output/mask.js';
+import { eqEmail, eqExact } from '../../db/sql-helpers.js';
 
 export type AdminLogRecord = Omit<Selectable<AdminLogsTable>, 'deleted_at'>;
 
@@ -126,9 +127,9 @@ export async function nameTargets(db: Kysely<MysqlDB>, rows: AuditEntryView[]): 
 /** `--target X`: the id itself, plus the id of a user or admin with that email, or a server with that name or IP. */
 export async function targetIdsFor(db: Kysely<MysqlDB>, ref: string): Promise<string[]> {
   const [u, a, s] = await Promise.all([
-    ref.includes('@') ? db.selectFrom('portal.users').select('id').where('email', '=', ref).execute() : [],
-    ref.includes('@') ? db.selectFrom('admin.admin_users').select('id').where('email', '=', ref).execute() : [],
-    db.selectFrom('admin.servers').select('id').where((eb) => eb.or([eb('name', '=', ref), eb('ip', '=', ref)])).execute(),
+    ref.includes('@') ? db.selectFrom('portal.users').select('id').where(eqEmail('email', ref)).execute() : [],
+    ref.includes('@') ? db.selectFrom('admin.admin_users').select('id').where(eqEmail('email', ref)).execute() : [],
+    db.selectFrom('admin.servers').select('id').where((eb) => eb.or([eqExact('name', ref), eqExact('ip', ref)])).execute(),
   ]);
   return [...new Set([ref, ...u.map((r) => r.id), ...a.map((r) => r.id), ...s.map((r) => r.id)])];
 }

@@ -2,7 +2,7 @@
 // be given whole or as a unique prefix (like git); an unknown id is exit 4 with the closest ids.
 import type { Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { likePrefix } from '../../db/sql-helpers.js';
+import { eqExact, likePrefix } from '../../db/sql-helpers.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { closest } from '../closest.js';
 import { AUDIT_SELECT, auditView, fieldChanges, nameTargets, type AuditEntryView, type FieldChange } from './read.js';
@@ -17,7 +17,7 @@ export async function showAudit(db: Kysely<MysqlDB>, ref: string): Promise<Audit
   const want = ref.trim();
   if (!want) throw new UsageError('name an audit row by its id', { hint: 'find ids with: sayclaw audit ls -o wide' });
   const base = db.selectFrom('admin.admin_logs').select([...AUDIT_SELECT]).where('deleted_at', 'is', null);
-  let row = await base.where('id', '=', want).executeTakeFirst();
+  let row = await base.where(eqExact('id', want)).executeTakeFirst();
   if (!row && want.length >= 8) {
     const rows = await base.where(likePrefix('id', want)).orderBy('id').limit(6).execute();
     if (rows.length > 1) {

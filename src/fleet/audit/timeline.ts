@@ -6,12 +6,10 @@
 // audit row says who did it); a date no audit row explains is shown as changed outside sayclaw.
 import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { NotFoundError } from '../../errors.js';
-import { likePrefix } from '../../db/sql-helpers.js';
-import { closest } from '../closest.js';
+import { eqEmail, eqExact, inExact } from '../../db/sql-helpers.js';
 import type { TimeWindow } from '../window.js';
 import { ASSIGN_ACTIONS } from '../instances/assignment.js';
-import { suggestIds } from '../instances/targets.js';
+import { instanceNotFound } from '../instances/targets.js';
 import { findServer } from '../servers/registry.js';
 import { getUser } from '../users/registry.js';
 import { AUDIT_SELECT, actorOf, auditView, type AuditEntryView } from './read.js';
@@ -58,7 +56,7 @@ async function auditRows(db: Kysely<MysqlDB>, targetType: string, ids: string[],
   if (!ids.length) return [];
   let q = db.selectFrom('admin.admin_logs').select([...AUDIT_SELECT]).where('deleted_at', 'is', null)
     .where('target_type', '=', targetType);
-  q = ids.length === 1 ? q.where('target_id', '=', ids[0]!) : q.where('target_id', 'in', ids);
+  q = ids.length === 1 ? q.where(eqExact('target_id', ids[0]!)) : q.where(inExact('target_id', ids));
   if (actions) q = q.where('action', 'in', actions);
   if (w.from) q = q.where('created_at', '>=', w.from);
   if (w.to) q = q.where('created_at', '<', w.to);
@@ -111,11 +109,11 @@ async function bindingEvents(db: Kysely<MysqlDB>, by: { instanceIds?: string[]; 
     .where('ui.tg_bound_at', 'is not', null);
   if (by.instanceIds) {
     if (!by.instanceIds.length) return;
-    aq = aq.where('instance_id', 'in', by.instanceIds);
-    pq = pq.where('ui.instance_id', 'in', by.instanceIds);
+    aq = aq.where(inExact('instance_id', by.instanceIds));
+    pq = pq.where(inExact('ui.instance_id', by.instanceIds));
   }
-  if (by.email !== undefined) aq = aq.where('user_email', '=', by.email);
-  if (by.userId !== undefined) pq = pq.where('ui.user_id', '=', by.userId);
+  if (by.email !== undefined) aq = aq.where(eqEmail('user_email', by.email));
+  if (by.userId !== undefined) pq = pq.where(eqExact('ui.user_id', by.userId));
   const [admin, portal] = await Promise.all([aq.execute(), pq.execute()]);
   for (const b of admin) {
     if (!inWindow(b.assigned_at, w)) continue;
@@ -145,18 +143,15 @@ function finish(events: Array<Omit<TimelineEvent, 'target'>>, subject: Timeline[
 
 export async function instanceTimeline(db: Kysely<MysqlDB>, id: string, w: TimeWindow = {}): Promise<Timeline> {
   const [inst, audits, transitions] = await Promise.all([
-    db.selectFrom('admin.oc_instances').select(['id', 'created_at', 'deleted_at']).where('id', '=', id).executeTakeFirst(),
+    db.selectFrom('admin.oc_instances').select(['id', 'created_at', 'deleted_at']).where(eqExact('id', id)).executeTakeFirst(),
     auditRows(db, 'instance', [id], w),
     healthTransitions(db, id, w),
   ]);
   const notes: string[] = [];
   if (!inst) {
-    const any = audits.length || (await db.selectFrom('admin.admin_logs').select('id').where('target_id', '=', id)
+    const any = audits.length || (await db.selectFrom('admin.admin_logs').select('id').where(eqExact('target_id', id))
       .where('target_type', '=', 'instance').limit(1).execute()).length;
-    if (!any) {
-      const sugg = await suggestIds(db, id);
-      throw new NotFoundError(`no such instance: ${id}`, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : 'list them with: sayclaw instances ls --all' });
-    }
+    if (!any) throw await instanceNotFound(db, [id]);
     notes.push(`${id} has no oc_instances row; showing what admin_logs records about it`);
   }
   const events: Ev[] = [];
@@ -180,13 +175,7 @@ const ASSIGNMENT = [ASSIGN_ACTIONS.assign, ASSIGN_ACTIONS.reassign, ASSIGN_ACTIO
 
 /** A user's own changes, and the assignment events of every instance they have or had. */
 export async function userTimeline(db: Kysely<MysqlDB>, emailOrId: string, w: TimeWindow = {}): Promise<Timeline> {
-  const user = await getUser(db, emailOrId).catch(async (e) => {
-    if (!(e instanceof NotFoundError)) throw e;
-    const stem = emailOrId.slice(0, 2);
-    const known = stem ? await db.selectFrom('portal.users').select('email').where(likePrefix('email', stem)).limit(500).execute() : [];
-    const sugg = closest(emailOrId.toLowerCase(), known.map((k) => k.email));
-    throw new NotFoundError(e.message, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : e.hint });
-  });
+  const user = await getUser(db, emailOrId); // exit 4 with the closest emails
   const email = user.email.toLowerCase();
   const [own, a, b, c] = await Promise.all([
     auditRows(db, 'user', [user.id], w),

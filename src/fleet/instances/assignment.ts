@@ -12,7 +12,10 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { NotFoundError, UsageError } from '../../errors.js';
-import { naturalCompare } from '../../db/sql-helpers.js';
+import { emailOrIdIs, eqExact, inExact, naturalCompare, sameText } from '../../db/sql-helpers.js';
+import { inTransaction } from '../../db/transaction.js';
+import { instanceNotFound } from './targets.js';
+import { userNotFound } from '../users/lookup.js';
 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 
@@ -37,11 +40,11 @@ export const ASSIGN_ACTIONS = { assign: 'instances.assign', unassign: 'instances
 
 /** Read the three records for the given instances (all instances when ids is null). */
 export async function readAssignments(db: Db, ids: string[] | null): Promise<Map<string, AssignmentView>> {
-  let iq = db.selectFrom('admin.oc_instances as i').leftJoin('portal.users as u', 'u.id', 'i.assigned_user_id')
+  let iq = db.selectFrom('admin.oc_instances as i').leftJoin('portal.users as u', (j) => j.on(sameText('u.id', 'i.assigned_user_id')))
     .select(['i.id', 'i.deleted_at', 'i.assigned_user_id', 'u.email', 'u.status']);
   if (ids) {
     if (!ids.length) return new Map();
-    iq = iq.where('i.id', 'in', ids);
+    iq = iq.where(inExact('i.id', ids));
   }
   const inst = await iq.execute();
   const out = new Map<string, AssignmentView>();
@@ -90,6 +93,13 @@ export async function readAssignments(db: Db, ids: string[] | null): Promise<Map
   return out;
 }
 
+/** The three records of one instance named by the user (exact id); exit 4 with the closest ids otherwise. */
+export async function assignmentOf(db: Db, id: string): Promise<AssignmentView> {
+  const v = (await readAssignments(db, [id])).get(id);
+  if (!v) throw await instanceNotFound(db, [id]);
+  return v;
+}
+
 export function assignmentProblems(v: AssignmentView): string[] {
   const p: string[] = [];
   if (v.assigned_user_id) {
@@ -120,9 +130,15 @@ export async function checkBindings(db: Kysely<MysqlDB>, opts: { includeDeleted?
 
 export interface PortalUserRef { id: string; email: string; status: string; name: string | null }
 
+/** findPortalUser, or exit 4 with the closest emails. */
+export async function portalUser(db: Db, emailOrId: string): Promise<PortalUserRef> {
+  const u = await findPortalUser(db, emailOrId);
+  if (!u) throw await userNotFound(db, emailOrId);
+  return u;
+}
+
 export async function findPortalUser(db: Db, emailOrId: string, lock = false): Promise<PortalUserRef | undefined> {
-  const q = db.selectFrom('portal.users').select(['id', 'email', 'status', 'name'])
-    .where((eb) => eb.or([eb('email', '=', emailOrId), eb('id', '=', emailOrId)]));
+  const q = db.selectFrom('portal.users').select(['id', 'email', 'status', 'name']).where(emailOrIdIs('email', 'id', emailOrId));
   return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
@@ -130,8 +146,8 @@ interface LockedInstance { id: string; assigned_user_id: string | null; deleted_
 
 async function lockInstance(trx: Transaction<MysqlDB>, id: string): Promise<LockedInstance> {
   const row = await trx.selectFrom('admin.oc_instances').select(['id', 'assigned_user_id', 'deleted_at'])
-    .where('id', '=', id).forUpdate().executeTakeFirst();
-  if (!row) throw new NotFoundError(`no such instance: ${id}`, { hint: 'list them with: sayclaw instances ls' });
+    .where(eqExact('id', id)).forUpdate().executeTakeFirst();
+  if (!row) throw await instanceNotFound(trx, [id]);
   return row;
 }
 
@@ -161,7 +177,7 @@ export async function assignInTrx(trx: Transaction<MysqlDB>, actor: Actor, insta
   if (inst.deleted_at) throw new UsageError(`instance ${instanceId} is soft-deleted; nothing changed`, { hint: `restore it first: sayclaw instances restore ${instanceId}` });
   // locked: a concurrent `users revoke` cannot slip between the status check and the write
   const user = await findPortalUser(trx, emailOrId, true);
-  if (!user) throw new NotFoundError(`no such portal user: ${emailOrId}`, { hint: 'list them with: sayclaw users ls' });
+  if (!user) throw await userNotFound(trx, emailOrId);
   if (user.status === 'revoked') throw new UsageError(`user ${user.email} is revoked; nothing changed`, { hint: `restore the user first: sayclaw users restore ${user.email}` });
   const fromEmail = await emailOf(trx, inst.assigned_user_id);
   const action = opts.reassign ? ASSIGN_ACTIONS.reassign : ASSIGN_ACTIONS.assign;
@@ -181,6 +197,14 @@ export async function assignInTrx(trx: Transaction<MysqlDB>, actor: Actor, insta
     before: { assigned_user_id: inst.assigned_user_id, assigned_email: fromEmail },
     after: { assigned_user_id: user.id, assigned_email: user.email } });
   return { instance_id: instanceId, action, from: fromEmail, to: user.email, changed: true };
+}
+
+/** assign / reassign (email given) or unassign (email null) in one transaction of its own. */
+export function changeAssignment(db: Kysely<MysqlDB>, actor: Actor, instanceId: string, emailOrId: string | null,
+  opts: { reassign: boolean; reason?: string | null }): Promise<AssignResult> {
+  return inTransaction(db, (trx) => (emailOrId === null
+    ? unassignInTrx(trx, actor, instanceId, { reason: opts.reason })
+    : assignInTrx(trx, actor, instanceId, emailOrId, opts)));
 }
 
 /** unassign inside the caller's transaction; binding rows stay as history (see the top of this file). */

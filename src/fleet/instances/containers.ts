@@ -7,9 +7,10 @@ import type { MysqlDB } from '../../db/types.js';
 import type { InstanceTarget } from './targets.js';
 import type { RemoteSession, ServerRef } from '../servers/remote.js';
 import type { Outcome } from '../../remote/fanout.js';
-import { UsageError } from '../../errors.js';
+import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { durationSeconds } from '../duration.js';
+import { inTransaction } from '../../db/transaction.js';
 
 export type ContainerAction = 'restart' | 'stop' | 'start';
 
@@ -34,9 +35,9 @@ export async function findContainer(docker: Dockerode, t: InstanceTarget): Promi
       if ((err as { statusCode?: number }).statusCode !== 404) throw err;
     }
   }
-  const e = new Error(`no container ${t.container_id ? `${t.container_id} or ` : ''}named ${t.id} on ${t.server_name}`);
-  (e as { cause?: unknown }).cause = last;
-  throw e;
+  // exit 4 when it reaches the top (instances logs/exec): the container is a named thing that does not exist
+  throw new NotFoundError(`no container ${t.container_id ? `${t.container_id} or ` : ''}named ${t.id} on ${t.server_name}`, {
+    hint: `list them with: sayclaw servers exec ${t.server_name ?? t.server_id} -- docker ps -a`, cause: last });
 }
 
 export interface ActionRow { id: string; server_name: string | null; action: ContainerAction; result: 'ok' | 'failed'; state: string | null; container: string | null; ms: number; error: string | null }
@@ -63,7 +64,7 @@ export async function containerAction(remote: RemoteSession, targets: InstanceTa
       const after = await c.inspect();
       return { state: after.State.Status, container: after.Name.replace(/^\//, '') };
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith('no container')) throw err;
+      if (err instanceof NotFoundError) throw err;
       throw await dockerFailure(err, await remote.dockerConn(s));
     }
   });
@@ -76,7 +77,7 @@ export async function containerAction(remote: RemoteSession, targets: InstanceTa
 export async function auditContainerActions(db: Kysely<MysqlDB>, actor: Actor, rows: ActionRow[], reason: string | null): Promise<void> {
   const done = rows.filter((r) => r.result === 'ok');
   if (!done.length) return;
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     for (const r of done) {
       await writeAudit(trx, actor, { action: `instances.${r.action}`, target_type: 'instance', target_id: r.id, after: { container: r.container, state: r.state, server: r.server_name }, reason });
     }
@@ -122,7 +123,9 @@ export async function containerLogs(remote: RemoteSession, t: InstanceTarget, o:
       stream.on('error', () => resolve());
     });
   } catch (err) {
-    if (err instanceof Error && err.message.startsWith('no container')) throw err;
+    if (err instanceof NotFoundError) throw err;
+    // Ctrl-C tears the connection down under a running request: that is the interruption (130), not a docker failure
+    if (remote.ctx.signal.aborted) throw new InterruptedError();
     throw await dockerFailure(err, await remote.dockerConn(s));
   }
 }
@@ -150,7 +153,9 @@ export async function containerExec(remote: RemoteSession, t: InstanceTarget, cm
     const info = await ex.inspect();
     return info.ExitCode ?? (info.Running ? 124 : 1);
   } catch (err) {
-    if (err instanceof Error && err.message.startsWith('no container')) throw err;
+    if (err instanceof NotFoundError) throw err;
+    // Ctrl-C tears the connection down under a running request: that is the interruption (130), not a docker failure
+    if (remote.ctx.signal.aborted) throw new InterruptedError();
     throw await dockerFailure(err, await remote.dockerConn(s));
   }
 }

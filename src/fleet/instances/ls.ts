@@ -1,9 +1,11 @@
 // sayclaw instances ls: the filters every instance verb shares, sorting and the listing.
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { eqEmail, eqExact, inExact, likePrefix, naturalCompare, sameText } from '../../db/sql-helpers.js';
+import { UsageError } from '../../errors.js';
 import { findServer } from '../servers/registry.js';
+import { userNotFound } from '../users/lookup.js';
+import { checkChoice, HEALTH } from '../choices.js';
 
 export interface InstanceFilter {
   prefix?: string;
@@ -90,7 +92,7 @@ function sortSpec(s: string | undefined): { cmp: RowCompare; reads: ListField[] 
 function joined(db: Kysely<MysqlDB>) {
   return db.selectFrom('admin.oc_instances as i')
     .leftJoin('admin.servers as s', 's.id', 'i.server_id')
-    .leftJoin('portal.users as u', 'u.id', 'i.assigned_user_id');
+    .leftJoin('portal.users as u', (j) => j.on(sameText('u.id', 'i.assigned_user_id')));
 }
 type ListQuery = ReturnType<typeof joined>;
 
@@ -108,16 +110,19 @@ export async function applyFilter(db: Kysely<MysqlDB>, q: ListQuery, f: Instance
     if (f.prefix === '') throw new UsageError('--prefix must not be empty', { hint: 'omit it to list every instance' });
     q = q.where(likePrefix('i.id', f.prefix));
   }
-  if (f.ids?.length) q = q.where('i.id', 'in', f.ids);
-  if (f.server !== undefined) q = q.where('i.server_id', '=', (await findServer(db, f.server)).id);
-  if (f.region !== undefined) q = q.where('s.region', '=', f.region);
+  if (f.ids?.length) q = q.where(inExact('i.id', f.ids));
+  if (f.server !== undefined) q = q.where(eqExact('i.server_id', (await findServer(db, f.server)).id));
+  if (f.region !== undefined) q = q.where(eqExact('s.region', f.region));
   if (f.user !== undefined) {
-    const u = await db.selectFrom('portal.users').select('id').where('email', '=', f.user).executeTakeFirst();
-    if (!u) throw new NotFoundError(`no such portal user: ${f.user}`, { hint: 'list them with: sayclaw users ls' });
-    q = q.where('i.assigned_user_id', '=', u.id);
+    const u = await db.selectFrom('portal.users').select('id').where(eqEmail('email', f.user)).executeTakeFirst();
+    if (!u) throw await userNotFound(db, f.user);
+    q = q.where(eqExact('i.assigned_user_id', u.id));
   }
-  if (f.model !== undefined) q = q.where('i.model', '=', f.model);
-  if (f.health !== undefined) q = q.where('i.health_status', '=', f.health);
+  if (f.model !== undefined) q = q.where(eqExact('i.model', f.model));
+  if (f.health !== undefined) {
+    await checkChoice(db, HEALTH, f.health);
+    q = q.where(eqExact('i.health_status', f.health));
+  }
   if (f.unassigned) q = q.where('i.assigned_user_id', 'is', null);
   const state = f.state ?? 'alive';
   if (state === 'alive') q = q.where('i.deleted_at', 'is', null);

@@ -2,10 +2,11 @@
 // them in one transaction with their audit rows, race-safe (WHERE deleted_at IS NULL).
 import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
+import { InterruptedError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
-import { suggestIds } from './targets.js';
+import { instanceNotFound } from './targets.js';
 import { listInstances, type InstanceFilter, type InstanceListRow } from './ls.js';
+import { inTransaction } from '../../db/transaction.js';
 
 export interface WriteOutcome { id: string; result: string }
 
@@ -20,10 +21,7 @@ export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[];
     const rows = await listInstances(db, { ids, state: 'all' });
     const found = new Set(rows.map((r) => r.id));
     const missing = ids.filter((i) => !found.has(i));
-    if (missing.length) {
-      const sugg = await suggestIds(db, missing[0]!);
-      throw new NotFoundError(`no such instance: ${missing.join(', ')}; nothing changed`, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : 'list them with: sayclaw instances ls --all' });
-    }
+    if (missing.length) throw await instanceNotFound(db, missing, '; nothing changed');
     const targets = rows.filter((r) => (want === 'alive' ? r.deleted_at === null : r.deleted_at !== null));
     const skipped = rows.filter((r) => !targets.includes(r)).map((r) => ({ id: r.id, result: want === 'alive' ? 'already-deleted' : 'not-deleted' }));
     return { targets, skipped };
@@ -38,7 +36,7 @@ export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[];
  */
 export async function setDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
   signal?: AbortSignal): Promise<WriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const out: WriteOutcome[] = [];
     for (const id of ids) {
       if (signal?.aborted) throw new InterruptedError();

@@ -2,7 +2,8 @@
 // each lives on: the shared lookup for container operations, health probes and writes.
 import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { closestHint, closestNames, shownName, type NameSource } from '../suggest.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { closest } from '../closest.js';
 
@@ -33,12 +34,13 @@ export interface TargetQuery {
   includeDeleted?: boolean;
 }
 
-/** Closest known ids to a missing one (for "did you mean"). */
-export async function suggestIds(db: Kysely<MysqlDB>, missing: string, limit = 3): Promise<string[]> {
-  const stem = missing.replace(/[-_]?\d+$/, '');
-  const rows = await db.selectFrom('admin.oc_instances').select('id')
-    .where(likePrefix('id', stem.slice(0, Math.max(3, stem.length)))).limit(200).execute();
-  return closest(missing, rows.map((r) => r.id), limit);
+/** Where the closest ids to a missing one are looked for. */
+const INSTANCE_IDS: NameSource = { table: 'admin.oc_instances', columns: ['id'] };
+
+/** "no such instance: X (closest: ...)" (exit 4), for any verb that names instances by id. */
+export async function instanceNotFound(db: Kysely<MysqlDB>, missing: string[], suffix = ''): Promise<NotFoundError> {
+  const close = await closestNames(db, INSTANCE_IDS, missing[0]!);
+  return new NotFoundError(`no such instance: ${missing.map(shownName).join(', ')}${suffix}`, { hint: closestHint(close, 'sayclaw instances ls --all') });
 }
 
 export async function resolveInstanceTargets(db: Kysely<MysqlDB>, q: TargetQuery): Promise<InstanceTarget[]> {
@@ -51,7 +53,7 @@ export async function resolveInstanceTargets(db: Kysely<MysqlDB>, q: TargetQuery
       's.name as server_name', 's.ip as server_ip', 's.ssh_user', 's.ssh_port', 's.ssh_key_path', 's.docker_port',
       's.deleted_at as server_deleted_at',
     ]);
-  if (q.ids?.length) query = query.where('i.id', 'in', q.ids);
+  if (q.ids?.length) query = query.where(inExact('i.id', q.ids));
   if (q.prefix !== undefined) {
     if (q.prefix === '') throw new UsageError('--prefix must not be empty', { hint: 'use --all to mean every instance' });
     query = query.where(likePrefix('i.id', q.prefix));
@@ -61,10 +63,7 @@ export async function resolveInstanceTargets(db: Kysely<MysqlDB>, q: TargetQuery
   if (q.ids?.length) {
     const found = new Set(rows.map((r) => r.id));
     const missing = q.ids.filter((id) => !found.has(id));
-    if (missing.length) {
-      const sugg = await suggestIds(db, missing[0]!);
-      throw new NotFoundError(`no such instance: ${missing.join(', ')}`, { hint: sugg.length ? `did you mean ${sugg.join(', ')}?` : 'list them with: sayclaw instances ls' });
-    }
+    if (missing.length) throw await instanceNotFound(db, missing);
     if (!q.includeDeleted) {
       const dead = rows.filter((r) => r.deleted_at !== null).map((r) => r.id);
       if (dead.length) throw new UsageError(`instance is soft-deleted: ${dead.join(', ')}`, { hint: 'restore it first: sayclaw instances restore ID' });

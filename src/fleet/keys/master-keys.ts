@@ -8,7 +8,9 @@ import { writeAudit, type Actor } from '../audit/write.js';
 import { ConfigError, NotFoundError, SayclawError, ExitCode, UsageError } from '../../errors.js';
 import { aadFor, decryptSecret, DecryptError, encryptSecret, fingerprintHash, secretFingerprint } from '../../crypto/aesgcm.js';
 import type { MasterKey } from './master-key-source.js';
-import { naturalCompare } from '../../db/sql-helpers.js';
+import { eqExact, inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { inTransaction } from '../../db/transaction.js';
+import { closestHint, closestNames, shownName } from '../suggest.js';
 import { plural } from '../../output/format.js';
 
 export type MasterKeyRow = Selectable<ApiMasterKeysTable>;
@@ -40,7 +42,7 @@ const LIST_COLUMNS = ['id', 'provider', 'name', 'status', 'key_hint', 'master_ke
 
 export async function listMasterKeys(db: Kysely<MysqlDB>, f: { provider?: string; all?: boolean } = {}): Promise<MasterKeyListRow[]> {
   let q = db.selectFrom('admin.api_master_keys').select([...LIST_COLUMNS]);
-  if (f.provider) q = q.where('provider', '=', f.provider);
+  if (f.provider !== undefined) q = q.where(eqExact('provider', f.provider));
   const rows = await q.execute();
   const successor = new Map<string, string>();
   for (const r of rows) if (r.rotated_from_id) successor.set(r.rotated_from_id, r.id);
@@ -61,12 +63,36 @@ export function checkProviderName(provider: string, name: string): void {
   if (!name.trim() || name.length > 100) throw new UsageError('--name must be 1 to 100 characters');
 }
 
-export async function getMasterKeyRow(db: Kysely<MysqlDB> | Transaction<MysqlDB>, id: string, forUpdate = false): Promise<MasterKeyRow> {
-  let q = db.selectFrom('admin.api_master_keys').selectAll().where('id', '=', id);
+/**
+ * One key by its id or, like git, a unique prefix of it (exact, case-sensitive). An ambiguous
+ * prefix is refused listing the candidates (exit 2); no match is exit 4 with the closest ids.
+ */
+export async function getMasterKeyRow(db: Kysely<MysqlDB> | Transaction<MysqlDB>, ref: string, forUpdate = false): Promise<MasterKeyRow> {
+  const id = await resolveMasterKeyId(db, ref);
+  let q = db.selectFrom('admin.api_master_keys').selectAll().where(eqExact('id', id));
   if (forUpdate) q = q.forUpdate();
   const row = await q.executeTakeFirst();
-  if (!row) throw new NotFoundError(`no such master key: ${id}`, { hint: 'list them with: sayclaw keys ls --all' });
+  if (!row) throw new NotFoundError(`no such master key: ${shownName(ref)}`, { hint: 'list them with: sayclaw keys ls --all' });
   return row;
+}
+
+const AMBIGUOUS_SHOWN = 10;
+
+/** The whole id a key id or unique id prefix names (see getMasterKeyRow). */
+export async function resolveMasterKeyId(db: Kysely<MysqlDB> | Transaction<MysqlDB>, ref: string): Promise<string> {
+  if (ref === '') throw new UsageError('the master key id is empty', { hint: 'list them with: sayclaw keys ls --all' });
+  const rows = await db.selectFrom('admin.api_master_keys').select(['id', 'provider', 'name', 'status'])
+    .where(likePrefix('id', ref)).orderBy('id').limit(AMBIGUOUS_SHOWN + 1).execute();
+  const exact = rows.find((r) => r.id === ref);
+  if (exact) return exact.id;
+  if (rows.length === 1) return rows[0]!.id;
+  if (rows.length > 1) {
+    const more = rows.length > AMBIGUOUS_SHOWN ? ', ...' : '';
+    throw new UsageError(`master key id prefix ${shownName(ref)} is ambiguous: it matches ${rows.length > AMBIGUOUS_SHOWN ? `more than ${AMBIGUOUS_SHOWN}` : rows.length} keys (${
+      rows.slice(0, AMBIGUOUS_SHOWN).map((r) => `${r.id} ${r.provider}/${r.name} ${r.status}`).join('; ')}${more})`, { hint: 'type more characters of the id' });
+  }
+  const close = await closestNames(db, { table: 'admin.api_master_keys', columns: ['id'], scanAll: true }, ref);
+  throw new NotFoundError(`no such master key: ${shownName(ref)}`, { hint: closestHint(close, 'sayclaw keys ls --all') });
 }
 
 /**
@@ -90,7 +116,7 @@ export interface AddRequest { provider: string; name: string; secret: string; re
 /** Insert a new active key in one transaction with its audit row. */
 export async function addMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: MasterKey, req: AddRequest): Promise<MasterKeyListRow> {
   checkProviderName(req.provider, req.name);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await assertSameMasterKey(trx, mk);
     const dup = await trx.selectFrom('admin.api_master_keys').select('id')
       .where('provider', '=', req.provider).where('name', '=', req.name).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
@@ -129,7 +155,7 @@ export interface RotateResult { old_id: string; new_id: string; provider: string
 /** New secret: the old row is soft-deleted (status rotated) and linked from the new one. */
 export async function rotateMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: MasterKey,
   req: { id: string; secret: string; reason?: string | null; now: Date }): Promise<RotateResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const old = await getMasterKeyRow(trx, req.id, true);
     assertRotatable(old);
     await assertSameMasterKey(trx, mk);
@@ -159,7 +185,7 @@ export interface RevokeResult { id: string; provider: string; name: string; stat
 /** Soft revoke: status revoked, revoked_at and deleted_at set. Re-running changes nothing. */
 export async function revokeMasterKey(db: Kysely<MysqlDB>, actor: Actor,
   req: { id: string; reason?: string | null; now: Date }): Promise<RevokeResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await getMasterKeyRow(trx, req.id, true);
     if (row.status === 'revoked') {
       return { id: row.id, provider: row.provider, name: row.name, status: row.status, revoked_at: row.revoked_at, changed: false };
@@ -201,7 +227,7 @@ function tryDecrypt(mk: MasterKey, row: MasterKeyRow): { ok: true; plaintext: st
 export async function verifyMasterKeys(db: Kysely<MysqlDB>, mk: MasterKey, f: { all?: boolean; ids?: string[] } = {}): Promise<VerifyRow[]> {
   let q = db.selectFrom('admin.api_master_keys').selectAll();
   if (!f.all) q = q.where('deleted_at', 'is', null);
-  if (f.ids?.length) q = q.where('id', 'in', f.ids);
+  if (f.ids?.length) q = q.where(inExact('id', f.ids));
   const rows = await q.execute();
   return rows.map((row) => {
     const r = tryDecrypt(mk, row);
@@ -237,7 +263,7 @@ export async function revealMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: Mas
   req: { id: string; reason?: string | null }): Promise<{ row: MasterKeyRow; plaintext: string }> {
   const row = await getMasterKeyRow(db, req.id);
   const r = tryDecrypt(mk, row);
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     await writeAudit(trx, actor, { action: KEY_ACTIONS.reveal, target_type: TARGET, target_id: row.id, reason: req.reason,
       after: { provider: row.provider, name: row.name, fingerprint: row.key_hint, result: r.ok ? 'revealed' : `refused: ${r.problem}` } });
   });
@@ -258,7 +284,7 @@ export interface ReencryptResult { count: number; from_master_key_id: string; to
 export async function reencryptMasterKeys(db: Kysely<MysqlDB>, actor: Actor, from: MasterKey, to: MasterKey,
   req: { reason?: string | null }): Promise<ReencryptResult> {
   if (from.id === to.id) throw new UsageError(`the new master key (${to.source}) is the same as the current one (id ${from.id}); nothing changed`);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const rows = await trx.selectFrom('admin.api_master_keys').selectAll().orderBy('id').forUpdate().execute();
     const ids: string[] = [];
     for (const row of rows) {

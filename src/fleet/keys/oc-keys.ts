@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { OneApiSchema } from '../../db/oneapi-schema.js';
 import type { MysqlDB } from '../../db/types.js';
-import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
+import { inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
 import { DELETED, effectiveStatus, tokenStatusName } from './oneapi-tokens.js';
 import { plural } from '../../output/format.js';
 
@@ -65,7 +65,7 @@ export async function listOcKeys(db: Kysely<MysqlDB>, f: { prefix?: string; now:
   const deletedCol = (soft ? sql<number>`deleted_at IS NOT NULL` : sql<number>`0`).as('deleted');
   const [byIdRows, byNameRows] = await Promise.all([
     chunked(tokenIds, (c) => db.selectFrom('oneapi.tokens').select([...cols, deletedCol]).where('id', 'in', c).execute()),
-    chunked(tokenNames, (c) => db.selectFrom('oneapi.tokens').select([...cols, deletedCol]).where('name', 'in', c).execute()),
+    chunked(tokenNames, (c) => db.selectFrom('oneapi.tokens').select([...cols, deletedCol]).where(inExact('name', c)).execute()),
   ]);
   const info = (t: (typeof byIdRows)[number]): TokenInfo => ({ ...t, id: String(t.id), deleted: !!Number(t.deleted) });
   const byId = new Map<string, TokenInfo>(byIdRows.map((t) => [String(t.id), info(t)]));

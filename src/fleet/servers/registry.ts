@@ -4,9 +4,12 @@
 import { isIP } from 'node:net';
 import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { naturalCompare } from '../../db/sql-helpers.js';
+import { eqExact, naturalCompare } from '../../db/sql-helpers.js';
+import { closestHint, closestNames, shownName } from '../suggest.js';
+import { checkChoice, type Vocabulary } from '../choices.js';
 import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
+import { inTransaction } from '../../db/transaction.js';
 import { plural } from '../../output/format.js';
 
 export interface ServerRow {
@@ -50,9 +53,12 @@ export async function listServers(db: Kysely<MysqlDB>, f: ServerFilter = {}): Pr
     .select([...COLS,
       (eb) => eb.selectFrom('admin.oc_instances as i').select(sql<number>`COUNT(*)`.as('n'))
         .whereRef('i.server_id', '=', 's.id').where('i.deleted_at', 'is', null).as('alive_instances')]);
-  if (f.region) q = q.where('s.region', '=', f.region);
-  if (f.provider) q = q.where('s.provider', '=', f.provider);
-  if (f.status) q = q.where('s.status', '=', f.status);
+  if (f.region !== undefined) q = q.where(eqExact('s.region', f.region));
+  if (f.provider !== undefined) q = q.where(eqExact('s.provider', f.provider));
+  if (f.status !== undefined) {
+    await checkChoice(db, SERVER_STATUS, f.status);
+    q = q.where(eqExact('s.status', f.status));
+  }
   const state = f.state ?? 'alive';
   if (state === 'alive') q = q.where('s.deleted_at', 'is', null);
   if (state === 'deleted') q = q.where('s.deleted_at', 'is not', null);
@@ -64,13 +70,13 @@ export async function listServers(db: Kysely<MysqlDB>, f: ServerFilter = {}): Pr
 /** One server by id, name or IP (alive preferred; a deleted one only when includeDeleted). */
 export async function findServer(db: Kysely<MysqlDB>, ref: string, includeDeleted = true): Promise<ServerRow> {
   const rows = (await db.selectFrom('admin.servers as s').select([...COLS])
-    .where((eb) => eb.or([eb('s.id', '=', ref), eb('s.name', '=', ref), eb('s.ip', '=', ref)])).execute()) as ServerRow[];
+    .where((eb) => eb.or([eqExact('s.id', ref), eqExact('s.name', ref), eqExact('s.ip', ref)])).execute()) as ServerRow[];
   const alive = rows.filter((r) => r.deleted_at === null);
   const pick = alive.length ? alive : includeDeleted ? rows : [];
   if (!pick.length) {
-    const names = (await db.selectFrom('admin.servers').select('name').where('deleted_at', 'is', null).execute()).map((r) => r.name ?? '');
-    const close = names.filter((n) => n && (n.includes(ref) || ref.includes(n))).slice(0, 3);
-    throw new NotFoundError(`no such server: ${ref}`, { hint: close.length ? `did you mean ${close.join(', ')}?` : 'list them with: sayclaw servers ls' });
+    const close = await closestNames(db, { table: 'admin.servers', columns: ['name', 'ip', 'id'], scanAll: true,
+      where: includeDeleted ? undefined : sql`deleted_at IS NULL` }, ref);
+    throw new NotFoundError(`no such server: ${shownName(ref)}`, { hint: closestHint(close, 'sayclaw servers ls') });
   }
   if (pick.length > 1) {
     throw new UsageError(`"${ref}" matches ${pick.length} servers (${pick.map((r) => r.id).join(', ')})`, { hint: 'name the server by its id' });
@@ -106,6 +112,7 @@ export interface ServerInput {
 }
 
 export const SERVER_STATUSES = ['active', 'maintenance', 'draining', 'retired'] as const;
+const SERVER_STATUS: Vocabulary = { flag: '--status', known: SERVER_STATUSES, table: 'admin.servers', column: 'status' };
 
 export function validateServerInput(v: ServerInput, creating: boolean): void {
   if (creating && !v.name) throw new UsageError('--name is required');
@@ -162,7 +169,7 @@ export async function serverChanges(db: Kysely<MysqlDB>, ref: string, v: ServerI
 
 export async function addServer(db: Kysely<MysqlDB>, actor: Actor, v: ServerInput, reason: string | null = null): Promise<ServerRow> {
   validateServerInput(v, true);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await assertUnique(trx, v);
     const id = crypto.randomUUID();
     const values: Record<string, unknown> = { id };
@@ -178,7 +185,7 @@ export async function updateServer(db: Kysely<MysqlDB>, actor: Actor, ref: strin
   Promise<{ server: ServerRow; changed: string[] }> {
   validateServerInput(v, false);
   const cur = await findServer(db, ref);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const before = (await trx.selectFrom('admin.servers as s').select([...COLS]).where('s.id', '=', cur.id).forUpdate().executeTakeFirstOrThrow()) as ServerRow;
     const set: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(v)) {
@@ -200,7 +207,7 @@ export interface ServerWriteOutcome { id: string; name: string | null; result: s
 /** Soft delete (or restore) servers in ONE transaction with one audit row each. */
 export async function setServersDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
   opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<ServerWriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const out: ServerWriteOutcome[] = [];
     for (const id of ids) {
       if (opts.signal?.aborted) throw new InterruptedError();
@@ -248,7 +255,10 @@ export async function resolveServerTargets(db: Kysely<MysqlDB>, sel: ServerSelec
     return out;
   }
   const rows = await listServers(db, { region: sel.region, state: 'alive' });
-  if (sel.region && !rows.length) throw new NotFoundError(`no alive servers in region ${sel.region}`);
+  if (sel.region && !rows.length) {
+    const close = await closestNames(db, { table: 'admin.servers', columns: ['region'], scanAll: true, where: sql`deleted_at IS NULL` }, sel.region);
+    throw new NotFoundError(`no alive servers in region ${shownName(sel.region)}`, { hint: closestHint(close, 'sayclaw servers ls') });
+  }
   // retired servers are not reached by --all/--region
   return rows.filter((r) => r.status !== 'retired');
 }

@@ -12,6 +12,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { OneApiSchema } from '../../db/oneapi-schema.js';
 import type { MysqlDB } from '../../db/types.js';
+import { crossDbText, sameText } from '../../db/sql-helpers.js';
 
 export const UNMAPPED = '(unmapped)';
 /** A mapped user without a department. */
@@ -28,14 +29,16 @@ function aliveTokens(s: OneApiSchema, alias: string): RawBuilder<unknown> {
  * id through oneapi.tokens.name), so a key recorded with only the id still attributes.
  */
 export function keysByName(s: OneApiSchema): RawBuilder<unknown> {
+  // token names come from two databases: one explicit collation for the UNION and the GROUP BY
+  // (exact, so 'Tok' and 'tok' stay two names), and sameText() where they meet the logs
   // a key whose recorded token new-api soft-deleted attributes nothing, by name either
   const notDeleted = s.has('tokens', 'deleted_at')
     ? sql`AND NOT EXISTS (SELECT 1 FROM ${sql.table('oneapi.tokens')} d WHERE d.id = ok.oneapi_token_id AND d.deleted_at IS NOT NULL)` : sql``;
   return sql`(SELECT x.token_name AS oneapi_token_name, MIN(x.instance_id) AS instance_id FROM (
-      SELECT ok.oneapi_token_name AS token_name, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
+      SELECT ${crossDbText('ok.oneapi_token_name')} AS token_name, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
         WHERE ok.deleted_at IS NULL AND ok.oneapi_token_name IS NOT NULL ${notDeleted}
       UNION ALL
-      SELECT t.name AS token_name, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
+      SELECT ${crossDbText('t.name')} AS token_name, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
         JOIN ${sql.table('oneapi.tokens')} t ON t.id = ok.oneapi_token_id ${aliveTokens(s, 't')}
         WHERE ok.deleted_at IS NULL AND t.name IS NOT NULL
     ) x GROUP BY x.token_name)`;
@@ -49,8 +52,8 @@ export function keysById(s: OneApiSchema): RawBuilder<unknown> {
         WHERE ok.deleted_at IS NULL
       UNION ALL
       SELECT t.id AS token_id, ok.instance_id FROM ${sql.table('admin.oc_api_keys')} ok
-        JOIN (SELECT tt.name, MIN(tt.id) AS id FROM ${sql.table('oneapi.tokens')} tt WHERE tt.name IS NOT NULL ${aliveTokens(s, 'tt')}
-              GROUP BY tt.name HAVING COUNT(*) = 1) t ON t.name = ok.oneapi_token_name
+        JOIN (SELECT ${crossDbText('tt.name')} AS name, MIN(tt.id) AS id FROM ${sql.table('oneapi.tokens')} tt WHERE tt.name IS NOT NULL ${aliveTokens(s, 'tt')}
+              GROUP BY ${crossDbText('tt.name')} HAVING COUNT(*) = 1) t ON ${sameText('t.name', 'ok.oneapi_token_name')}
         WHERE ok.deleted_at IS NULL AND ok.oneapi_token_id IS NULL
     ) x GROUP BY x.token_id)`;
 }
@@ -71,11 +74,11 @@ export interface KeyJoin {
  */
 export function keyJoins(s: OneApiSchema, tokenName: RawBuilder<unknown>, tokenId: RawBuilder<unknown> | null): KeyJoin {
   if (!tokenId || !byTokenId(s)) {
-    return { joins: sql`LEFT JOIN ${keysByName(s)} k ON k.oneapi_token_name = ${tokenName}`, instance: sql<string | null>`k.instance_id` };
+    return { joins: sql`LEFT JOIN ${keysByName(s)} k ON ${sameText('k.oneapi_token_name', tokenName)}`, instance: sql<string | null>`k.instance_id` };
   }
   return {
     joins: sql`LEFT JOIN ${keysById(s)} k ON ${tokenId} > 0 AND k.token_id = ${tokenId}
-      LEFT JOIN ${keysByName(s)} kn ON ${tokenId} = 0 AND kn.oneapi_token_name = ${tokenName}`,
+      LEFT JOIN ${keysByName(s)} kn ON ${tokenId} = 0 AND ${sameText('kn.oneapi_token_name', tokenName)}`,
     instance: sql<string | null>`COALESCE(k.instance_id, kn.instance_id)`,
   };
 }
@@ -83,7 +86,7 @@ export function keyJoins(s: OneApiSchema, tokenName: RawBuilder<unknown>, tokenI
 /** From an instance id expression: the instance (i) and its assigned portal user (u). */
 export function instanceUserJoins(instance: RawBuilder<unknown> = sql`k.instance_id`): RawBuilder<unknown> {
   return sql`LEFT JOIN ${sql.table('admin.oc_instances')} i ON i.id = ${instance}
-    LEFT JOIN ${sql.table('portal.users')} u ON u.id = i.assigned_user_id`;
+    LEFT JOIN ${sql.table('portal.users')} u ON ${sameText('u.id', 'i.assigned_user_id')}`;
 }
 
 export interface Attribution {

@@ -19,7 +19,8 @@ export function parseThreshold(v: string | undefined): bigint {
   const m = /^(\d{1,4})(?:\.(\d{1,2}))?%?$/.exec(v.trim());
   if (!m) throw new UsageError(`--threshold expects a percentage like 80%, got "${v}"`);
   const h = BigInt(m[1]!) * 100n + BigInt((m[2] ?? '').padEnd(2, '0'));
-  if (h <= 0n || h > 100000n) throw new UsageError(`--threshold must be between 0% and 1000%, got "${v}"`);
+  // 0% would list every user with a quota: the range is (0%, 1000%], and the message says so
+  if (h <= 0n || h > 100000n) throw new UsageError(`--threshold must be more than 0% and at most 1000%, got "${v}"`, { hint: 'e.g. --threshold 80% or 0.01%' });
   return h;
 }
 

@@ -8,6 +8,10 @@ import type { Context } from '../../context.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { plural } from '../../output/format.js';
+import { inTransaction } from '../../db/transaction.js';
+import { emailOrIdIs } from '../../db/sql-helpers.js';
+import { closestHint, closestNames, shownName } from '../suggest.js';
+import { checkChoice, type Vocabulary } from '../choices.js';
 
 export const BCRYPT_COST = 12;
 export const PASSWORD_MIN = 10;
@@ -18,6 +22,16 @@ const ROLE_RE = /^[a-z][a-z0-9_-]{0,19}$/;
 export function parseRole(raw: string): string {
   if (!ROLE_RE.test(raw ?? '')) throw new UsageError(`invalid role ${JSON.stringify(raw)}: 1-20 characters a-z, 0-9, _ or -, starting with a letter (e.g. admin)`);
   return raw;
+}
+
+/** Roles: 'admin' and those accounts already have; any other is refused unless asked for as new. */
+const ADMIN_ROLE: Vocabulary = { flag: '--role', known: ['admin'], table: 'admin.admin_users', column: 'role',
+  hint: 'a role no account has yet needs --new-role' };
+
+/** --role checked against the roles in use (a typo like "admni" is refused, exit 2), unless newRole. */
+export async function checkRole(db: Kysely<MysqlDB>, role: string, newRole = false): Promise<string> {
+  if (!newRole) await checkChoice(db, ADMIN_ROLE, role);
+  return role;
 }
 
 /** What is wrong with a new password, or null (the message never contains the password). */
@@ -101,11 +115,13 @@ export async function listAdmins(db: Kysely<MysqlDB>, opts: { all?: boolean } = 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 
 export async function getAdmin(db: Db, emailOrId: string, lock = false): Promise<AdminRow> {
-  let q = db.selectFrom('admin.admin_users').select([...ADMIN_COLUMNS])
-    .where((eb) => eb.or([eb('email', '=', emailOrId), eb('id', '=', emailOrId)]));
+  let q = db.selectFrom('admin.admin_users').select([...ADMIN_COLUMNS]).where(emailOrIdIs('email', 'id', emailOrId));
   if (lock) q = q.forUpdate();
   const a = await q.executeTakeFirst();
-  if (!a) throw new NotFoundError(`no such admin account: ${emailOrId}`, { hint: 'list them with: sayclaw users admins ls' });
+  if (!a) {
+    const close = await closestNames(db, { table: 'admin.admin_users', columns: ['email', 'id'], scanAll: true }, emailOrId.toLowerCase());
+    throw new NotFoundError(`no such admin account: ${shownName(emailOrId)}`, { hint: closestHint(close, 'sayclaw users admins ls --all') });
+  }
   return a;
 }
 
@@ -122,7 +138,7 @@ export async function assertAdminEmailFree(db: Db, email: string): Promise<void>
 export async function addAdmin(db: Kysely<MysqlDB>, actor: Actor, a: { email: string; name: string; role: string; passwordHash: string }): Promise<AdminRow> {
   const id = crypto.randomUUID();
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       await assertAdminEmailFree(trx, a.email);
       await trx.insertInto('admin.admin_users').values({ id, email: a.email, name: a.name, role: a.role, status: 'active', password_hash: a.passwordHash }).execute();
       const row = await getAdmin(trx, id);
@@ -136,7 +152,7 @@ export async function addAdmin(db: Kysely<MysqlDB>, actor: Actor, a: { email: st
 }
 
 export async function setAdminPassword(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, passwordHash: string, reason?: string | null): Promise<AdminRow> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const a = await getAdmin(trx, emailOrId, true);
     if (a.deleted_at) throw new UsageError(`admin account ${a.email} is removed; nothing changed`);
     await trx.updateTable('admin.admin_users').set({ password_hash: passwordHash }).where('id', '=', a.id).execute();
@@ -171,7 +187,7 @@ export interface AdminChangeResult { admin: AdminRow; changed: boolean }
 
 /** disable (status disabled), enable (status active), rm (deleted_at = now; soft delete). */
 export async function changeAdmin(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, what: AdminChange, reason?: string | null): Promise<AdminChangeResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const active = await lockActive(trx);
     const a = await getAdmin(trx, emailOrId, true);
     if (what !== 'rm' && a.deleted_at) throw new UsageError(`admin account ${a.email} is removed; nothing changed`);

@@ -7,10 +7,12 @@
 // unassign/reassign explains them, and "drift" otherwise.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
-import { likePrefix, naturalCompare } from '../../db/sql-helpers.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { emailOrIdIs, eqEmail, eqExact, likePrefix, naturalCompare, sameText } from '../../db/sql-helpers.js';
+import { userNotFound } from './lookup.js';
+import { UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { readAssignments, unassignInTrx, type AssignResult } from '../instances/assignment.js';
+import { inTransaction } from '../../db/transaction.js';
 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 
@@ -102,8 +104,8 @@ const USER_COLUMNS = ['u.id', 'u.email', 'u.name', 'u.department', 'u.status', '
 /** Telegram "bound": the user row carries a Telegram user id or username. */
 export async function listUsers(db: Kysely<MysqlDB>, f: UserFilter = {}): Promise<UserListRow[]> {
   let q = db.selectFrom('portal.users as u').select([...USER_COLUMNS]);
-  if (f.department !== undefined) q = q.where('u.department', '=', f.department);
-  if (f.status) q = q.where('u.status', '=', f.status);
+  if (f.department !== undefined) q = q.where(eqExact('u.department', f.department));
+  if (f.status) q = q.where(eqExact('u.status', f.status));
   if (f.emailPrefix !== undefined) q = q.where(likePrefix('u.email', f.emailPrefix));
   // INSTR, not LIKE: the text is matched literally (no wildcards to escape), by the column's collation
   if (f.name !== undefined) q = q.where(sql<boolean>`INSTR(${sql.ref('u.name')}, ${f.name}) > 0`);
@@ -111,7 +113,7 @@ export async function listUsers(db: Kysely<MysqlDB>, f: UserFilter = {}): Promis
   if (f.telegram === 'unbound') q = q.where('u.telegram_user_id', 'is', null).where('u.telegram_username', 'is', null);
   if (f.noInstance) {
     q = q.where((eb) => eb.not(eb.exists(eb.selectFrom('admin.oc_instances as i').select(sql`1`.as('one'))
-      .whereRef('i.assigned_user_id', '=', 'u.id').where('i.deleted_at', 'is', null))));
+      .where(sameText('i.assigned_user_id', 'u.id')).where('i.deleted_at', 'is', null))));
   }
   const users = await q.orderBy('u.email').execute();
   const byUser = await aliveInstancesOf(db, users.map((u) => u.id));
@@ -140,13 +142,12 @@ async function aliveInstancesOf(db: Db, userIds: string[]): Promise<Map<string, 
 
 export type PortalUser = Omit<UserListRow, 'instance_ids'> & { google_id: string | null };
 
-/** One user by email (case-insensitive, as the column's collation) or id; NotFoundError (exit 4) otherwise. */
+/** One user by email (case-insensitive) or id (exact); NotFoundError (exit 4) with the closest otherwise. */
 export async function getUser(db: Db, emailOrId: string, lock = false): Promise<PortalUser> {
-  let q = db.selectFrom('portal.users as u').select([...USER_COLUMNS])
-    .where((eb) => eb.or([eb('u.email', '=', emailOrId), eb('u.id', '=', emailOrId)]));
+  let q = db.selectFrom('portal.users as u').select([...USER_COLUMNS]).where(emailOrIdIs('u.email', 'u.id', emailOrId));
   if (lock) q = q.forUpdate();
   const u = await q.executeTakeFirst();
-  if (!u) throw new NotFoundError(`no such portal user: ${emailOrId}`, { hint: 'list them with: sayclaw users ls' });
+  if (!u) throw await userNotFound(db, emailOrId);
   return u;
 }
 
@@ -179,9 +180,9 @@ const stateOf = (b: { current: boolean; history: boolean } | undefined): Binding
  */
 export async function userInstances(db: Db, user: { id: string; email: string }): Promise<UserInstanceView[]> {
   const [a, b, c] = await Promise.all([
-    db.selectFrom('admin.oc_instances').select('id').where('assigned_user_id', '=', user.id).execute(),
-    db.selectFrom('portal.user_instances').select('instance_id').where('user_id', '=', user.id).execute(),
-    db.selectFrom('admin.instance_users').select('instance_id').where('user_email', '=', user.email).execute(),
+    db.selectFrom('admin.oc_instances').select('id').where(eqExact('assigned_user_id', user.id)).execute(),
+    db.selectFrom('portal.user_instances').select('instance_id').where(eqExact('user_id', user.id)).execute(),
+    db.selectFrom('admin.instance_users').select('instance_id').where(eqEmail('user_email', user.email)).execute(),
   ]);
   const ids = [...new Set([...a.map((r) => r.id), ...b.map((r) => r.instance_id), ...c.map((r) => r.instance_id)])];
   const views = await readAssignments(db, ids);
@@ -236,7 +237,7 @@ export interface NewUser { email: string; name: string; department: string; quot
 export async function addUser(db: Kysely<MysqlDB>, actor: Actor, n: NewUser): Promise<PortalUser> {
   const id = crypto.randomUUID();
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       await assertUserEmailFree(trx, n.email);
       await trx.insertInto('portal.users').values({
         id, email: n.email, name: n.name, department: n.department, status: 'active',
@@ -268,7 +269,7 @@ export interface UserChange { before: PortalUser; after: PortalUser; changed: bo
 async function changeUser(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, action: string, reason: string | null | undefined,
   decide: (u: PortalUser) => Partial<Record<'name' | 'department' | 'status' | 'quota_daily' | 'revoked_at', unknown>> | null,
   extra?: (trx: Transaction<MysqlDB>, u: PortalUser) => Promise<unknown>): Promise<UserChange & { extra?: unknown }> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const before = await getUser(trx, emailOrId, true);
     const set = decide(before);
     let changed = false;
@@ -360,7 +361,7 @@ export async function telegramPreview(db: Db, user: PortalUser) {
  * tg_bot_username). Rows are updated, never deleted. The bot token is not copied to the audit row.
  */
 export async function telegramUnbind(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, reason?: string | null): Promise<TelegramUnbindResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const user = await getUser(trx, emailOrId, true);
     const rows = await telegramBindings(trx, user.id, true);
     const userBound = user.telegram_user_id !== null || user.telegram_username !== null || user.telegram_bound_at !== null;
