@@ -106,6 +106,9 @@ export async function runCli(argv: string[], env: CliEnv): Promise<number> {
       await ctx.init();
       await fn(ctx);
       ctx.throwIfAborted();
+    } catch (err) {
+      // classified here, where the configured database names are known (for "table ... does not exist")
+      throw classifyError(err, ctx.databaseNames());
     } finally {
       await ctx.close();
     }

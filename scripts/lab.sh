@@ -9,19 +9,26 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-# keep in step with tests/support/lab.ts (OPENCLAW_VERSION, NODE_VERSION, openclawTarball()) and scripts/node24-test.sh
+# keep in step with tests/support/lab.ts (OPENCLAW_VERSION, NODE_VERSION, ROOTFS_REVISION,
+# openclawTarball()) and scripts/node24-test.sh
 OPENCLAW_VERSION=2026.9.6
 NODE_VERSION=24.22.3
-CACHE="${SAYCLAW_LAB_CACHE:-$ROOT/.tmp/lab}"
+ROOTFS_REVISION=1   # bump when the root filesystem recipe below changes
+# outside the work tree, so every clone and worktree on this machine (and CI's fresh clone) shares one
+CACHE="${SAYCLAW_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sayclaw-lab}"
 
 # The gateway's root filesystem (FACTS.md, "inside a Docker image imported offline"): node at
 # /usr/local/bin/node with the shared libraries ldd names (copied with cp -L), busybox as /bin/sh,
 # the user node (uid 1000) owning /home/node and /home/node/.openclaw, /tmp 1777, node_modules
 # under /app. Kept as one tar; each lab engine imports it when a test first needs it.
 openclaw_tarball() {
-  local tar="$CACHE/openclaw-$OPENCLAW_VERSION-node-$NODE_VERSION.tar"
+  local tar="$CACHE/openclaw-$OPENCLAW_VERSION-node-$NODE_VERSION-r$ROOTFS_REVISION.tar"
   if [ -s "$tar" ]; then echo "lab: OpenClaw $OPENCLAW_VERSION gateway rootfs cached at $tar"; return 0; fi
   mkdir -p "$CACHE"
+  # one builder at a time (two worktrees may run this together); the other then finds the tar
+  exec 9>"$CACHE/.lock"
+  flock 9
+  if [ -s "$tar" ]; then echo "lab: OpenClaw $OPENCLAW_VERSION gateway rootfs cached at $tar"; return 0; fi
   local t0; t0=$(date +%s)
   # the pinned node of scripts/node24-test.sh, in its place: one download serves both
   local nodedir="$ROOT/.tmp/node24" ocdir="$CACHE/openclaw-$OPENCLAW_VERSION"

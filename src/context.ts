@@ -179,6 +179,9 @@ export class Context {
 
   config(): Config { return this.loadedConfig().config; }
 
+  /** The configured MySQL database names, if the config was loaded (for error hints). */
+  databaseNames(): Config['mysql']['databases'] | undefined { return this.loaded?.config.mysql.databases; }
+
   /** Who is acting, for audit rows. */
   who(): { os_user: string; operator: string | null } {
     let os = this.io.env.SUDO_USER || this.io.env.USER || '';
@@ -195,6 +198,8 @@ export class Context {
       const { createMysql } = await import('./db/mysql.js');
       const h = createMysql(lc.config.mysql, pw);
       this.closers.push(() => h.close());
+      const { reportTransactionsTo } = await import('./db/transaction.js');
+      reportTransactionsTo(h.db, { info: (s) => this.info(s), warn: (s) => this.warn(s) });
       const { sql } = await import('kysely');
       try {
         await sql`SELECT 1`.execute(h.db);

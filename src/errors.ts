@@ -83,17 +83,53 @@ const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST',
   'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR', '28P01', '28000', '3D000', '57P03',
 ]);
+/** Refused before a byte was sent: nothing can have happened on that connection. */
+const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/** The configured MySQL database names (logical name -> real name), when known. */
+export type DatabaseNames = Partial<Record<'admin' | 'portal' | 'oneapi', string>>;
+const DB_ENV = { admin: 'SAYCLAW_DB_ADMIN', portal: 'SAYCLAW_DB_PORTAL', oneapi: 'SAYCLAW_DB_ONEAPI' } as const;
+
+/** "SAYCLAW_DB_PORTAL / mysql.databases.portal" for the database `db`, or all three when unknown. */
+function dbSetting(db: string | undefined, names: DatabaseNames | undefined): string {
+  const hit = (Object.keys(DB_ENV) as Array<keyof typeof DB_ENV>).find((k) => names?.[k] !== undefined && names[k] === db);
+  return hit ? `${DB_ENV[hit]} / mysql.databases.${hit}` : 'SAYCLAW_DB_ADMIN, SAYCLAW_DB_PORTAL, SAYCLAW_DB_ONEAPI / mysql.databases.*';
+}
 
 /** Turn anything thrown into a SayclawError with a one-line message. */
-export function classifyError(err: unknown): SayclawError {
+export function classifyError(err: unknown, names?: DatabaseNames): SayclawError {
   if (err instanceof SayclawError) return err;
   const e = err as { code?: string; message?: string; errno?: number; name?: string };
   const code = e?.code;
   if (e?.name === 'ExitPromptError' || e?.name === 'AbortError') return new InterruptedError('interrupted', { cause: err });
+  if (code && REFUSED_CODES.has(code)) {
+    return new ConnectionError(`cannot connect to the database: ${firstLine(e.message) || code}; nothing was sent on that connection`, {
+      hint: 'is it running and reachable? try: sayclaw doctor', cause: err,
+    });
+  }
+  if (code === 'ER_NO_SUCH_TABLE' || e?.errno === 1146) {
+    const m = /Table '([^'.]+)\.([^']+)' doesn't exist/.exec(e.message ?? '');
+    return new ConnectionError(m ? `table ${m[2]} does not exist in database ${m[1]}` : firstLine(e.message), {
+      hint: `create the sayclaw tables with: sayclaw schema init; or check the database name ${dbSetting(m?.[1], names)}`, cause: err,
+    });
+  }
+  if (code === '42P01') {
+    return new ConnectionError(`PostgreSQL: ${firstLine(e.message)}`, { hint: 'check the legacy database name (postgres.database, SAYCLAW_PG_URL)', cause: err });
+  }
+  if (code === 'ER_TABLEACCESS_DENIED_ERROR' || e?.errno === 1142) {
+    const m = /for table `([^`]+)`\.`([^`]+)`/.exec(e.message ?? '');
+    return new ConnectionError(firstLine(e.message), {
+      hint: `check the database name ${dbSetting(m?.[1], names)} and the user's GRANTs; sayclaw doctor`, cause: err,
+    });
+  }
+  if (code === 'ER_BAD_DB_ERROR' || e?.errno === 1049) {
+    return new ConnectionError(firstLine(e.message), { hint: `check ${dbSetting(undefined, names)}, or create it with: sayclaw schema init`, cause: err });
+  }
   const lost = /connection is in closed state|connection lost|server closed the connection|Connection terminated/i.test(e?.message ?? '');
   if (lost || (e as { fatal?: boolean })?.fatal === true) {
-    return new ConnectionError(`database connection lost: ${firstLine(e.message)}; the open transaction was rolled back by the server`, {
-      hint: 'nothing was half-written; check the database and re-run', cause: err,
+    // writes resolve their own outcome (src/db/transaction.ts); this is a read or a lone statement
+    return new ConnectionError(`database connection lost: ${firstLine(e.message)}`, {
+      hint: 'check the database and re-run', cause: err,
     });
   }
   if (code && CONNECTION_CODES.has(code)) {

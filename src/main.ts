@@ -4,16 +4,28 @@ import { runCli } from '../commands/index.js';
 
 const controller = new AbortController();
 let interrupted = false;
-const onSigint = () => {
-  if (interrupted) process.exit(130); // second Ctrl-C: leave now
+let firstSignalAt = 0;
+const onSignal = () => {
+  if (interrupted) {
+    // timeout(1) sends its signal to the process and again to its process group: the two
+    // arrive together. Only a second signal a moment later is someone insisting.
+    if (Date.now() - firstSignalAt < 1000) return;
+    process.stderr.write('forced exit\n');
+    process.exit(130);
+  }
   interrupted = true;
+  firstSignalAt = Date.now();
   controller.abort(new Error('interrupted'));
   process.stderr.write('\ninterrupted; cleaning up (Ctrl-C again to force)\n');
 };
-process.on('SIGINT', onSigint);
-process.on('SIGTERM', onSigint);
-// A closed pipe (sayclaw ... | head) is not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0); });
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+// A closed pipe (sayclaw ... | head) is not an error; any other write error is (exit 1).
+let stdoutError: NodeJS.ErrnoException | null = null;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  stdoutError ??= err;
+});
 
 async function main(): Promise<void> {
   const code = await runCli(process.argv.slice(2), {
@@ -29,9 +41,17 @@ async function main(): Promise<void> {
     },
     signal: controller.signal,
   });
-  const finalCode = interrupted ? 130 : code;
+  // a failed write to stdout reports itself on a later tick: let it, before choosing the exit code
+  await new Promise((r) => setImmediate(r));
+  let finalCode = interrupted ? 130 : code;
+  if (stdoutError && finalCode === 0) {
+    const e = stdoutError as NodeJS.ErrnoException;
+    const why = (e.message ?? '').split('\n')[0]!.replace(/^[A-Z]+: /, '').replace(/, \w+$/, '');
+    process.stderr.write(`error: cannot write stdout (${e.code ?? 'error'}): ${why}\n`);
+    finalCode = 1;
+  }
   // Let stdout drain before leaving (large -o json to a pipe).
-  if (process.stdout.writableNeedDrain) process.stdout.once('drain', () => process.exit(finalCode));
+  if (process.stdout.writableNeedDrain && !stdoutError) process.stdout.once('drain', () => process.exit(finalCode));
   else process.exit(finalCode);
 }
 void main();

@@ -7,6 +7,7 @@
 import type { Context } from './context.js';
 import { UsageError } from './errors.js';
 import { renderList, type Column } from './output/render.js';
+import { plural } from './output/format.js';
 
 /** --max when it is not given. */
 export const DEFAULT_MAX = 20;
@@ -184,7 +185,7 @@ export async function carryOut<T extends object, R extends { result: string }>(c
   const changed = rows.filter(report.changed);
   const failed = report.failed ? rows.filter(report.failed).length : 0;
   const raced = rows.length - changed.length - failed;
-  ctx.info(`${plan.done} ${changed.length} ${changed.length === 1 ? plan.noun.one : plan.noun.many}`
+  ctx.info(`${plan.done} ${plural(changed.length, plan.noun.one, plan.noun.many)}`
     + `${failed ? `, ${failed} failed` : ''}`
     + `${raced ? ` (${raced} changed by someone else meanwhile, not counted)` : ''}`);
   const undo = changed.length && report.undo ? report.undo(changed) : null;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { collect, intArg, verb } from '../kit.js';
 import { AUDIT_COLUMNS, windowOf, windowOptions, type WindowOpts } from './shared.js';
 
-interface AuditLsOpts extends WindowOpts { actor?: string; action?: string[]; target?: string; targetType?: string; targetPrefix?: string; limit: number }
+interface AuditLsOpts extends WindowOpts { actor?: string; action?: string[]; target?: string; targetType?: string; targetPrefix?: string; run?: string; limit: number }
 
 export function registerAuditLs(g: Command): void {
   verb<AuditLsOpts>(g, {
@@ -15,6 +15,7 @@ export function registerAuditLs(g: Command): void {
       'sayclaw audit ls --action instances.rm,instances.restore --since 30d -o wide',
       'sayclaw audit ls --action "users.*" --actor alice -o json',
       'sayclaw audit ls --target-prefix oc-ai-jp-2- --limit 0 -o csv > audit.csv',
+      'sayclaw audit ls --run 3f0c9a1e-5b2d-4c1a-9e7f        # what one run wrote',
     ],
     options: (c) => windowOptions(c)
       .option('--actor <name>', 'the OS user or the configured operator (exact)')
@@ -22,6 +23,7 @@ export function registerAuditLs(g: Command): void {
       .option('--target <id>', 'exact target: an instance id, a server (id, name or IP), a user or admin (id or email)')
       .option('--target-type <type>', 'instance, server, user, admin_user, api_master_key, usage_daily')
       .option('--target-prefix <prefix>', 'target ids starting with this (literal)')
+      .option('--run <id>', 'the rows one sayclaw run wrote (its run id: the first 23 characters of their ids)')
       .option('--limit <n>', 'at most N rows, 0 for all (default 50)', intArg(0), 50),
     run: async (ctx, o) => {
       const w = await windowOf(ctx, o);
@@ -30,7 +32,7 @@ export function registerAuditLs(g: Command): void {
       const actions = parseActions(o.action);
       const targets = o.target === undefined ? undefined : await targetIdsFor(db, o.target);
       const rows = await listAudit(db, { ...w, actor: o.actor, actions, targets, targetType: o.targetType,
-        targetPrefix: o.targetPrefix, limit: o.limit });
+        targetPrefix: o.targetPrefix, run: o.run, limit: o.limit });
       await renderList(ctx.out, rows, { format: ctx.outputFormat, columns: AUDIT_COLUMNS, nameKey: 'id' });
       ctx.countLine(rows.length, 'audit row', { note: o.limit && rows.length === o.limit ? `(the newest ${o.limit}; --limit N or 0 for more)` : undefined });
     },

@@ -27,9 +27,7 @@ async function runAssign(ctx: Context, o: AssignOpts, id: string, email: string 
     showChange(ctx, [`will ${mode} ${change}`]);
     if (!await confirmChange(ctx, { verb: mode, noun: 'instance', ids: [id], yes: o.yes })) return;
   }
-  const res = await db.transaction().execute((trx) => mode === 'unassign'
-    ? a.unassignInTrx(trx, ctx.who(), id, { reason: o.reason })
-    : a.assignInTrx(trx, ctx.who(), id, email!, { reassign: mode === 'reassign', reason: o.reason }));
+  const res = await a.changeAssignment(db, ctx.who(), id, mode === 'unassign' ? null : email!, { reassign: mode === 'reassign', reason: o.reason });
   await renderList(ctx.out, [res], { format: ctx.outputFormat, nameKey: 'instance_id', columns: [
     { key: 'instance_id' }, { key: 'action' }, { key: 'from' }, { key: 'to' }, { key: 'changed' }] });
   // said only now that it happened, from what the transaction did

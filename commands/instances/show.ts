@@ -13,6 +13,7 @@ export function registerShow(g: Command): void {
       const { showInstance } = await import('../../src/fleet/instances/show.js');
       const { renderObject } = await import('../../src/output/render.js');
       const { maskDeep } = await import('../../src/output/mask.js');
+      const { escapeJsonText, escapeMessage } = await import('../../src/output/escape.js');
       const { db } = await ctx.mysql();
       const d = await showInstance(db, args[0]!);
       const a = d.assignment;
@@ -41,7 +42,7 @@ export function registerShow(g: Command): void {
           { title: 'sayclaw_admin.instance_users', data: a.admin_bindings.map((b) => ({ user_email: b.user_email, assigned_at: b.assigned_at, state: state(b) })) },
           { title: 'sayclaw_portal.user_instances', data: a.portal_bindings.map((b) => ({ email: b.email ?? b.user_id, setup_status: b.setup_status,
             tg_username: b.tg_username, tg_bot_username: b.tg_bot_username, tg_bound_at: b.tg_bound_at, state: state(b) })) },
-          { title: 'Config (secrets masked)', data: {}, text: d.config === null ? (d.config_error ?? '(none)') : JSON.stringify(maskDeep(d.config), null, 2) },
+          { title: 'Config (secrets masked)', data: {}, text: d.config === null ? escapeMessage(d.config_error ?? '(none)') : escapeJsonText(JSON.stringify(maskDeep(d.config), null, 2)) },
           { title: 'Health history', data: d.health_history },
         ],
       });

@@ -36,9 +36,11 @@ export function registerJobsCheck(g: Command): void {
       const now = ctx.clock();
       const jobs = await checkJobs(db, rules, { stuckAfterSeconds, now });
       if (o.format === 'prometheus') {
-        const sink = openSink(ctx.sinkTarget(), o.out);
-        await sink.write(jobsPrometheusText(jobs, now));
-        await sink.commit();
+        const sink = await openSink(ctx.sinkTarget(), o.out);
+        try {
+          await sink.write(jobsPrometheusText(jobs, now));
+          await sink.commit();
+        } catch (e) { await sink.abort(); throw e; }
       } else {
         const { renderList } = await import('../../src/output/render.js');
         const table = ctx.outputFormat === 'table' || ctx.outputFormat === 'wide';

@@ -45,7 +45,8 @@ export function registerKeysOneapi(keys: Command): void {
         { key: 'accessed_at', relative: true, wide: true }, { key: 'created_at', wide: true }, { key: 'user_id', wide: true },
         { key: 'unlimited_quota', wide: true }, { key: 'expired_time', wide: true }, { key: 'deleted_at', wide: true }, { key: 'key_hint', wide: true },
       ] });
-      ctx.countLine(rows.length, 'token', { note: human && rows.length ? `(money = quota / ${rate.text} per USD, ${rate.source}; One API: ${schema.label})` : undefined });
+      ctx.countLine(rows.length, 'token');
+      if (human && rows.length) ctx.info(`money = quota / ${rate.text} per USD (${rate.source}); One API: ${schema.label}`);
     },
   });
 }

@@ -4,6 +4,7 @@ import { verb, splitAtDoubleDash } from '../kit.js';
 import { ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import { progressFor, selectServers, type SelOpts } from './shared.js';
 import { plural } from '../../src/output/format.js';
+import { escapeMessage } from '../../src/output/escape.js';
 
 interface ExecOpts extends SelOpts { group?: boolean; timeout?: string; commandArgv?: string[] }
 
@@ -47,7 +48,7 @@ export function registerServersExec(g: Command): void {
       progress.end();
       if (ctx.signal.aborted) throw new InterruptedError('interrupted; connections closed');
       if (stream) {
-        for (const r of rows) if (r.status !== 'ok') ctx.io.stderr.write(`${(r.server_name).padEnd(width)} ! ${r.status}: ${r.error}\n`);
+        for (const r of rows) if (r.status !== 'ok') ctx.io.stderr.write(`${escapeMessage(`${(r.server_name).padEnd(width)} ! ${r.status}: ${r.error}`)}\n`);
       } else if (f === 'table' || f === 'wide') {
         for (const r of rows) {
           ctx.print(`=== ${r.server_name} (${r.status}${r.exit_code !== null ? `, exit ${r.exit_code}` : ''}, ${r.ms} ms)${r.error && r.exit_code === null ? `: ${r.error}` : ''}\n`);

@@ -131,6 +131,24 @@ function fileSecret(path: string | null, what: string, warnings: string[], env: 
   };
 }
 
+/** A key that holds a secret value (a password, token or key itself, not a path to one). */
+const SECRET_VALUE_KEY = /(password|passwd|secret|token|api[_-]?key|private[_-]?key|credentials?)$/i;
+
+/**
+ * The dotted path of the first secret value in a config file, if any: the schema has no such
+ * key, but a profile that is not selected is never validated, so one can sit there unnoticed.
+ */
+function secretKeyIn(v: unknown, path: string[] = []): string | null {
+  if (!isObj(v)) return null;
+  for (const [k, x] of Object.entries(v)) {
+    if (k.startsWith('$')) continue;
+    if (typeof x === 'string' && x !== '' && SECRET_VALUE_KEY.test(k)) return [...path, k].join('.');
+    const deeper = secretKeyIn(x, [...path, k]);
+    if (deeper) return deeper;
+  }
+  return null;
+}
+
 export function defaultConfigPath(env: ConfigInputs['env']): string {
   const xdg = env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), '.config');
   return join(xdg, 'sayclaw', 'config.json');
@@ -234,6 +252,10 @@ export function loadConfig(inp: ConfigInputs): LoadedConfig {
   }
   if (fileData !== null) {
     if (!isObj(fileData)) throw new ConfigError(`config file ${file}: the top level must be a JSON object`);
+    const held = secretKeyIn(fileData);
+    if (held && file && (statSync(file).mode & 0o077) !== 0) {
+      warnings.push(`warning: config file ${file} holds a secret (${held}) and is readable by group or others (chmod 600 ${file})`);
+    }
     const f = fileSchema.safeParse(fileData);
     if (!f.success) {
       const i = f.error.issues[0]!;

@@ -130,7 +130,8 @@ export function checkOneApi(s: OneApiSchema, reads: OneApiTable[], databaseOf: (
   const out: Drift[] = [];
   const note = (table: OneApiTable, kind: Drift['kind'], column: string | null, expected: string | null, actual: string | null, failing = false) =>
     out.push({ database: databaseOf(table), table, column, kind, expected, actual, failing });
-  out.push({ database: databaseOf(reads[0] ?? 'logs'), table: '', column: null, kind: 'flavour', expected: null,
+  // the flavour belongs to the main database (with LOG_SQL_DSN, logs is elsewhere)
+  out.push({ database: databaseOf(reads.includes('tokens') ? 'tokens' : reads[0] ?? 'logs'), table: '', column: null, kind: 'flavour', expected: null,
     actual: `${s.label}${s.evidence.length ? ` (${s.evidence.join(', ')})` : ''}`, failing: false });
   for (const table of reads) {
     const live = s.tables.get(table);

@@ -73,7 +73,16 @@ export async function initPgSchema(db: Kysely<LegacyPgDB>, opts: { dryRun?: bool
     if (!opts.dryRun) await sql.raw(t.ddl).execute(db);
     created.push(`postgres ${t.name}`);
   }
-  if (!opts.dryRun) for (const ix of PG_INDEXES) await sql.raw(ix).execute(db);
+  // indexes on an existing table too (a missing one is re-created): say which
+  const idx = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()`.execute(db);
+  const indexes = new Set(idx.rows.map((r) => r.indexname));
+  for (const ix of PG_INDEXES) {
+    const m = /INDEX IF NOT EXISTS (\w+) ON (\w+)/.exec(ix);
+    const what = m ? `postgres index ${m[1]} on ${m[2]}` : `postgres index (${ix})`;
+    if (m && indexes.has(m[1]!)) { skipped.push(`${what} (exists)`); continue; }
+    if (!opts.dryRun) await sql.raw(ix).execute(db);
+    created.push(what);
+  }
   return { created, skipped };
 }
 

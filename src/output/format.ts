@@ -28,26 +28,14 @@ export function toData(v: unknown): unknown {
   return v;
 }
 
-// C0 and C1 control characters (ESC, CR, BEL, ...) and DEL: text from the database (a reason
-// typed into another tool, an error message) must not move the cursor or recolour the terminal.
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/g;
-const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROL_NAMES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** Text safe for a terminal: control characters shown as escapes (\n, \t, \u001b). */
-export function escapeControl(s: string): string {
-  if (!HAS_CONTROL.test(s)) return s;
-  return s.replace(CONTROL_RE, (c) => CONTROL_NAMES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** A value for a table cell (terminal text: control characters escaped). */
+/** A value for a table cell (the renderer escapes control characters: src/output/escape.ts). */
 export function toCell(v: unknown, opts: { relative?: boolean; now?: Date } = {}): string {
   if (v === null || v === undefined) return '-';
   if (v instanceof Date) return opts.relative && opts.now ? relativeTime(v, opts.now) : isoTime(v);
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   if (Array.isArray(v)) return v.length ? v.map((x) => toCell(x, opts)).join(',') : '-';
-  if (typeof v === 'object') return escapeControl(JSON.stringify(toData(v)));
-  return escapeControl(String(v));
+  if (typeof v === 'object') return JSON.stringify(toData(v));
+  return String(v);
 }
 
 /** "1 instance", "3 instances", "0 days": a count with its noun in the right number. */

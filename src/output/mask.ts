@@ -14,7 +14,7 @@ export const SECRET_FIELDS = new Set([
 const SECRET_KEY_RE = /(?:token|secrets?|password|passwd|passphrase|api[_-]?keys?|private[_-]?keys?|authorization|credentials?|cookie|(?:^|[_.-])keys?)$/i;
 /** camelCase ...Key / ...Keys (openaiKey, accessKeys); case-sensitive so "monkey" stays */
 const CAMEL_KEY_RE = /[a-z0-9]Keys?$/;
-/** lists of tokens (apiTokens, bot_tokens), but not counters (total_tokens, maxTokens) */
+/** lists of tokens (tokens, apiTokens, bot_tokens), but not counters (total_tokens, maxTokens) */
 const TOKENS_RE = /^(?:(?:api|bot|access|auth|gateway|refresh|session)[_-]?)?tokens$/i;
 
 /** `****wxyz` style: shows only the last 4 characters for long values, nothing for short ones. */

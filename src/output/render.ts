@@ -301,6 +301,8 @@ export interface ShowSection {
   data: Record<string, unknown> | Array<Record<string, unknown>>;
   /** Raw text block (e.g. pretty JSON) for the table format. */
   text?: string;
+  /** The caller escaped `text` itself (escapeControl) and may have coloured it: written as is. */
+  textIsSafe?: boolean;
 }
 
 function keyValueLines(d: Record<string, unknown>): string {
@@ -340,7 +342,7 @@ export async function renderObject(out: RenderTarget, data: Record<string, unkno
       const parts: string[] = [];
       for (const s of sections) {
         let body: string;
-        if (s.text !== undefined) body = escapeMessage(s.text).replace(/\n?$/, '\n');
+        if (s.text !== undefined) body = (s.textIsSafe ? s.text : escapeMessage(s.text)).replace(/\n?$/, '\n');
         else if (Array.isArray(s.data)) {
           const rows = s.data.map((r) => maskDeep(r));
           if (!rows.length) body = '(none)\n';

@@ -2,12 +2,11 @@
 // to a temporary file that is renamed over the final name only on success (the atomic file
 // writer: a killed or failed export never leaves a truncated file under the final name), and
 // the row encoders. Knows nothing of the Context: callers hand it plain streams and a signal.
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { once } from 'node:events';
+import { lstatSync, readlinkSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { InterruptedError, UsageError } from '../errors.js';
+import { ExitCode, firstLine, InterruptedError, SayclawError, UsageError } from '../errors.js';
 
 export interface Sink {
   /** Append; resolves once the destination can take more (backpressure). */
@@ -89,88 +88,229 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-type Emitterish = { once?: (e: string, f: () => void) => void; writableNeedDrain?: boolean };
+type Emitterish = { once?: (e: string, f: (...a: unknown[]) => void) => void; on?: (e: string, f: (...a: unknown[]) => void) => void;
+  off?: (e: string, f: (...a: unknown[]) => void) => void; writableNeedDrain?: boolean };
 
 class StdoutSink extends Buffered {
   readonly path = null;
   readonly tmpPath = null;
   private needDrain = false;
-  constructor(private readonly out: SinkTarget['stdout'], signal: AbortSignal) { super(signal); }
+  private failed: OutputError | null = null;
+  private wakeDrain: ((e?: unknown) => void) | null = null;
+  constructor(private readonly out: SinkTarget['stdout'], signal: AbortSignal) {
+    super(signal);
+    // a write error (a full disk behind "> file") ends the export at once instead of a wait
+    // for a 'drain' that never comes (EPIPE is handled by the process: a closed pipe is fine)
+    const em = out as unknown as Emitterish;
+    em.on?.('error', (e: unknown) => {
+      if ((e as NodeJS.ErrnoException)?.code === 'EPIPE') return;
+      this.failed ??= new OutputError('stdout', 'writing failed', e);
+      this.wakeDrain?.(this.failed);
+    });
+  }
   protected emit(b: Buffer): boolean {
+    if (this.failed) throw this.failed;
     const ok = this.out.write(b) !== false;
     if (!ok) this.needDrain = true;
     return ok;
   }
   async drained(): Promise<void> {
+    if (this.failed) throw this.failed;
     const em = this.out as unknown as Emitterish;
     if (this.needDrain && typeof em.once === 'function' && em.writableNeedDrain !== false) {
-      await untilAborted(new Promise<void>((r) => em.once!('drain', r)), this.signal);
+      await untilAborted(new Promise<void>((res, rej) => {
+        this.wakeDrain = (e) => { this.wakeDrain = null; if (e) rej(e); else res(); };
+        em.once!('drain', () => this.wakeDrain?.());
+      }), this.signal);
     }
     this.needDrain = false;
-  }
-  async commit(): Promise<void> { await this.flush(); }
-  async abort(): Promise<void> { /* what was written to stdout stays written */ }
-}
-
-class FileSink extends Buffered {
-  private ws: WriteStream;
-  private done = false;
-  private failed: Error | null = null;
-  constructor(readonly path: string, readonly tmpPath: string, signal: AbortSignal) {
-    super(signal);
-    this.ws = createWriteStream(tmpPath, { flags: 'wx', mode: 0o640, highWaterMark: 256 * 1024 });
-    this.ws.on('error', (e) => { this.failed = e; });
-  }
-  protected emit(b: Buffer): boolean {
-    if (this.failed) throw this.failed;
-    return this.ws.write(b);
-  }
-  async drained(): Promise<void> {
-    if (this.failed) throw this.failed;
-    if (!this.ws.writableNeedDrain) return;
-    const ws = this.ws;
-    await untilAborted(new Promise<void>((res, rej) => {
-      const onDrain = () => { ws.off('error', onErr); res(); };
-      const onErr = (e: Error) => { ws.off('drain', onDrain); rej(e); };
-      ws.once('drain', onDrain);
-      ws.once('error', onErr);
-    }), this.signal);
   }
   async commit(): Promise<void> {
     await this.flush();
     if (this.failed) throw this.failed;
-    const ws = this.ws;
-    await new Promise<void>((res, rej) => { ws.once('error', rej); ws.end(() => res()); });
-    await rename(this.tmpPath, this.path);
+  }
+  async abort(): Promise<void> { /* what was written to stdout stays written */ }
+}
+
+/**
+ * Temporary files not yet renamed or removed. Even a forced exit (a second Ctrl-C, an
+ * exception) runs 'exit' listeners: they are removed there, synchronously.
+ */
+const liveTemps = new Set<string>();
+let exitHook = false;
+function trackTemp(path: string): void {
+  liveTemps.add(path);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => { for (const p of liveTemps) { try { unlinkSync(p); } catch { /* gone already */ } } });
+}
+
+/** Bytes queued for the file before the writer is asked to wait (backpressure). */
+const FILE_HIGH_WATER = 512 * 1024;
+
+/** An output error: exit 1, one line naming the path and the cause. */
+export class OutputError extends SayclawError {
+  constructor(path: string, what: string, err: unknown) {
+    const e = err as NodeJS.ErrnoException;
+    super(`cannot write ${path}: ${what}${e?.code ? ` (${e.code})` : ''}: ${firstLine(e?.message).replace(/^[A-Z]+: /, '').replace(/, \w+ '.*$/, '')}`,
+      ExitCode.RUNTIME, { hint: 'nothing was written under that name', cause: err });
+  }
+}
+
+/**
+ * The temporary file, written through one FileHandle with one write in flight at a time. An
+ * error fails the next call and every waiter at once (no event that can be missed, so no
+ * hang); abort never waits on the stream. Created with the mode and owner of the file it will
+ * replace, so a renamed export keeps them.
+ */
+class FileSink extends Buffered {
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private writing: Promise<void> | null = null;
+  private failed: OutputError | null = null;
+  private waiters: Array<{ res: () => void; rej: (e: unknown) => void }> = [];
+  private done = false;
+  constructor(readonly path: string, readonly tmpPath: string, private readonly fh: FileHandle, signal: AbortSignal) {
+    super(signal);
+  }
+  protected emit(b: Buffer): boolean {
+    if (this.failed) throw this.failed;
+    this.queue.push(b);
+    this.queued += b.length;
+    this.pump();
+    return this.queued < FILE_HIGH_WATER;
+  }
+  private pump(): void {
+    if (this.writing) return;
+    this.writing = (async () => {
+      try {
+        while (this.queue.length && !this.failed) {
+          const b = this.queue.shift()!;
+          for (let off = 0; off < b.length;) off += (await this.fh.write(b, off, b.length - off)).bytesWritten;
+          this.queued -= b.length;
+          if (this.queued < FILE_HIGH_WATER) this.wake(null);
+        }
+      } catch (e) {
+        this.failed = new OutputError(this.path, 'writing the temporary file failed', e);
+        this.wake(this.failed);
+      } finally {
+        this.writing = null;
+      }
+    })();
+  }
+  private wake(err: unknown): void {
+    for (const w of this.waiters.splice(0)) (err ? w.rej(err) : w.res());
+  }
+  async drained(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.queued < FILE_HIGH_WATER) return;
+    await untilAborted(new Promise<void>((res, rej) => this.waiters.push({ res, rej })), this.signal);
+  }
+  async commit(): Promise<void> {
+    await this.flush();
+    while (this.writing) await this.writing;
+    if (this.failed) throw this.failed;
+    try {
+      await this.fh.sync();
+      await this.fh.close();
+    } catch (e) {
+      throw new OutputError(this.path, 'writing the temporary file failed', e);
+    }
+    try {
+      await rename(this.tmpPath, this.path);
+    } catch (e) {
+      throw new OutputError(this.path, `renaming the temporary file over it was refused`, e);
+    }
+    liveTemps.delete(this.tmpPath);
     this.done = true;
   }
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    this.ws.destroy();
-    await once(this.ws, 'close').catch(() => undefined);
+    this.failed ??= new OutputError(this.path, 'aborted', new Error('the export stopped'));
+    this.wake(this.failed);
+    await this.fh.close().catch(() => undefined);
     await unlink(this.tmpPath).catch(() => undefined);
+    liveTemps.delete(this.tmpPath);
   }
 }
 
-/** Fail fast (exit 2) on an --out that cannot be written, before any query runs. */
-export function checkOut(cwd: string, out: string | undefined): void {
-  if (!out || out === '-') return;
-  const path = resolve(cwd, out);
-  let st;
-  try { st = statSync(dirname(path)); } catch { throw new UsageError(`--out ${out}: the directory ${dirname(path)} does not exist`); }
-  if (!st.isDirectory()) throw new UsageError(`--out ${out}: ${dirname(path)} is not a directory`);
-  try { if (statSync(path).isDirectory()) throw new UsageError(`--out ${out} is a directory; name a file`); } catch (e) { if (e instanceof UsageError) throw e; }
+/** What --out names, after the checks: the file to replace (symlinks followed) and its owner. */
+interface OutTarget { path: string; existing: { mode: number; uid: number; gid: number } | null }
+
+/**
+ * Fail fast (exit 2) on an --out that cannot be a file we replace, before any lock or query:
+ * a name ending in "/", a missing directory, a directory, FIFO, socket or device, a symlink
+ * to nothing. A symlink to a file is followed (the link stays, its file is replaced). Not
+ * root and the file belongs to someone else: refused, the rename would change its owner.
+ */
+export function checkOut(cwd: string, out: string | undefined): OutTarget | null {
+  if (!out || out === '-') return null;
+  if (/\/\.{0,2}$/.test(out)) throw new UsageError(`--out must name a file, got "${out}"`, { hint: 'drop the trailing /' });
+  let path = resolve(cwd, out);
+  let st: Stats | null = null;
+  try { st = lstatSync(path); } catch { /* a new file */ }
+  if (st?.isSymbolicLink()) {
+    try { path = realpathSync(path); } catch {
+      throw new UsageError(`--out ${out} is a symlink to a missing file (${readlinkSafe(path)}); refused`, { hint: 'name the file itself, or create it first' });
+    }
+    st = statSync(path);
+  }
+  let dir;
+  try { dir = statSync(dirname(path)); } catch { throw new UsageError(`--out ${out}: the directory ${dirname(path)} does not exist`); }
+  if (!dir.isDirectory()) throw new UsageError(`--out ${out}: ${dirname(path)} is not a directory`);
+  if (!st) return { path, existing: null };
+  if (st.isDirectory()) throw new UsageError(`--out ${out} is a directory; name a file`);
+  if (!st.isFile()) {
+    const kind = st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device';
+    throw new UsageError(`--out ${out} is ${kind}, not a regular file; refused: an export replaces its file by renaming a temporary one`, {
+      hint: 'write to stdout instead: sayclaw usage export ... > FILE',
+    });
+  }
+  const euid = process.geteuid?.() ?? 0;
+  if (euid !== 0 && st.uid !== euid) {
+    throw new UsageError(`--out ${out} belongs to uid ${st.uid}: replacing it would make it yours (uid ${euid}); refused`, {
+      hint: 'run as its owner, or remove it first',
+    });
+  }
+  return { path, existing: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
 }
 
-/** stdout, or a temp file next to `out` that is removed on any failure (also via t.onClose). */
-export function openSink(t: SinkTarget, out: string | undefined): Sink {
-  if (!out || out === '-') return new StdoutSink(t.stdout, t.signal);
-  const path = resolve(t.cwd, out);
-  if (path.endsWith('/')) throw new UsageError(`--out must name a file, got "${out}"`);
+function readlinkSafe(p: string): string {
+  try { return readlinkSync(p); } catch { return '?'; }
+}
+
+/**
+ * stdout, or a temporary file next to the file `out` names (created at once, so an output
+ * that cannot be written fails before any query: exit 1), removed on any failure (also via
+ * t.onClose).
+ */
+export async function openSink(t: SinkTarget, out: string | undefined): Promise<Sink> {
+  const target = checkOut(t.cwd, out);
+  if (!target) return new StdoutSink(t.stdout, t.signal);
+  const { path, existing } = target;
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const s = new FileSink(path, tmp, t.signal);
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, 'wx', existing?.mode ?? 0o640);
+  } catch (e) {
+    throw new OutputError(path, `creating a temporary file in ${dirname(path)} failed`, e);
+  }
+  trackTemp(tmp);
+  const s = new FileSink(path, tmp, fh, t.signal);
   t.onClose(() => s.abort());
+  try {
+    if (existing) {
+      // the mode given to open() is cut by the umask; the owner is ours unless set
+      await fh.chmod(existing.mode);
+      if (existing.uid !== (process.geteuid?.() ?? existing.uid) || existing.gid !== (process.getegid?.() ?? existing.gid)) {
+        await fh.chown(existing.uid, existing.gid);
+      }
+    }
+  } catch (e) {
+    await s.abort();
+    throw new OutputError(path, 'keeping its mode and owner failed', e);
+  }
   return s;
 }
 

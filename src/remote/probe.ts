@@ -4,6 +4,7 @@
 // TCP channel to the port as the server sees it: no tools needed on the server). The gateway
 // token goes along as a Bearer header only where the channel is safe, for the detailed body.
 // The one probe implementation: `instances health` and readiness gates (waitReady) call it.
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SshConn } from './ssh.js';
 
@@ -101,7 +102,7 @@ export async function httpGet(url: string, timeoutMs: number, opts: {
     const reqOpts: import('node:https').RequestOptions = {
       host, port: u.port || (https ? 443 : 80), path: `${u.pathname}${u.search}`, method: 'GET',
       headers: { connection: 'close', 'user-agent': 'sayclaw', accept: 'application/json', ...opts.headers },
-      servername: https && !/^[\d.:]+$/.test(host) ? host : undefined, ca,
+      servername: https && !isIP(host) ? host : undefined, ca,
     };
     if (opts.stream) {
       // no agent: node then opens the connection with createConnection (an agent ignores it)

@@ -11,7 +11,7 @@ let t: TestEnv;
 let dir: string;
 beforeAll(async () => { t = await createTestEnv({ withPg: false }); });
 afterAll(async () => { await t?.close(); });
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'sc-cache-')); });
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'sayclaw-cache-')); });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const caches = (d: string) => readdirSync(d).filter((f) => /^v8-[0-9a-f]{8}-[0-9a-f]{8}\.bin$/.test(f));
@@ -82,4 +82,45 @@ test('instances ls prints the same bytes compiled from source and from the cache
   expect(JSON.parse(cold.stdout).length).toBeGreaterThan(0);
   expect(warm).toEqual(cold);
   expect(off).toEqual(cold);
+});
+
+test('the cache is bounded: newest files kept up to SAYCLAW_CACHE_MAX_MB, old builds and stale temporary files removed', async () => {
+  const env = { ...t.env, SAYCLAW_CACHE_DIR: dir, SAYCLAW_CACHE_MAX_MB: '1' };
+  const { utimesSync } = await import('node:fs');
+  const old = (name: string, ageMs: number, bytes = 1000) => {
+    writeFileSync(join(dir, name), Buffer.alloc(bytes));
+    const t0 = (Date.now() - ageMs) / 1000;
+    utimesSync(join(dir, name), t0, t0);
+  };
+  old('v8-00000000-00000001.bin', 2 * 86400e3); // another build, two days old: goes
+  old('v8-00000000-00000002.bin', 3600e3); // another build, an hour old: kept while under the cap
+  old('v8-00000000-00000003.bin.123.tmp', 2 * 3600e3); // a crashed write: goes
+  const size = () => readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  const verbs = [['help', 'exit-codes'], ['--help'], ['schema', 'print'], ['completion', 'bash'], ['help', 'instances', 'rm'], ['config', 'show']];
+  const outputs: string[] = [];
+  for (const v of verbs) {
+    const r = await runBin(v, env);
+    expect(r.code).toBe(0);
+    outputs.push(r.stdout);
+    // never more than the cap plus what this run just wrote (one file per verb here)
+    const newest = readdirSync(dir).map((f) => statSync(join(dir, f))).sort((a, b) => b.mtimeMs - a.mtimeMs)[0]!;
+    expect(size()).toBeLessThanOrEqual(1048576 + newest.size);
+  }
+  const names = readdirSync(dir);
+  expect(names).not.toContain('v8-00000000-00000001.bin');
+  expect(names).not.toContain('v8-00000000-00000003.bin.123.tmp');
+  // each main-bundle cache is ~0.4 MB: of six verbs only the newest few are left
+  expect(caches(dir).length).toBeLessThan(verbs.length);
+  expect(caches(dir).length).toBeGreaterThan(0);
+  // an evicted verb is compiled again and prints the same
+  for (const [i, v] of verbs.entries()) expect((await runBin(v, env)).stdout).toBe(outputs[i]);
+  // without a cap set, the default (32 MB) keeps all of these: every file written stays
+  rmSync(dir, { recursive: true, force: true });
+  const seen = new Set<string>();
+  for (const v of verbs) {
+    await runBin(v, { ...t.env, SAYCLAW_CACHE_DIR: dir });
+    for (const f of caches(dir)) seen.add(f);
+  }
+  expect(caches(dir).sort()).toEqual([...seen].sort());
+  expect(size()).toBeGreaterThan(1048576);
 });

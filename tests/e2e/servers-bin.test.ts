@@ -39,9 +39,9 @@ test('instances health / logs / exec / restart from the binary', async () => {
   r = await run(['instances', 'logs', 'oc-e2e-01', '--tail', '5']);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/listening on 127\.0\.0\.1/);
-  r = await run(['instances', 'exec', 'oc-e2e-01', '--', 'cat', '/tmp/www/readyz']);
+  r = await run(['instances', 'exec', 'oc-e2e-01', '--', 'cat', '/tmp/www/healthz']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/"status":"ready"/);
+  expect(r.stdout).toMatch(/"status":"live"/);
   r = await run(['instances', 'restart', 'oc-e2e-01', '--time', '1']);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/restart\s+ok\s+running/);

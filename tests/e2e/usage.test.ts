@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { BIN, runBin } from '../support/bin.js';
-import { generateFleet, loadFleet } from '../support/fixtures.js';
+import { generateFleet, insertSequenceLogs, loadFleet } from '../support/fixtures.js';
 
 let t: TestEnv;
 let env: Record<string, string>;
@@ -19,12 +19,7 @@ beforeAll(async () => {
   env = { ...t.env, SAYCLAW_PG_URL: 'postgres://postgres@127.0.0.1:1/unused', SAYCLAW_USAGE_TIMEZONE: 'America/New_York' };
   const fleet = generateFleet({ seed: 5, logsPerInstance: 0 });
   await loadFleet(t.db, fleet);
-  const names = fleet.instances.map((i) => `'${i.token_name}'`).join(',');
-  await sql.raw(`INSERT INTO \`${t.names.oneapi}\`.logs (user_id, created_at, type, content, username, token_name, model_name, quota,
-      prompt_tokens, completion_tokens, channel_id, request_id, elapsed_time, is_stream, system_prompt_reset)
-    SELECT 1, ${BASE} + (seq * 7) % (6 * 86400), 2, '', 'u', ELT(1 + seq % ${fleet.instances.length + 1}, ${names}, 'stray'),
-      IF(seq % 2 = 0, 'gpt-4o', 'qwen-max'), seq % 5000, seq % 300, seq % 100, 1, '', 1, 0, 0
-    FROM \`${t.names.oneapi}\`.seq_1_to_300000`).execute(t.db);
+  await insertSequenceLogs(t.db, t.names.oneapi, { base: BASE, count: 300000, tokens: fleet.instances.map((i) => i.token_name), stray: true });
 }, 120000);
 afterAll(async () => { await t?.close(); });
 

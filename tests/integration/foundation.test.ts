@@ -31,7 +31,20 @@ describe('doctor and schema', () => {
     const r = await runIn(['schema', 'init'], { ...t.env, SAYCLAW_MYSQL_URL: process.env.SAYCLAW_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306' });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/skipped .*_admin\.oc_instances \(exists\)/);
-    expect(r.stderr).not.toMatch(/created/);
+    expect(r.stderr).not.toMatch(/^created/m);
+  });
+
+  test('schema init re-creates a missing PostgreSQL index and says so (not "skipped (exists)")', async () => {
+    await sql.raw('DROP INDEX idx_logs_model_name').execute(t.pg);
+    const r = await runIn(['schema', 'init', '--no-mysql'], t.env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^created postgres index idx_logs_model_name on logs$/m);
+    expect(r.stderr).toMatch(/^skipped postgres logs \(exists\)$/m);
+    expect(r.stderr).toMatch(/^skipped postgres index idx_logs_token_name on logs \(exists\)$/m);
+    const again = await runIn(['schema', 'init', '--no-mysql'], t.env);
+    expect(again.stderr).not.toMatch(/^created/m);
+    const ix = await sql<{ n: string }>`SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname = 'idx_logs_model_name'`.execute(t.pg);
+    expect(Number(ix.rows[0]!.n)).toBe(1);
   });
 
   test('schema init --dry-run lists what it would create and creates nothing', async () => {

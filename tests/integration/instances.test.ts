@@ -6,6 +6,7 @@ import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { generateFleet, loadFleet, type Fleet } from '../support/fixtures.js';
 import { naturalCompare } from '../../src/db/sql-helpers.js';
 import { mysqlParts } from '../support/services.js';
+import { OUTPUT_FORMATS } from '../../src/output/render.js';
 
 let t: TestEnv;
 let fleet: Fleet;
@@ -137,6 +138,20 @@ describe('instances show', () => {
     expect(table.stdout).toMatch(/sayclaw_portal\.user_instances/);
     expect(table.stdout).toContain('"token": "****');
     expect(table.stdout).not.toContain(inst.gateway_token);
+  });
+
+  test('the portal\'s Telegram bot token (user_instances.tg_bot_token) never appears, in any format', async () => {
+    const inst = alive().find((i) => i.assigned_user_id)!;
+    const bot = '7777777777:AAH-botSECRET-do-not-print-0123456789';
+    await t.db.updateTable('portal.user_instances').set({ tg_bot_token: bot, tg_bot_username: 'sayclaw_test_bot' })
+      .where('instance_id', '=', inst.id).execute();
+    for (const f of OUTPUT_FORMATS) {
+      const r = await t.run(['instances', 'show', inst.id, '-o', f]);
+      expect({ f, code: r.code }).toEqual({ f, code: 0 });
+      for (const piece of [bot, bot.slice(11, 30), 'botSECRET']) {
+        expect({ f, piece, out: r.stdout.includes(piece) || r.stderr.includes(piece) }).toEqual({ f, piece, out: false });
+      }
+    }
   });
 
   test('unknown id: exit 4 with the closest ids', async () => {

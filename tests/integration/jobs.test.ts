@@ -63,7 +63,7 @@ describe('jobs ls', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain('SECRET');
     }
-    const tty = await run(['jobs', 'ls', '--limit', '4'], { tty: true });
+    const tty = await run(['jobs', 'ls', '--limit', '4'], { tty: true, env: { NO_COLOR: '1' } });
     expect(tty.stdout.split('\n')[0]).toMatch(/^STARTED\s+JOB\s+STATUS\s+ROWS\s+DURATION\s+HOST\s+PID\s+ERROR$/);
     expect(tty.stdout).toMatch(/12m ago\s+usage export\s+failed\s+10\s+30\.0 s/);
     expect(tty.stdout).toMatch(/3h ago\s+usage report\s+running\s+10\s+3h 00m/);

@@ -247,6 +247,14 @@ describe('new-api: what counts', () => {
       .toEqual({ deleted: ['(unmapped)'], namesake: ['(unmapped)'], other: ['(unmapped)'], own: [inst(3).id], ambiguous: ['(unmapped)'], noId: [inst(4).id], unique: [inst(5).id] });
   });
 
+  test('--group token keeps two tokens of one name apart (token_id beside token_name)', async () => {
+    const r = await t.run(['usage', 'summary', '--since', '2026-11-24', '--group', 'token', '-o', 'csv'], { clock });
+    expect(r.stdout.split('\r\n')[0]).toBe('token_id,token_name,requests,prompt_tokens,completion_tokens,quota,cost_usd');
+    const rows = (JSON.parse((await t.run(['usage', 'summary', '--since', '2026-11-24', '--group', 'token', '-o', 'json'], { clock })).stdout) as Array<Record<string, string>>)
+      .filter((x) => x.token_name === inst(3).token_name).map((x) => [x.token_id, x.quota]).sort();
+    expect(rows).toEqual([['3', '7'], ['30', '70000']]);
+  });
+
   test('keys oneapi ls: a soft-deleted token is hidden, shown as deleted with --all, never under a live status', async () => {
     const names = async (argv: string[]) => (JSON.parse((await t.run(['keys', 'oneapi', 'ls', '-o', 'json', ...argv], { clock })).stdout) as Array<{ id: string }>).map((x) => x.id).sort();
     expect(await names([])).not.toContain('2');
@@ -295,7 +303,7 @@ describe('new-api: what counts', () => {
       expect((await summary([]))[inst(1).id]!.cost_usd).toBe('0.002340');
       const k = JSON.parse((await t.run(['keys', 'oneapi', 'ls', '--prefix', inst(1).token_name, '-o', 'json'], { clock })).stdout);
       expect(k[0]).toMatchObject({ used_usd: '0.049380', remain_usd: '19.999960' });
-      const table = await t.run(['keys', 'oneapi', 'ls', '--prefix', inst(1).token_name], { clock });
+      const table = await t.run(['keys', 'oneapi', 'ls', '--prefix', inst(1).token_name], { clock, tty: true });
       expect(table.stderr).toMatch(/money = quota \/ 250000\.5 per USD \(One API .*options QuotaPerUnit\)/);
       expect((await summary(['--set', 'usage.quotaPerUsd=500000']))[inst(1).id]!.cost_usd).toBe('0.001170');
       expect((await summary(['--set', 'usage.quotaPerUsd=7.5']))[inst(1).id]!.cost_usd).toBe('78.000000');
@@ -328,6 +336,7 @@ describe('LOG_SQL_DSN', () => {
       expect(doc.healthy).toBe(true);
       expect(doc.checks).toEqual(expect.arrayContaining([
         expect.objectContaining({ check: `schema ${t.names.oneapi} (+ ${t.names.logs}.logs)`, status: 'ok' }),
+        expect.objectContaining({ check: `one api ${t.names.oneapi}`, status: 'ok', detail: expect.stringMatching(/^one-api \(logs\.request_id/) }),
         expect.objectContaining({ check: 'logs', status: 'ok', detail: expect.stringContaining(`MySQL ${t.names.logs}.logs from its first row`) }),
       ]));
       // the same fleet without telling sayclaw where the logs are

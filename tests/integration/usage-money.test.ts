@@ -23,8 +23,9 @@ beforeAll(async () => {
 }, 300000);
 afterAll(async () => { await t?.close(); });
 
+// requests count consume rows (type 2) only; refunds (6) count negative in quota
 const sqlTotals = async (types: string) => (await sql<{ n: string; q: string; c500: string; c300: string }>`
-  SELECT COUNT(*) AS n, SUM(IF(type = 6, -quota, quota)) AS q, SUM(IF(type = 6, -quota, quota) * 0.000002) AS c500,
+  SELECT SUM(type = 2) AS n, SUM(IF(type = 6, -quota, quota)) AS q, SUM(IF(type = 6, -quota, quota) * 0.000002) AS c500,
     ROUND(CAST(SUM(IF(type = 6, -quota, quota)) AS DECIMAL(30,6)) / 300000, 6) AS c300
   FROM ${sql.table('oneapi.logs')} WHERE type IN (${sql.raw(types)})`.execute(t.db)).rows[0]!;
 

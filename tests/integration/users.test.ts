@@ -3,6 +3,7 @@
 // chat counts only), writes with their audit rows, bad input (exit 2, nothing changed), Chinese
 // text byte for byte, revoke --unassign in one transaction, Telegram unbind without deletes.
 import { sql } from 'kysely';
+import { OUTPUT_FORMATS } from '../../src/output/render.js';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { generateFleet, loadFleet, type Fleet } from '../support/fixtures.js';
 import { readAssignments } from '../../src/fleet/instances/assignment.js';
@@ -156,6 +157,19 @@ describe('users show', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/Usage today \(2026-11-24, Asia\/Shanghai\)/);
     expect(table.stdout).not.toContain(secret);
+  });
+
+  test('the portal\'s Telegram bot token (user_instances.tg_bot_token) never appears, in any format', async () => {
+    const u = someAssigned();
+    const bot = '8888888888:AAH-botSECRET-users-show-0123456789';
+    await t.db.updateTable('portal.user_instances').set({ tg_bot_token: bot, tg_bot_username: 'sayclaw_users_bot' }).where('user_id', '=', u.id).execute();
+    for (const f of OUTPUT_FORMATS) {
+      const r = await t.run(['users', 'show', u.email, '-o', f], { clock });
+      expect({ f, code: r.code }).toEqual({ f, code: 0 });
+      for (const piece of [bot, bot.slice(11, 30), 'botSECRET']) {
+        expect({ f, piece, out: r.stdout.includes(piece) || r.stderr.includes(piece) }).toEqual({ f, piece, out: false });
+      }
+    }
   });
 
   test('over quota is a warning; quota 0 gives no percentage', async () => {

@@ -230,3 +230,20 @@ function hexHash(s: string): string {
   for (const ch of s) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
   return h.toString(16).padStart(8, '0').repeat(8);
 }
+
+/**
+ * Many one-api consume rows at once, made by MariaDB's sequence engine (seq_1_to_N): row seq is at
+ * base + (seq * step) % spread, its token the (seq mod n)-th of `tokens` (plus an unmapped
+ * 'stray' one with `stray`), gpt-4o or qwen-max, quota seq % 5000.
+ */
+export async function insertSequenceLogs(db: Kysely<MysqlDB>, oneapiDb: string,
+  o: { base: number; count: number; tokens: string[]; step?: number; spread?: number; stray?: boolean }): Promise<void> {
+  const names = [...o.tokens, ...(o.stray ? ['stray'] : [])].map((n) => `'${n.replace(/'/g, "''")}'`).join(',');
+  const n = o.tokens.length + (o.stray ? 1 : 0);
+  await sql.raw(`INSERT INTO \`${oneapiDb}\`.logs (user_id, created_at, type, content, username, token_name, model_name, quota,
+      prompt_tokens, completion_tokens, channel_id, request_id, elapsed_time, is_stream, system_prompt_reset)
+    SELECT 1, ${o.base} + (seq * ${o.step ?? 7}) % ${o.spread ?? 6 * 86400}, 2, '', 'u', ELT(1 + seq % ${n}, ${names}),
+      IF(seq % 2 = 0, 'gpt-4o', 'qwen-max'), seq % 5000, seq % 300, seq % 100, 1, '', 1, 0, 0
+    FROM \`${oneapiDb}\`.seq_1_to_${o.count}`).execute(db);
+}
+

@@ -8,8 +8,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { homedir } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { MysqlDB } from '../../src/db/types.js';
 
@@ -25,22 +25,12 @@ export const OPENCLAW_IMAGE_2 = 'sayclaw-lab-openclaw:2';
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p)) ?? 'docker';
 const HOW = 'install the lab packages with: bash scripts/lab.sh install';
 
-function repoRoot(): string {
-  // this file, or a bundle of it under node_modules (bench/servers.mjs): the nearest package.json named sayclaw
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = join(d, 'package.json');
-    if (existsSync(pj) && /"name":\s*"sayclaw"/.test(readFileSync(pj, 'utf8'))) return d;
-    const up = dirname(d);
-    if (up === d) return process.cwd();
-    d = up;
-  }
-}
+const ROOTFS_REVISION = 1;
 
 /** The gateway root filesystem tarball that `scripts/lab.sh install` builds (same names there). */
 export function openclawTarball(env: Record<string, string | undefined> = process.env): string {
-  const cache = env.SAYCLAW_LAB_CACHE ?? join(repoRoot(), '.tmp', 'lab');
-  return join(cache, `openclaw-${OPENCLAW_VERSION}-node-${NODE_VERSION}.tar`);
+  const cache = env.SAYCLAW_LAB_CACHE ?? join(env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache'), 'sayclaw-lab');
+  return join(cache, `openclaw-${OPENCLAW_VERSION}-node-${NODE_VERSION}-r${ROOTFS_REVISION}.tar`);
 }
 
 export interface LabEngine { index: number; dir: string; sock: string; proc: ChildProcess | null; tlsPort?: number }
@@ -378,8 +368,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       // overlay mounts under data-root are gone once dockerd stopped; remove what is left
       try { execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' }); } catch { /* none */ }
       dbg('unmounted');
-      // rm(1), not rmSync: an engine that imported the real gateway holds ~40,000 files, which
-      // node's recursive rmSync takes minutes over
+      // on tmpfs nothing is left but the mount point; on disk rm(1) beats node's recursive rmSync
       await shAsync(`rm -rf ${q(dir)}`, 'rm -rf').catch(() => rmSync(dir, { recursive: true, force: true }));
       dbg('removed');
     },

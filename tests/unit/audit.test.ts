@@ -1,9 +1,8 @@
 // Pure parts of the audit and jobs verbs: change summaries, field diffs, masking of stored JSON,
-// terminal escaping, the optional time window and the --max-age parser.
+// the optional time window and the --max-age parser.
 import fc from 'fast-check';
 import { changeSummary, fieldChanges, flatten } from '../../src/fleet/audit/read.js';
 import { maskJsonText } from '../../src/output/mask.js';
-import { escapeControl, toCell } from '../../src/output/format.js';
 import { timeWindow } from '../../src/fleet/window.js';
 import { parseMaxAge } from '../../src/fleet/jobs/check.js';
 import { humanDuration, jobKey } from '../../src/fleet/jobs/ls.js';
@@ -47,15 +46,6 @@ test('maskJsonText: secret keys, JSON inside strings, key-shaped values; non-JSO
   expect(v.token_name).toBe('oc-1');
   expect(maskJsonText('token=abc')).toEqual({ unreadable: 'not JSON (9 bytes, not shown)' });
   expect(maskJsonText(null)).toBeNull();
-});
-
-test('escapeControl: no control byte survives; printable text (Chinese, emoji) is untouched', () => {
-  expect(escapeControl('a\x1b[31mb\r\n\t\x07\x7f\u009b')).toBe('a\\u001b[31mb\\r\\n\\t\\u0007\\u007f\\u009b');
-  expect(toCell('离职 🙂')).toBe('离职 🙂');
-  fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-    // eslint-disable-next-line no-control-regex
-    expect(escapeControl(s)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
-  }));
 });
 
 test('timeWindow: open sides stay open; the usage forms for the given sides', () => {

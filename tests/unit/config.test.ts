@@ -1,12 +1,10 @@
-import { mkdtempSync, writeFileSync, chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, validateConfigFile, describeConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { tempDir } from '../support/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sayclaw-cfg-'));
-const made = [dir];
-afterAll(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+const dir = tempDir('cfg');
 const write = (name: string, data: unknown) => { const p = join(dir, name); writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data)); return p; };
 
 describe('config loading', () => {
@@ -46,8 +44,7 @@ describe('config loading', () => {
   });
 
   test('XDG default path is used when present', () => {
-    const xdg = mkdtempSync(join(tmpdir(), 'sayclaw-xdg-'));
-    made.push(xdg);
+    const xdg = tempDir('xdg');
     mkdirSync(join(xdg, 'sayclaw'));
     writeFileSync(join(xdg, 'sayclaw', 'config.json'), JSON.stringify({ operator: 'xdg-op' }));
     const lc = loadConfig({ env: { HOME: dir, XDG_CONFIG_HOME: xdg }, cwd: dir });
@@ -69,6 +66,21 @@ describe('config loading', () => {
     expect(err?.exitCode).toBe(5);
     expect(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: write('j.json', '{nope') })).toThrow(/not valid JSON/);
     expect(() => loadConfig({ env: { HOME: dir }, cwd: dir, configPath: join(dir, 'missing.json') })).toThrow(/does not exist/);
+  });
+
+  test('a config file holding a secret gets the password-file mode warning when group or others can read it', () => {
+    // an unselected profile is never validated, so a password can sit in it
+    const f = write('held.json', { mysql: { host: 'h' }, profiles: { old: { mysql: { password: 'hunter2-secret' } } } });
+    chmodSync(f, 0o644);
+    const lc = loadConfig({ env: { HOME: dir }, cwd: dir, configPath: f });
+    expect(lc.warnings.join('\n')).toMatch(new RegExp(`config file ${f} holds a secret \\(profiles\\.old\\.mysql\\.password\\) and is readable by group or others \\(chmod 600`));
+    expect(lc.warnings.join('\n')).not.toContain('hunter2');
+    chmodSync(f, 0o600);
+    expect(loadConfig({ env: { HOME: dir }, cwd: dir, configPath: f }).warnings).toEqual([]);
+    // paths to secret files are not secrets
+    const g = write('paths.json', { mysql: { passwordFile: '/x/pw' }, keys: { masterKeyFile: '/x/mk' }, $comment: 'password: see the file' });
+    chmodSync(g, 0o644);
+    expect(loadConfig({ env: { HOME: dir }, cwd: dir, configPath: g }).warnings).toEqual([]);
   });
 
   test('password file: read, warned when readable by others, error when unreadable', () => {

@@ -108,10 +108,10 @@ describe('terminal safety (issue #12)', () => {
     expect((parseCsv(tty, { columns: true }) as Array<Record<string, string>>)[0]!.name).toBe(escapeMessage(ESC_VALUE));
   });
 
-  test('show verbs: sections, key/value lines and text blocks are escaped too', async () => {
+  test('show verbs: titles, key/value lines and small tables are escaped too', async () => {
     const t = target();
     await renderObject(t, { id: 'x', name: ESC_VALUE }, { format: 'table', sections: [
-      { title: `T${ESC_VALUE}`, data: { name: ESC_VALUE } }, { title: 'rows', data: [{ name: ESC_VALUE }] }, { title: 'text', data: {}, text: ESC_VALUE },
+      { title: `T${ESC_VALUE}`, data: { name: ESC_VALUE } }, { title: 'rows', data: [{ name: ESC_VALUE }] },
     ] });
     expect(t.text().replace(/\n/g, '')).not.toMatch(RAW);
     for (const f of ['json', 'yaml'] as const) {

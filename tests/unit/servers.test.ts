@@ -1,7 +1,6 @@
 // Pure parts of the servers work: drift rules, known-hosts file, fingerprints, shell quoting,
 // --since parsing, the Ansible inventory shape, server input validation.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeDrift } from '../../src/fleet/servers/check.js';
 import { KnownHosts, fingerprintOf, hostPattern } from '../../src/remote/ssh.js';
@@ -10,6 +9,7 @@ import { parseSince } from '../../src/fleet/instances/containers.js';
 import { buildInventory, groupName } from '../../src/fleet/servers/inventory.js';
 import { validateServerInput, type ServerRow } from '../../src/fleet/servers/registry.js';
 import { Semaphore } from '../../src/remote/semaphore.js';
+import { tempDir } from '../support/tmp.js';
 
 test('drift: missing, stopped, running for deleted, unknown; matched by container_id prefix or name', () => {
   const rows = [
@@ -32,7 +32,7 @@ test('drift: missing, stopped, running for deleted, unknown; matched by containe
 });
 
 test('known hosts: unknown, known, changed; written in OpenSSH format', () => {
-  const f = join(mkdtempSync(join(tmpdir(), 'kh-')), 'sub', 'known_hosts');
+  const f = join(tempDir('kh'), 'sub', 'known_hosts');
   const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 4]), Buffer.from('abcd')]);
   const other = Buffer.concat([blob.subarray(0, 19), Buffer.from('wxyz')]);
   const kh = new KnownHosts(f);

@@ -156,11 +156,27 @@ test('the export sink writes exactly the UTF-8 of what it was given, across chun
   const piece = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('研发部,', '😀', '"a,b"\r\n', 'x'.repeat(100_000), '市场部'.repeat(40_000)));
   await fc.assert(fc.asyncProperty(fc.array(piece, { maxLength: 400 }), async (parts) => {
     const chunks: Buffer[] = [];
-    const sink = openSink({ stdout: { write: (b: string | Uint8Array) => { chunks.push(Buffer.from(b)); return true; } }, cwd: process.cwd(), signal: new AbortController().signal, onClose: () => undefined }, undefined);
+    const sink = await openSink({ stdout: { write: (b: string | Uint8Array) => { chunks.push(Buffer.from(b)); return true; } }, cwd: process.cwd(), signal: new AbortController().signal, onClose: () => undefined }, undefined);
     for (const p of parts) { if (!sink.push(p)) await sink.drained(); }
     await sink.commit();
     expect(Buffer.concat(chunks).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);
     // every chunk holds whole characters
     for (const c of chunks) expect(Buffer.from(c.toString('utf8'), 'utf8').equals(c)).toBe(true);
   }), { numRuns: 60 });
+  // and to a file: the temporary file renamed into place holds the same bytes
+  const { mkdtempSync, readFileSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'sayclaw-sink-'));
+  try {
+    await fc.assert(fc.asyncProperty(fc.array(piece, { maxLength: 200 }), async (parts) => {
+      const sink = await openSink({ stdout: { write: () => true }, cwd: dir, signal: new AbortController().signal, onClose: () => undefined }, 'out.csv');
+      for (const p of parts) { if (!sink.push(p)) await sink.drained(); }
+      await sink.commit();
+      expect(readFileSync(join(dir, 'out.csv')).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);
+      expect(readdirSync(dir)).toEqual(['out.csv']);
+    }), { numRuns: 20 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

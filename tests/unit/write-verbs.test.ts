@@ -5,9 +5,9 @@ import { buildProgram } from '../../commands/index.js';
 
 /** Verbs that change nothing. */
 const READ_ONLY = new Set([
-  'instances ls', 'instances show', 'instances check-bindings', 'instances logs',
-  'servers ls', 'servers show', 'servers check', 'servers inventory',
-  'users ls', 'users show', 'users admins ls',
+  'instances ls', 'instances show', 'instances check-bindings', 'instances logs', 'instances history',
+  'servers ls', 'servers show', 'servers check', 'servers inventory', 'servers history',
+  'users ls', 'users show', 'users admins ls', 'users history', 'audit ls', 'audit show', 'jobs ls',
   'keys ls', 'keys verify', 'keys oc ls', 'keys oneapi ls',
   'usage summary', 'usage quota',
   'doctor', 'schema diff', 'schema print', 'config show', 'config validate', 'completion', 'help',
@@ -20,6 +20,7 @@ const NO_PLAN: Record<string, string> = {
   'instances health': 'probes; --record only stores the probe result',
   'keys reveal': 'prints a secret (audited); it changes no row, and asks unless --yes',
   'usage export': 'writes a report file or stdout, no database row',
+  'jobs check': 'a check; --out writes a Prometheus textfile, no database row',
 };
 
 function verbs(): Array<{ path: string; flags: Map<string, string | undefined> }> {

@@ -21,10 +21,14 @@ export interface AuditFilter extends TimeWindow {
   targetType?: string;
   /** target_id starts with this (literally) */
   targetPrefix?: string;
+  /** the run id: the first 23 characters of the admin_logs ids one sayclaw run wrote */
+  run?: string;
   /** 0: no limit */
   limit?: number;
 }
 
+/** A run id (src/db/transaction.ts): 8-4-4-4 hex digits. */
+const RUN_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/i;
 const ACTION_RE = /^[A-Za-z0-9_.:-]+\*?$|^\*$/;
 
 /** `instances.rm,users.*` (or repeated flags) -> checked patterns. */
@@ -48,6 +52,10 @@ export function auditQuery(db: Kysely<MysqlDB>, f: AuditFilter) {
     q = q.where(likePrefix('target_id', f.targetPrefix));
   }
   if (f.targetType !== undefined) q = q.where(eqExact('target_type', f.targetType));
+  if (f.run !== undefined) {
+    if (!RUN_RE.test(f.run)) throw new UsageError(`--run expects a run id like 3f0c9a1e-5b2d-4c1a-9e7f (23 characters), got "${f.run}"`);
+    q = q.where(likePrefix('id', `${f.run.toLowerCase()}-`));
+  }
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
   if (f.actor !== undefined) {

@@ -4,6 +4,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { toData } from '../../output/format.js';
 import { maskDeep } from '../../output/mask.js';
 import type { MysqlDB } from '../../db/types.js';
+import { markerId } from '../../db/transaction.js';
 
 export interface Actor { os_user: string; operator: string | null }
 
@@ -22,7 +23,8 @@ function json(v: unknown): string | null {
 
 export async function writeAudit(trx: Transaction<MysqlDB> | Kysely<MysqlDB>, actor: Actor, e: AuditEntry): Promise<void> {
   await trx.insertInto('admin.admin_logs').values({
-    id: crypto.randomUUID(),
+    // inside inTransaction: RUNID-TTTTTTRRRRRR, the marker that resolves a lost COMMIT
+    id: markerId(trx, 'admin.admin_logs'),
     os_user: actor.os_user,
     operator: actor.operator,
     action: e.action,

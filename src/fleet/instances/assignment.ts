@@ -15,6 +15,7 @@ import { UsageError } from '../../errors.js';
 import { emailOrIdIs, eqExact, inExact, naturalCompare, sameText } from '../../db/sql-helpers.js';
 import { instanceNotFound } from './targets.js';
 import { userNotFound } from '../users/lookup.js';
+import { inTransaction } from '../../db/transaction.js';
 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 
@@ -196,6 +197,14 @@ export async function assignInTrx(trx: Transaction<MysqlDB>, actor: Actor, insta
     before: { assigned_user_id: inst.assigned_user_id, assigned_email: fromEmail },
     after: { assigned_user_id: user.id, assigned_email: user.email } });
   return { instance_id: instanceId, action, from: fromEmail, to: user.email, changed: true };
+}
+
+/** assign / reassign (email given) or unassign (email null) in one transaction of its own. */
+export function changeAssignment(db: Kysely<MysqlDB>, actor: Actor, instanceId: string, emailOrId: string | null,
+  opts: { reassign: boolean; reason?: string | null }): Promise<AssignResult> {
+  return inTransaction(db, (trx) => (emailOrId === null
+    ? unassignInTrx(trx, actor, instanceId, { reason: opts.reason })
+    : assignInTrx(trx, actor, instanceId, emailOrId, opts)));
 }
 
 /** unassign inside the caller's transaction; binding rows stay as history (see the top of this file). */

@@ -10,6 +10,7 @@ import type { Outcome } from '../../remote/fanout.js';
 import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { durationSeconds } from '../duration.js';
+import { inTransaction } from '../../db/transaction.js';
 
 export type ContainerAction = 'restart' | 'stop' | 'start';
 
@@ -76,7 +77,7 @@ export async function containerAction(remote: RemoteSession, targets: InstanceTa
 export async function auditContainerActions(db: Kysely<MysqlDB>, actor: Actor, rows: ActionRow[], reason: string | null): Promise<void> {
   const done = rows.filter((r) => r.result === 'ok');
   if (!done.length) return;
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     for (const r of done) {
       await writeAudit(trx, actor, { action: `instances.${r.action}`, target_type: 'instance', target_id: r.id, after: { container: r.container, state: r.state, server: r.server_name }, reason });
     }

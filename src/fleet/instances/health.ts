@@ -11,6 +11,7 @@ import type { Outcome } from '../../remote/fanout.js';
 import type { GatewayState } from '../../remote/probe.js';
 import { serverOf } from './containers.js';
 import { writeAudit, type Actor } from '../audit/write.js';
+import { inTransaction, markerId } from '../../db/transaction.js';
 import { readFileSync } from 'node:fs';
 import { expandHome } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
@@ -96,7 +97,7 @@ export async function probeInstances(remote: RemoteSession | null, targets: Inst
 export async function recordHealth(db: Kysely<MysqlDB>, actor: Actor, rows: HealthRow[], signal?: AbortSignal): Promise<void> {
   for (const r of rows) {
     if (signal?.aborted) return;
-    await db.transaction().execute(async (trx) => {
+    await inTransaction(db, async (trx) => {
       const before = await trx.selectFrom('admin.oc_instances').select(['health_status', 'health_fail_count'])
         .where('id', '=', r.id).forUpdate().executeTakeFirst();
       if (!before) return;
@@ -106,9 +107,10 @@ export async function recordHealth(db: Kysely<MysqlDB>, actor: Actor, rows: Heal
         health_fail_count: ok ? 0 : sql<number>`health_fail_count + 1` as never,
         last_health_at: sql<Date>`NOW(3)` as never,
       }).where('id', '=', r.id).execute();
-      // the log keeps the detailed state and its reason (oc_instances only healthy/unhealthy)
+      // the log keeps the detailed state and its reason (oc_instances only healthy/unhealthy);
+      // its row is the transaction's outcome marker when no audit row is written
       await trx.insertInto('admin.oc_health_logs').values({
-        id: crypto.randomUUID(), instance_id: r.id, status: r.state, live: r.live === null ? null : r.live ? 1 : 0,
+        id: markerId(trx, 'admin.oc_health_logs'), instance_id: r.id, status: r.state, live: r.live === null ? null : r.live ? 1 : 0,
         ready: r.ready === null ? null : r.ready ? 1 : 0, latency_ms: r.latency_ms, http_status: r.http_status,
         error: r.reason ? r.reason.slice(0, 500) : null, via: r.via,
       }).execute();

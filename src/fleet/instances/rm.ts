@@ -6,6 +6,7 @@ import { InterruptedError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { instanceNotFound } from './targets.js';
 import { listInstances, type InstanceFilter, type InstanceListRow } from './ls.js';
+import { inTransaction } from '../../db/transaction.js';
 
 export interface WriteOutcome { id: string; result: string }
 
@@ -35,7 +36,7 @@ export async function selectForWrite(db: Kysely<MysqlDB>, sel: { ids?: string[];
  */
 export async function setDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
   signal?: AbortSignal): Promise<WriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const out: WriteOutcome[] = [];
     for (const id of ids) {
       if (signal?.aborted) throw new InterruptedError();

@@ -2,9 +2,9 @@
 // refreshed while held, taken over when stale after a crash). A second overlapping run fails
 // at once with LockedError (exit 75) instead of doing the work twice. Released by ctx.close().
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
-import { LockedError } from '../../errors.js';
+import { ExitCode, firstLine, LockedError, SayclawError } from '../../errors.js';
 
 export function lockPath(ctx: Context, name: string): string {
   const dir = ctx.config().usage.lockDir;
@@ -16,7 +16,11 @@ export function lockPath(ctx: Context, name: string): string {
 /** Take the named lock for the rest of this run, or throw LockedError (exit 75). */
 export async function acquireLock(ctx: Context, name: string): Promise<string> {
   const path = lockPath(ctx, name);
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw lockDirError(dirname(path), err);
+  }
   const { default: lockfile } = await import('proper-lockfile');
   let release: () => Promise<void>;
   try {
@@ -28,8 +32,18 @@ export async function acquireLock(ctx: Context, name: string): Promise<string> {
     if ((err as { code?: string }).code === 'ELOCKED') {
       throw new LockedError(`another "${name}" run holds the lock ${path}`, { hint: 'try again later; a crashed run frees it after 2 minutes' });
     }
-    throw err;
+    throw lockDirError(dirname(path), err);
   }
   ctx.onClose(() => release().catch(() => undefined));
   return path;
+}
+
+/** The lock directory is a file, or this account cannot write it: exit 1, one line. */
+function lockDirError(dir: string, err: unknown): SayclawError {
+  const e = err as NodeJS.ErrnoException;
+  const why = e?.code === 'EEXIST' || e?.code === 'ENOTDIR' ? `it (or a parent) is not a directory (${e.code})`
+    : `${firstLine(e?.message).replace(/, \w+ '[^']*'$/, '')}`;
+  return new SayclawError(`cannot use the lock directory ${dir} (usage.lockDir): ${why}`, ExitCode.RUNTIME, {
+    hint: 'point usage.lockDir at a directory this account can write, or run with --no-lock', cause: err,
+  });
 }

@@ -5,13 +5,37 @@ import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { firstLine, InterruptedError } from '../../errors.js';
 
-export interface JobRun { id: string; finish(status: 'ok', rows: number): Promise<void>; fail(err: unknown, rows?: number): Promise<void> }
+export interface JobRun {
+  id: string;
+  /** Record success. Never throws: the work is done, so a failed update is a warning, not a failure. */
+  finish(status: 'ok', rows: number): Promise<void>;
+  /** Record a failure or an interruption (best effort: the database may be what failed). */
+  fail(err: unknown, rows?: number): Promise<void>;
+}
+
+/** A process on this host is alive (EPERM: alive, another account's). */
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
 
 export async function startJob(ctx: Context, job: string, args: unknown): Promise<JobRun> {
   const { db } = await ctx.mysql();
   const id = crypto.randomUUID();
+  const host = hostname();
+  // Runs of this job on this host that are still "running" but whose process is gone ended
+  // without a word (killed, or the database was unreachable at their end): say so.
+  const stale = await db.selectFrom('admin.job_runs').select(['id', 'pid']).where('job', '=', job).where('host', '=', host)
+    .where('status', '=', 'running').where('deleted_at', 'is', null).execute();
+  const dead = stale.filter((r) => r.pid !== null && r.pid !== process.pid && !alive(r.pid)).map((r) => r.id);
+  if (dead.length) {
+    await db.updateTable('admin.job_runs').set({
+      status: 'interrupted', finished_at: sql`NOW(3)` as never,
+      error: sql`CONCAT('process ', pid, ' on ', host, ' ended without recording how the run ended (marked by run ', ${id}, ')')` as never,
+    }).where('id', 'in', dead).where('status', '=', 'running').execute();
+    ctx.debug(`marked ${dead.length} stale ${job} run(s) of ended processes as interrupted`);
+  }
   await db.insertInto('admin.job_runs').values({
-    id, job, args_json: JSON.stringify(args), host: hostname(), pid: process.pid, status: 'running', rows_processed: 0,
+    id, job, args_json: JSON.stringify(args), host, pid: process.pid, status: 'running', rows_processed: 0,
     error: null, started_at: sql`NOW(3)` as never, finished_at: null, deleted_at: null,
   }).execute();
   const end = async (status: string, rows: number, error: string | null) => {
@@ -20,12 +44,19 @@ export async function startJob(ctx: Context, job: string, args: unknown): Promis
   };
   return {
     id,
-    finish: (status, rows) => end(status, rows, null),
+    finish: async (status, rows) => {
+      try {
+        await end(status, rows, null);
+      } catch (e) {
+        ctx.warn(`the ${job} run is complete, but its job_runs row ${id} could not be updated (${firstLine((e as Error)?.message)}); `
+          + 'it stays "running" until the next run marks it interrupted');
+      }
+    },
     fail: async (err, rows = 0) => {
       const interrupted = err instanceof InterruptedError || (err as { name?: string })?.name === 'AbortError';
       try {
         await end(interrupted ? 'interrupted' : 'failed', rows, firstLine((err as Error)?.message ?? String(err)).slice(0, 2000) || 'error');
-      } catch { /* the database may be what failed; the exit code still says it */ }
+      } catch { /* the database may be what failed; the exit code still says it, and the next run marks the row */ }
     },
   };
 }

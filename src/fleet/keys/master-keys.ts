@@ -10,6 +10,7 @@ import { aadFor, decryptSecret, DecryptError, encryptSecret, fingerprintHash, se
 import type { MasterKey } from './master-key-source.js';
 import { eqExact, inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
 import { closestHint, closestNames, shownName } from '../suggest.js';
+import { inTransaction } from '../../db/transaction.js';
 import { plural } from '../../output/format.js';
 
 export type MasterKeyRow = Selectable<ApiMasterKeysTable>;
@@ -115,7 +116,7 @@ export interface AddRequest { provider: string; name: string; secret: string; re
 /** Insert a new active key in one transaction with its audit row. */
 export async function addMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: MasterKey, req: AddRequest): Promise<MasterKeyListRow> {
   checkProviderName(req.provider, req.name);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await assertSameMasterKey(trx, mk);
     const dup = await trx.selectFrom('admin.api_master_keys').select('id')
       .where('provider', '=', req.provider).where('name', '=', req.name).where('deleted_at', 'is', null).forUpdate().executeTakeFirst();
@@ -154,7 +155,7 @@ export interface RotateResult { old_id: string; new_id: string; provider: string
 /** New secret: the old row is soft-deleted (status rotated) and linked from the new one. */
 export async function rotateMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: MasterKey,
   req: { id: string; secret: string; reason?: string | null; now: Date }): Promise<RotateResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const old = await getMasterKeyRow(trx, req.id, true);
     assertRotatable(old);
     await assertSameMasterKey(trx, mk);
@@ -184,7 +185,7 @@ export interface RevokeResult { id: string; provider: string; name: string; stat
 /** Soft revoke: status revoked, revoked_at and deleted_at set. Re-running changes nothing. */
 export async function revokeMasterKey(db: Kysely<MysqlDB>, actor: Actor,
   req: { id: string; reason?: string | null; now: Date }): Promise<RevokeResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await getMasterKeyRow(trx, req.id, true);
     if (row.status === 'revoked') {
       return { id: row.id, provider: row.provider, name: row.name, status: row.status, revoked_at: row.revoked_at, changed: false };
@@ -244,7 +245,7 @@ export function explainFailures(rows: VerifyRow[], mk: MasterKey): string | null
     return `no stored key decrypts with the master key from ${mk.source} (id ${mk.id}): it is most likely the wrong master key file`;
   }
   const tampered = failed.filter((r) => r.problem === 'tampered').length;
-  return `${failed.length} of ${plural(rows.length, 'key')} fail${failed.length === 1 ? 's' : ''} authentication${tampered ? ` (${tampered} tampered: altered after encryption with this master key)` : ''}`;
+  return `${failed.length} of ${plural(rows.length, 'key')} fail authentication${tampered ? ` (${tampered} tampered: altered after encryption with this master key)` : ''}`;
 }
 
 /** Thrown when a single key cannot be decrypted: exit 1 for tampering, 5 for a wrong master key. */
@@ -262,7 +263,7 @@ export async function revealMasterKey(db: Kysely<MysqlDB>, actor: Actor, mk: Mas
   req: { id: string; reason?: string | null }): Promise<{ row: MasterKeyRow; plaintext: string }> {
   const row = await getMasterKeyRow(db, req.id);
   const r = tryDecrypt(mk, row);
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     await writeAudit(trx, actor, { action: KEY_ACTIONS.reveal, target_type: TARGET, target_id: row.id, reason: req.reason,
       after: { provider: row.provider, name: row.name, fingerprint: row.key_hint, result: r.ok ? 'revealed' : `refused: ${r.problem}` } });
   });
@@ -283,7 +284,7 @@ export interface ReencryptResult { count: number; from_master_key_id: string; to
 export async function reencryptMasterKeys(db: Kysely<MysqlDB>, actor: Actor, from: MasterKey, to: MasterKey,
   req: { reason?: string | null }): Promise<ReencryptResult> {
   if (from.id === to.id) throw new UsageError(`the new master key (${to.source}) is the same as the current one (id ${from.id}); nothing changed`);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const rows = await trx.selectFrom('admin.api_master_keys').selectAll().orderBy('id').forUpdate().execute();
     const ids: string[] = [];
     for (const row of rows) {

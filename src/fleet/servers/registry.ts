@@ -9,6 +9,7 @@ import { closestHint, closestNames, shownName } from '../suggest.js';
 import { checkChoice, type Vocabulary } from '../choices.js';
 import { InterruptedError, NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
+import { inTransaction } from '../../db/transaction.js';
 import { plural } from '../../output/format.js';
 
 export interface ServerRow {
@@ -168,7 +169,7 @@ export async function serverChanges(db: Kysely<MysqlDB>, ref: string, v: ServerI
 
 export async function addServer(db: Kysely<MysqlDB>, actor: Actor, v: ServerInput, reason: string | null = null): Promise<ServerRow> {
   validateServerInput(v, true);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await assertUnique(trx, v);
     const id = crypto.randomUUID();
     const values: Record<string, unknown> = { id };
@@ -184,7 +185,7 @@ export async function updateServer(db: Kysely<MysqlDB>, actor: Actor, ref: strin
   Promise<{ server: ServerRow; changed: string[] }> {
   validateServerInput(v, false);
   const cur = await findServer(db, ref);
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const before = (await trx.selectFrom('admin.servers as s').select([...COLS]).where('s.id', '=', cur.id).forUpdate().executeTakeFirstOrThrow()) as ServerRow;
     const set: Record<string, unknown> = {};
     for (const [k, val] of Object.entries(v)) {
@@ -206,7 +207,7 @@ export interface ServerWriteOutcome { id: string; name: string | null; result: s
 /** Soft delete (or restore) servers in ONE transaction with one audit row each. */
 export async function setServersDeleted(db: Kysely<MysqlDB>, actor: Actor, ids: string[], del: boolean, reason: string | null,
   opts: { force?: boolean; signal?: AbortSignal } = {}): Promise<ServerWriteOutcome[]> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const out: ServerWriteOutcome[] = [];
     for (const id of ids) {
       if (opts.signal?.aborted) throw new InterruptedError();

@@ -5,12 +5,13 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
-import { InterruptedError, UsageError } from '../../errors.js';
+import { ConnectionError, firstLine, InterruptedError, SayclawError, UsageError } from '../../errors.js';
+import { isConnectionLoss } from '../../db/transaction.js';
 import { oneApiSchema, pgOneApiSchema, quotaPerUnit } from '../oneapi/detect.js';
 import { attributeRow, attributionMaps, attributionQueries, byTokenId, keyJoins, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
 import { costUsd } from './money.js';
 import { aggregateUsage, pgAttribution, pgUsesTokenIds, type UsageQuery } from './report.js';
-import { checkOut, encoder, openSink, type Cell, type DataFormat } from '../../output/sink.js';
+import { checkOut, encoder, openSink, type Cell, type DataFormat, type Sink } from '../../output/sink.js';
 import { splitRange } from './sources.js';
 import { prometheusText } from './prometheus.js';
 
@@ -50,31 +51,42 @@ export function checkExportRequest(ctx: Context, req: ExportRequest): void {
 
 export async function exportUsage(ctx: Context, req: ExportRequest): Promise<ExportResult> {
   checkExportRequest(ctx, req);
-  if (req.format === 'prometheus') {
-    const res = await aggregateUsage(ctx, { ...req, by: undefined, groups: ['department', 'model'] });
-    const text = prometheusText(res.rows, { range: req.range, now: ctx.clock(), types: req.types });
-    const sink = openSink(ctx.sinkTarget(), req.out);
-    try { await sink.write(text); await sink.commit(); } catch (e) { await sink.abort(); throw e; }
-    return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
-  }
-  if (!req.raw) {
-    // aggregate first (both databases), then open the output: a failed query leaves no file
-    const res = await aggregateUsage(ctx, req);
-    const enc = encoder(req.format, res.columns);
-    const sink = openSink(ctx.sinkTarget(), req.out);
-    try {
+  // the output first: one that cannot be written ends the run before any query (exit 1); a
+  // failure later removes the temporary file, so the final name never holds a partial export
+  const sink = await openSink(ctx.sinkTarget(), req.out);
+  try {
+    if (req.format === 'prometheus') {
+      const res = await aggregateUsage(ctx, { ...req, by: undefined, groups: ['department', 'model'] });
+      await sink.write(prometheusText(res.rows, { range: req.range, now: ctx.clock(), types: req.types }));
+      await sink.commit();
+      return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
+    }
+    if (!req.raw) {
+      const res = await aggregateUsage(ctx, req);
+      const enc = encoder(req.format, res.columns);
       await sink.write(enc.head());
       for (const r of res.rows) await sink.write(enc.row(res.columns.map((c) => r[c] ?? null)));
       await sink.write(enc.tail());
       await sink.commit();
-    } catch (e) { await sink.abort(); throw e; }
-    return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
+      return { rows: res.rows.length, path: sink.path, sources: sourcesOf(res.split) };
+    }
+    return await exportRaw(ctx, req, sink);
+  } catch (e) {
+    await sink.abort();
+    throw e;
   }
-  return exportRaw(ctx, req);
 }
 
 function sourcesOf(split: { pg: unknown; mysql: unknown }): string[] {
   return [...(split.pg ? ['postgresql'] : []), ...(split.mysql ? ['mysql'] : [])];
+}
+
+/** A lost connection while rows stream: exit 5, and say what happened to the output. */
+function lostDuringExport(e: unknown, what = 'MySQL'): unknown {
+  if (e instanceof SayclawError || !isConnectionLoss(e)) return e;
+  return new ConnectionError(`${what} connection lost during the raw export${(e as { code?: string }).code ? ` (${(e as { code?: string }).code})` : ''}: ${firstLine((e as Error).message)}`, {
+    hint: 'nothing was written under the output name; re-run when the database is reachable', cause: e,
+  });
 }
 
 /** 0..59 as two digits. */
@@ -126,10 +138,9 @@ export function isoFormatter(zone: string) {
   };
 }
 
-async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult> {
+async function exportRaw(ctx: Context, req: ExportRequest, sink: Sink): Promise<ExportResult> {
   const split = await splitRange(ctx, req.range.from, req.range.to);
   const { db } = await ctx.mysql();
-  // connect to PostgreSQL before the output exists: unreachable means exit 5 and no file
   const pgdb = split.pg ? (await ctx.pg()).db : null;
   const pgIds = split.pg ? pgUsesTokenIds(ctx, await pgOneApiSchema(ctx)) : false;
   const map = split.pg ? await pgAttribution(ctx) : null;
@@ -148,18 +159,21 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
     if (c === undefined) { c = costUsd(String(q), qpu); if (costs.size > 100000) costs.clear(); costs.set(q, c); }
     return c;
   };
-  const sink = openSink(ctx.sinkTarget(), req.out);
   let n = 0;
   const str = (v: unknown): Cell => (v === null || v === undefined ? null : String(v));
-  try {
-    await sink.write(enc.head());
-    if (split.pg && pgdb && map) {
-      const q = sql`SELECT l.id, l.created_at, l.type, l.token_name, l.model_name, l.channel_id, l.prompt_tokens,
-          l.completion_tokens, l.quota${pgIds ? sql`, l.token_id` : sql``}
-        FROM logs l WHERE l.created_at >= ${split.pg.from} AND l.created_at < ${split.pg.to} AND l.type IN (${types})`.compile(pgdb);
-      for await (const chunk of pgdb.getExecutor().stream<Record<string, unknown>>(q, CHUNK)) {
+  await sink.write(enc.head());
+  if (split.pg && pgdb && map) {
+    const q = sql`SELECT l.id, l.created_at, l.type, l.token_name, l.model_name, l.channel_id, l.prompt_tokens,
+        l.completion_tokens, l.quota${pgIds ? sql`, l.token_id` : sql``}
+      FROM logs l WHERE l.created_at >= ${split.pg.from} AND l.created_at < ${split.pg.to} AND l.type IN (${types})`.compile(pgdb);
+    const rows = pgdb.getExecutor().stream<Record<string, unknown>>(q, CHUNK);
+    try {
+      for (;;) {
+        let it: IteratorResult<{ rows: Record<string, unknown>[] }>;
+        try { it = await rows.next(); } catch (e) { throw lostDuringExport(e, 'PostgreSQL'); }
+        if (it.done) break;
         if (ctx.signal.aborted) throw new InterruptedError();
-        for (const r of chunk.rows) {
+        for (const r of it.value.rows) {
           const token = str(r.token_name);
           const a = attributeRow(map, token, pgIds ? str(r.token_id) : null);
           sink.push(enc.row(['postgresql', str(r.id), iso(str(r.created_at)), str(r.type), token, a.instance_id, a.user_id,
@@ -169,38 +183,38 @@ async function exportRaw(ctx: Context, req: ExportRequest): Promise<ExportResult
         }
         await sink.drained();
       }
+    } finally {
+      // stopped early (Ctrl-C, an output error): close the cursor and give the connection back
+      await rows.return?.(undefined).catch(() => undefined);
     }
-    if (split.mysql) {
-      // The join to the keys stays in SQL (token names compared exactly, under the one
-      // cross-database collation: sameText in keyJoins); instance -> user -> department comes from a small map read in the
-      // same consistent snapshot, keyed by the very k.instance_id values this query returns.
-      // The database then skips two joins per row (0.30 s instead of 0.54 s at 200,000 rows)
-      // and the rows carry no repeated user/department strings.
-      const kj = keyJoins(schema, sql`l.token_name`, byTokenId(schema) ? sql`COALESCE(l.token_id, 0)` : null);
-      const q = sql`SELECT l.id, l.created_at, l.type, l.token_name, ${kj.instance} AS instance_id, l.model_name, l.channel_id,
-          l.prompt_tokens, l.completion_tokens, l.quota
-        FROM ${sql.table('oneapi_logs.logs')} l ${kj.joins}
-        WHERE l.created_at >= ${split.mysql.from} AND l.created_at < ${split.mysql.to} AND l.type IN (${types})`.compile(db);
-      const mq = attributionQueries(schema);
-      const mapQueries = [mq.byName.compile(db), ...(mq.byId ? [mq.byId.compile(db)] : [])];
-      let byInstance = new Map<string, Attribution>();
-      n += await streamMysqlArrays(ctx, q.sql, q.parameters as unknown[], (r) => {
-        const a = r[4] === null ? UNMAPPED_ATTRIBUTION : byInstance.get(r[4] as string) ?? UNMAPPED_ATTRIBUTION;
-        return sink.push(enc.row(['mysql', str(r[0]), iso(str(r[1])), str(r[2]), str(r[3]), a.instance_id, a.user_id, a.user_email,
-          a.department, str(r[5]), str(r[6]), str(r[7]), str(r[8]), str(r[9]), cost(r[9])]));
-      }, () => sink.drained(), async (query) => {
-        const rows = [];
-        for (const m of mapQueries) rows.push(await query(m.sql, m.parameters as unknown[]) as Parameters<typeof attributionMaps>[0]);
-        byInstance = attributionMaps(rows[0]!, rows[1]).byInstance;
-      });
-    }
-    if (ctx.signal.aborted) throw new InterruptedError();
-    await sink.write(enc.tail());
-    await sink.commit();
-  } catch (e) {
-    await sink.abort();
-    throw e;
   }
+  if (split.mysql) {
+    // The join to the keys stays in SQL (token names compared exactly, under the one
+    // cross-database collation: sameText in keyJoins); instance -> user -> department comes from a small map read in the
+    // same consistent snapshot, keyed by the very k.instance_id values this query returns.
+    // The database then skips two joins per row (0.30 s instead of 0.54 s at 200,000 rows)
+    // and the rows carry no repeated user/department strings.
+    const kj = keyJoins(schema, sql`l.token_name`, byTokenId(schema) ? sql`COALESCE(l.token_id, 0)` : null);
+    const q = sql`SELECT l.id, l.created_at, l.type, l.token_name, ${kj.instance} AS instance_id, l.model_name, l.channel_id,
+        l.prompt_tokens, l.completion_tokens, l.quota
+      FROM ${sql.table('oneapi_logs.logs')} l ${kj.joins}
+      WHERE l.created_at >= ${split.mysql.from} AND l.created_at < ${split.mysql.to} AND l.type IN (${types})`.compile(db);
+    const mq = attributionQueries(schema);
+    const mapQueries = [mq.byName.compile(db), ...(mq.byId ? [mq.byId.compile(db)] : [])];
+    let byInstance = new Map<string, Attribution>();
+    n += await streamMysqlArrays(ctx, q.sql, q.parameters as unknown[], (r) => {
+      const a = r[4] === null ? UNMAPPED_ATTRIBUTION : byInstance.get(r[4] as string) ?? UNMAPPED_ATTRIBUTION;
+      return sink.push(enc.row(['mysql', str(r[0]), iso(str(r[1])), str(r[2]), str(r[3]), a.instance_id, a.user_id, a.user_email,
+        a.department, str(r[5]), str(r[6]), str(r[7]), str(r[8]), str(r[9]), cost(r[9])]));
+    }, () => sink.drained(), async (query) => {
+      const rows = [];
+      for (const m of mapQueries) rows.push(await query(m.sql, m.parameters as unknown[]) as Parameters<typeof attributionMaps>[0]);
+      byInstance = attributionMaps(rows[0]!, rows[1]).byInstance;
+    });
+  }
+  if (ctx.signal.aborted) throw new InterruptedError();
+  await sink.write(enc.tail());
+  await sink.commit();
   return { rows: n, path: sink.path, sources: sourcesOf(split) };
 }
 
@@ -217,6 +231,10 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
   const cfg = lc.config.mysql;
   const [{ createConnection }, { mysqlConnectionOptions, sessionSetupSql }] = await Promise.all([import('mysql2'), import('../../db/mysql.js')]);
   const conn = createConnection({ ...mysqlConnectionOptions(cfg, lc.mysqlPassword.read()), dateStrings: true });
+  // a connection-level error (lost while paused, between statements) must reach the stream,
+  // not crash the process as an unhandled 'error' event
+  let onConnError: ((e: unknown) => void) | null = null;
+  conn.on('error', (e: unknown) => onConnError?.(e));
   let closed = false;
   // mysql2's destroy() only half-closes; destroy the socket too so the server stops at once
   const close = () => {
@@ -240,7 +258,8 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
     return await new Promise<number>((resolve, reject) => {
       let n = 0;
       let failed = false;
-      const fail = (e: unknown) => { if (!failed) { failed = true; close(); reject(e); } };
+      const fail = (e: unknown) => { if (!failed) { failed = true; close(); reject(lostDuringExport(e)); } };
+      onConnError = fail;
       const onAbort = () => fail(new InterruptedError());
       if (ctx.signal.aborted) return onAbort();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -266,9 +285,15 @@ async function streamMysqlArrays(ctx: Context, sqlText: string, params: unknown[
     const thread = conn.threadId;
     close();
     if (!complete && thread) {
-      // stopped early: make sure the server-side query ends too (it holds a metadata lock)
-      const { db } = await ctx.mysql();
-      await sql`KILL QUERY ${sql.raw(String(Math.trunc(thread)))}`.execute(db).catch(() => undefined);
+      // stopped early: make sure the server-side query ends too (it holds a metadata lock);
+      // bounded, so an unreachable database does not hold up the exit
+      const kill = (async () => {
+        const { db } = await ctx.mysql();
+        await sql`KILL QUERY ${sql.raw(String(Math.trunc(thread)))}`.execute(db);
+      })().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([kill, new Promise<void>((r) => { timer = setTimeout(r, 2000); })]);
+      clearTimeout(timer);
     }
   }
 }

@@ -9,6 +9,7 @@ import type { Context } from '../../context.js';
 import { writeAudit } from '../audit/write.js';
 import { aggregateUsage } from './report.js';
 import type { TimeRange } from './range.js';
+import { inTransaction } from '../../db/transaction.js';
 
 export const ROLLUP_SCOPES = ['user', 'instance'] as const;
 
@@ -46,7 +47,9 @@ export async function rollupUsage(ctx: Context, range0: TimeRange, types: number
   const fromDay = days[0]!;
   const toDay = days[days.length - 1]!;
   const out: RollupResult = { days: days.length, from_day: fromDay, to_day: toDay, inserted: 0, updated: 0, unchanged: 0, retired: 0 };
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
+    // a retried attempt (deadlock) counts from zero again
+    Object.assign(out, { inserted: 0, updated: 0, unchanged: 0, retired: 0 });
     const existing = await sql<{ id: string; day: string; scope: string; scope_id: string; deleted: number } & Totals>`
       SELECT id, DATE_FORMAT(day, '%Y-%m-%d') AS day, scope, scope_id, requests, prompt_tokens, completion_tokens, quota, cost_usd,
         deleted_at IS NOT NULL AS deleted

@@ -10,6 +10,8 @@ import { writeAudit, type Actor } from '../audit/write.js';
 import { emailOrIdIs } from '../../db/sql-helpers.js';
 import { closestHint, closestNames, shownName } from '../suggest.js';
 import { checkChoice, type Vocabulary } from '../choices.js';
+import { plural } from '../../output/format.js';
+import { inTransaction } from '../../db/transaction.js';
 
 export const BCRYPT_COST = 12;
 export const PASSWORD_MIN = 10;
@@ -85,7 +87,7 @@ export async function readNewPassword(ctx: Context, fromStdin: boolean, who: str
         last = problem;
       }
       if (i >= PASSWORD_TRIES) break;
-      ctx.io.stderr.write(`${last}; try again (${PASSWORD_TRIES - i} ${PASSWORD_TRIES - i === 1 ? 'try' : 'tries'} left)\n`);
+      ctx.io.stderr.write(`${last}; try again (${plural(PASSWORD_TRIES - i, 'try', 'tries')} left)\n`);
     }
     throw new UsageError(`${last}; no password set after ${PASSWORD_TRIES} tries; nothing changed`);
   }
@@ -136,7 +138,7 @@ export async function assertAdminEmailFree(db: Db, email: string): Promise<void>
 export async function addAdmin(db: Kysely<MysqlDB>, actor: Actor, a: { email: string; name: string; role: string; passwordHash: string }): Promise<AdminRow> {
   const id = crypto.randomUUID();
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       await assertAdminEmailFree(trx, a.email);
       await trx.insertInto('admin.admin_users').values({ id, email: a.email, name: a.name, role: a.role, status: 'active', password_hash: a.passwordHash }).execute();
       const row = await getAdmin(trx, id);
@@ -150,7 +152,7 @@ export async function addAdmin(db: Kysely<MysqlDB>, actor: Actor, a: { email: st
 }
 
 export async function setAdminPassword(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, passwordHash: string, reason?: string | null): Promise<AdminRow> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const a = await getAdmin(trx, emailOrId, true);
     if (a.deleted_at) throw new UsageError(`admin account ${a.email} is removed; nothing changed`);
     await trx.updateTable('admin.admin_users').set({ password_hash: passwordHash }).where('id', '=', a.id).execute();
@@ -185,7 +187,7 @@ export interface AdminChangeResult { admin: AdminRow; changed: boolean }
 
 /** disable (status disabled), enable (status active), rm (deleted_at = now; soft delete). */
 export async function changeAdmin(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, what: AdminChange, reason?: string | null): Promise<AdminChangeResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const active = await lockActive(trx);
     const a = await getAdmin(trx, emailOrId, true);
     if (what !== 'rm' && a.deleted_at) throw new UsageError(`admin account ${a.email} is removed; nothing changed`);

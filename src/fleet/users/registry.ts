@@ -12,6 +12,7 @@ import { userNotFound } from './lookup.js';
 import { UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { readAssignments, unassignInTrx, type AssignResult } from '../instances/assignment.js';
+import { inTransaction } from '../../db/transaction.js';
 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 
@@ -236,7 +237,7 @@ export interface NewUser { email: string; name: string; department: string; quot
 export async function addUser(db: Kysely<MysqlDB>, actor: Actor, n: NewUser): Promise<PortalUser> {
   const id = crypto.randomUUID();
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       await assertUserEmailFree(trx, n.email);
       await trx.insertInto('portal.users').values({
         id, email: n.email, name: n.name, department: n.department, status: 'active',
@@ -268,7 +269,7 @@ export interface UserChange { before: PortalUser; after: PortalUser; changed: bo
 async function changeUser(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, action: string, reason: string | null | undefined,
   decide: (u: PortalUser) => Partial<Record<'name' | 'department' | 'status' | 'quota_daily' | 'revoked_at', unknown>> | null,
   extra?: (trx: Transaction<MysqlDB>, u: PortalUser) => Promise<unknown>): Promise<UserChange & { extra?: unknown }> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const before = await getUser(trx, emailOrId, true);
     const set = decide(before);
     let changed = false;
@@ -360,7 +361,7 @@ export async function telegramPreview(db: Db, user: PortalUser) {
  * tg_bot_username). Rows are updated, never deleted. The bot token is not copied to the audit row.
  */
 export async function telegramUnbind(db: Kysely<MysqlDB>, actor: Actor, emailOrId: string, reason?: string | null): Promise<TelegramUnbindResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const user = await getUser(trx, emailOrId, true);
     const rows = await telegramBindings(trx, user.id, true);
     const userBound = user.telegram_user_id !== null || user.telegram_username !== null || user.telegram_bound_at !== null;
