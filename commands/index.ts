@@ -105,6 +105,7 @@ export async function runCli(argv: string[], env: CliEnv): Promise<number> {
       ctx.throwIfAborted();
       await ctx.init();
       await fn(ctx);
+      if (g.fields && !ctx.fieldsUsed) ctx.warn('--fields was ignored: this verb prints no list or show output (it applies to those, in every format)');
       ctx.throwIfAborted();
     } catch (err) {
       // classified here, where the configured database names are known (for "table ... does not exist")

@@ -91,6 +91,8 @@ export class Context {
   private pgHandle?: Promise<PgHandle>;
   private closers: Array<() => Promise<void> | void> = [];
   private warned = new Set<string>();
+  /** The renderer looked at --fields (see out). */
+  fieldsUsed = false;
 
   constructor(io: IO, opts: GlobalOptions, extra: { prompter?: Prompter; signal?: AbortSignal; clock?: () => Date } = {}) {
     this.io = io;
@@ -120,6 +122,7 @@ export class Context {
 
   /** Where renderers write: stdout, with backpressure, --fields and Ctrl-C. */
   get out(): RenderTarget {
+    const self = this;
     const stdout = this.io.stdout as IO['stdout'] & { once?: (e: 'drain', f: () => void) => unknown; writableNeedDrain?: boolean };
     return {
       write: (s) => stdout.write(s) !== false,
@@ -131,7 +134,9 @@ export class Context {
           this.signal.addEventListener('abort', done, { once: true });
         });
       },
-      isTTY: this.io.stdoutIsTTY, color: this.color, now: this.clock(), fields: this.opts.fields, signal: this.signal,
+      isTTY: this.io.stdoutIsTTY, color: this.color, now: this.clock(), signal: this.signal,
+      // read by the renderer: runCli warns when --fields was given to a verb that never rendered
+      get fields() { self.fieldsUsed = true; return self.opts.fields; },
     };
   }
 

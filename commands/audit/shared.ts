@@ -33,6 +33,7 @@ export const AUDIT_COLUMNS: Column<AuditEntryView>[] = [
   { key: 'id', wide: true },
   { key: 'target_id', wide: true },
   { key: 'tool', wide: true },
+  { key: 'run_id', wide: true },
   { key: 'before', wide: true },
   { key: 'after', wide: true },
 ];

@@ -26,6 +26,8 @@ export function registerAuditShow(g: Command): void {
         return lines.join('\n');
       }).join('\n');
       const { before, after, changes, ...row } = d;
+      const table = ctx.outputFormat === 'table' || ctx.outputFormat === 'wide';
+      if (table && d.run_id && (d.run_rows ?? 0) > 1) ctx.info(`its run wrote ${d.run_rows} audit rows: sayclaw audit ls --run ${d.run_id}`);
       await renderObject(ctx.out, { ...row, before, after, changes }, {
         format: ctx.outputFormat,
         sections: [

@@ -58,6 +58,16 @@ export function markerId(trx: Transaction<any> | Kysely<any>, table: string): st
   return id;
 }
 
+/**
+ * The run id of a row whose id markerId made (RUNID-TTTTTTRRRRRR), else null. A random UUID
+ * (a row written outside inTransaction, or by another tool) has no run; told apart by the two
+ * counters, which start at 1 and stay far below 0x010000 (a random UUID passes 1 time in 65,536).
+ */
+export function runIdOfMarker(id: string): string | null {
+  const m = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})-00([0-9a-f]{4})00([0-9a-f]{4})$/.exec(id);
+  return m && m[2] !== '0000' && m[3] !== '0000' ? m[1]! : null;
+}
+
 /** Record a row inserted with an id of its own (not from markerId) as an outcome marker. */
 export function markRow(trx: Transaction<any> | Kysely<any>, table: string, id: string): void {
   txns.get(trx)?.markers.push({ table, id });

@@ -153,7 +153,7 @@ describe('audit ls: what sayclaw wrote, newest first', () => {
     expect(pipe.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/);
     expect(pipe.stderr).toBe('');
     const csv = await t.run(['audit', 'ls', '--limit', '1', '-o', 'csv']);
-    expect(csv.stdout.split('\r\n')[0]).toBe('created_at,os_user,operator,action,target_type,target_name,reason,summary,id,target_id,tool,before,after');
+    expect(csv.stdout.split('\r\n')[0]).toBe('created_at,os_user,operator,action,target_type,target_name,reason,summary,id,target_id,tool,run_id,before,after');
     const names = await t.run(['audit', 'ls', '--limit', '3', '-o', 'name']);
     expect(names.stdout.trim().split('\n')).toHaveLength(3);
     expect(names.stdout).toMatch(/^[0-9a-f-]{36}\n/);
@@ -252,6 +252,28 @@ describe('audit show', () => {
     expect((await t.run(['audit', 'show', id, '-o', 'name'])).stdout).toBe(`${id}\n`);
     // a unique start of the id works like git
     expect(JSON.parse((await t.run(['audit', 'show', id.slice(0, 13), '-o', 'json'])).stdout).id).toBe(id);
+  });
+
+  test('the run id: rows one bulk write wrote share it; audit show names it and how many rows it wrote', async () => {
+    const ids = fleet.instances.filter((i) => !i.deleted && i.id.startsWith('oc-ai-jp-20-')).map((i) => i.id);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    expect((await t.run(['instances', 'rm', '--prefix', 'oc-ai-jp-20-', '--yes', '--reason', '机房关闭'])).code).toBe(0);
+    const rows = json(await t.run(['audit', 'ls', '--action', 'instances.rm', '--target-prefix', 'oc-ai-jp-20-', '-o', 'json']));
+    expect(rows).toHaveLength(ids.length);
+    const runs = new Set(rows.map((r) => r.run_id));
+    expect(runs.size).toBe(1);
+    const run = [...runs][0] as string;
+    expect(run).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/);
+    expect(rows.every((r) => String(r.id).startsWith(`${run}-`))).toBe(true);
+    const show = await t.run(['audit', 'show', String(rows[0]!.id)]);
+    expect(show.stdout).toMatch(new RegExp(`\nrun_id +${run}\nrun_rows +${ids.length}\n`));
+    expect(show.stderr).toBe(`its run wrote ${ids.length} audit rows: sayclaw audit ls --run ${run}\n`);
+    expect(JSON.parse((await t.run(['audit', 'show', String(rows[0]!.id), '-o', 'json'])).stdout)).toMatchObject({ run_id: run, run_rows: ids.length });
+    expect(json(await t.run(['audit', 'ls', '--run', run, '-o', 'json'])).map((r) => r.id)).toEqual(rows.map((r) => r.id));
+    // rows with random ids (another tool, or written outside a sayclaw transaction) have no run
+    const other = JSON.parse((await t.run(['audit', 'show', 'aaaaaaaa-0000-4000-8000-00000000leak', '-o', 'json'])).stdout);
+    expect(other).toMatchObject({ run_id: null, run_rows: null });
+    expect((await t.run(['instances', 'restore', '--prefix', 'oc-ai-jp-20-', '--yes'])).code).toBe(0);
   });
 
   test('unknown id: exit 4 with the closest ids; ambiguous start: exit 2; nothing on stdout', async () => {

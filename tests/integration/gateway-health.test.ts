@@ -102,6 +102,12 @@ test('the real gateway: not ready (startup-sidecars) while starting, then health
     expect(r.code).toBe(3);
     await new Promise((res) => setTimeout(res, 250));
   }
+  if (last?.state !== 'healthy') {
+    // say why: the container's state and its last log lines (a starved host, or a crash)
+    const st = lab.docker(lab.servers[0]!, ['inspect', '-f', '{{.State.Status}} exit={{.State.ExitCode}} oom={{.State.OOMKilled}}', REAL]);
+    const logs = lab.docker(lab.servers[0]!, ['logs', '--tail', '5', REAL]);
+    throw new Error(`the real gateway was not healthy within 420 s (states seen: ${seen.join(' -> ')}; container ${st}; load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})\n${logs}`);
+  }
   // connection refused first, then live but not ready because the sidecars still start, then healthy
   expect(seen[0]).toBe('unreachable');
   expect(seen).toContain('not_ready startup-sidecars');

@@ -79,7 +79,7 @@ describe('jobs ls', () => {
     expect(json(await run(['jobs', 'ls', '--since', '12h', '-o', 'json'])).map((r) => r.status)).toEqual(['failed', 'ok', 'ok', 'running']);
     const bad = await run(['jobs', 'ls', '--job', 'usage.rolup']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('error: no runs of a job named "usage.rolup" in job_runs (known jobs: usage.rollup, usage.old, usage.report)\n');
+    expect(bad.stderr).toBe('error: no job named "usage.rolup": not one of sayclaw\'s and not in job_runs (known jobs: usage.rollup, usage.old, usage.report)\n');
     const st = await run(['jobs', 'ls', '--status', 'done']);
     expect(st.code).toBe(2);
     expect(st.stderr).toMatch(/unknown status "done" \(use one of running, ok, failed, interrupted\)/);

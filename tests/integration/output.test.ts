@@ -208,6 +208,13 @@ describe('--fields on list and show verbs (issue #14)', () => {
     expect(name.code).toBe(2);
   });
 
+  test('a verb without list or show output says that --fields did nothing', async () => {
+    const r = await t.run(['servers', 'inventory', '--list', '--fields', 'name']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('warning: --fields was ignored: this verb prints no list or show output (it applies to those, in every format)\n');
+    expect((await t.run(['servers', 'ls', '--fields', 'name'])).stderr).toBe('');
+  });
+
   test('users ls, servers ls, show verbs', async () => {
     const u = await t.run(['users', 'ls', '--email-prefix', 'evil', '--fields', 'email,status', '-o', 'json']);
     expect(JSON.parse(u.stdout)).toEqual([{ email: 'evil@sayclaw.test', status: 'active' }]);

@@ -70,3 +70,14 @@ test('parseMaxAge, jobKey, humanDuration, parseActions', () => {
   expect(parseActions(['*'])).toBeUndefined();
   expect(() => parseActions(['a*b'])).toThrow(/invalid --action/);
 });
+
+test('runIdOfMarker: the run of an id markerId made; none for a random UUID', async () => {
+  const { runIdOfMarker } = await import('../../src/db/transaction.js');
+  expect(runIdOfMarker('3f0c9a1e-5b2d-4c1a-9e7f-000001000002')).toBe('3f0c9a1e-5b2d-4c1a-9e7f');
+  expect(runIdOfMarker('3f0c9a1e-5b2d-4c1a-9e7f-0003e80013a7')).toBe('3f0c9a1e-5b2d-4c1a-9e7f');
+  for (const id of ['3f0c9a1e-5b2d-4c1a-9e7f-0a1b2c3d4e5f', '3f0c9a1e-5b2d-4c1a-9e7f-000000000001', 'not-an-id']) expect(runIdOfMarker(id)).toBeNull();
+  // random UUIDs pass about 1 time in 65,536
+  let passed = 0;
+  for (let i = 0; i < 20000; i++) if (runIdOfMarker(crypto.randomUUID())) passed++;
+  expect(passed).toBeLessThan(5);
+});

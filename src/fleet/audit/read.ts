@@ -5,6 +5,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AdminLogsTable, MysqlDB } from '../../db/types.js';
 import { maskJsonText } from '../../output/mask.js';
+import { runIdOfMarker } from '../../db/transaction.js';
 import { eqEmail, eqExact } from '../../db/sql-helpers.js';
 
 export type AdminLogRecord = Omit<Selectable<AdminLogsTable>, 'deleted_at'>;
@@ -23,6 +24,8 @@ export interface AuditEntryView {
   /** one line: the fields that changed (`deleted_at: null -> 2026-...`), or what was recorded */
   summary: string;
   tool: string;
+  /** the sayclaw run that wrote the row (the first 23 characters of its id), when its id says so */
+  run_id: string | null;
   before: unknown;
   after: unknown;
 }
@@ -36,7 +39,8 @@ export function auditView(r: AdminLogRecord): AuditEntryView {
   const after = maskJsonText(r.after_json);
   return {
     id: r.id, created_at: r.created_at, os_user: r.os_user, operator: r.operator, action: r.action, target_type: r.target_type,
-    target_id: r.target_id, target_name: r.target_id, reason: r.reason, summary: changeSummary(before, after), tool: r.tool, before, after,
+    target_id: r.target_id, target_name: r.target_id, reason: r.reason, summary: changeSummary(before, after), tool: r.tool,
+    run_id: r.tool === 'sayclaw' ? runIdOfMarker(r.id) : null, before, after,
   };
 }
 

@@ -1,6 +1,6 @@
 // sayclaw audit show ID: one admin_logs row with its before/after as field changes. The id may
 // be given whole or as a unique prefix (like git); an unknown id is exit 4 with the closest ids.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { eqExact, likePrefix } from '../../db/sql-helpers.js';
 import { NotFoundError, UsageError } from '../../errors.js';
@@ -10,6 +10,8 @@ import { AUDIT_SELECT, auditView, fieldChanges, nameTargets, type AuditEntryView
 export { actorOf } from './read.js';
 
 export interface AuditDetail extends AuditEntryView {
+  /** how many rows the run that wrote it wrote (run_id: src/db/transaction.ts) */
+  run_rows: number | null;
   changes: FieldChange[];
 }
 
@@ -31,7 +33,10 @@ export async function showAudit(db: Kysely<MysqlDB>, ref: string): Promise<Audit
     throw new NotFoundError(`no such audit row: ${want}`, { hint: sugg.length ? `closest: ${sugg.join(', ')}` : 'list them with: sayclaw audit ls -o wide' });
   }
   const [v] = await nameTargets(db, [auditView(row)]);
-  return { ...v!, changes: fieldChanges(v!.before, v!.after) };
+  const runId = v!.run_id;
+  const runRows = runId ? await db.selectFrom('admin.admin_logs').select(sql<string>`COUNT(*)`.as('n'))
+    .where(likePrefix('id', `${runId}-`)).executeTakeFirstOrThrow() : null;
+  return { ...v!, run_rows: runRows ? Number(runRows.n) : null, changes: fieldChanges(v!.before, v!.after) };
 }
 
 /** Ids sharing the longest start with the missing one (found by primary-key ranges), closest first. */

@@ -13,9 +13,9 @@ import type { MysqlDB } from '../../db/types.js';
 import { writeAudit, type Actor } from '../audit/write.js';
 import { UsageError } from '../../errors.js';
 import { emailOrIdIs, eqExact, inExact, naturalCompare, sameText } from '../../db/sql-helpers.js';
+import { inTransaction } from '../../db/transaction.js';
 import { instanceNotFound } from './targets.js';
 import { userNotFound } from '../users/lookup.js';
-import { inTransaction } from '../../db/transaction.js';
 
 type Db = Kysely<MysqlDB> | Transaction<MysqlDB>;
 

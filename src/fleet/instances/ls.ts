@@ -156,6 +156,7 @@ export const LIST_BATCH = 1000;
  * field) of every matching row, those are sorted and cut to --limit, and the rows are then
  * fetched by primary key, LIST_BATCH at a time, in that order. Both read the same snapshot (one
  * REPEATABLE READ, read-only transaction): the listing is what one query would have returned.
+ * (A read, so not through src/db/transaction.ts, the write transactions' retry and outcome rules.)
  */
 export async function withInstanceBatches<T>(db: Kysely<MysqlDB>, f: InstanceFilter,
   use: (batches: AsyncIterable<InstanceListRow[]>) => Promise<T>, batchSize = LIST_BATCH): Promise<T> {

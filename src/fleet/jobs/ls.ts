@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import { maskJsonText } from '../../output/mask.js';
 import { closest } from '../closest.js';
 import type { TimeWindow } from '../window.js';
+import { SAYCLAW_JOBS } from './runs.js';
 
 export const JOB_STATUSES = ['running', 'ok', 'failed', 'interrupted'] as const;
 
@@ -37,9 +38,12 @@ export interface JobRunFilter extends TimeWindow {
   limit?: number;
 }
 
-/** The stored names (`usage rollup`) of the jobs named in any form; unknown names are an error with the known ones. */
+/**
+ * The stored names (`usage rollup`) of the jobs named in any form. With strict, a name that is
+ * neither one of sayclaw's jobs nor in job_runs is an error naming the closest known ones.
+ */
 export async function storedJobNames(db: Kysely<MysqlDB>, wanted: string[], strict: boolean): Promise<Map<string, string[]>> {
-  const known = (await db.selectFrom('admin.job_runs').select('job').distinct().execute()).map((r) => r.job);
+  const known = [...new Set([...SAYCLAW_JOBS, ...(await db.selectFrom('admin.job_runs').select('job').distinct().execute()).map((r) => r.job)])];
   const byKey = new Map<string, string[]>();
   for (const k of known) byKey.set(jobKey(k), [...(byKey.get(jobKey(k)) ?? []), k]);
   const out = new Map<string, string[]>();
@@ -47,7 +51,7 @@ export async function storedJobNames(db: Kysely<MysqlDB>, wanted: string[], stri
     const names = byKey.get(jobKey(w)) ?? [];
     if (!names.length && strict) {
       const sugg = closest(jobKey(w), byKey.keys());
-      throw new UsageError(`no runs of a job named "${w}" in job_runs`, { hint: sugg.length ? `known jobs: ${sugg.join(', ')}` : 'no job has run yet' });
+      throw new UsageError(`no job named "${w}": not one of sayclaw's and not in job_runs`, { hint: `known jobs: ${sugg.join(', ')}` });
     }
     out.set(jobKey(w), names);
   }
@@ -63,6 +67,7 @@ export async function listJobRuns(db: Kysely<MysqlDB>, f: JobRunFilter, now: Dat
     .where('deleted_at', 'is', null);
   if (f.jobs?.length) {
     const names = [...(await storedJobNames(db, f.jobs, true)).values()].flat();
+    if (!names.length) return []; // sayclaw's own jobs, before their first run
     q = q.where('job', 'in', names);
   }
   if (f.status !== undefined) q = q.where('status', '=', f.status);

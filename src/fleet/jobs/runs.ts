@@ -5,6 +5,9 @@ import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { firstLine, InterruptedError } from '../../errors.js';
 
+/** The jobs sayclaw records (the startJob callers): `jobs ls --job` knows them before their first run. */
+export const SAYCLAW_JOBS = ['usage export', 'usage rollup'] as const;
+
 export interface JobRun {
   id: string;
   /** Record success. Never throws: the work is done, so a failed update is a warning, not a failure. */

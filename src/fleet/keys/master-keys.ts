@@ -9,8 +9,8 @@ import { ConfigError, NotFoundError, SayclawError, ExitCode, UsageError } from '
 import { aadFor, decryptSecret, DecryptError, encryptSecret, fingerprintHash, secretFingerprint } from '../../crypto/aesgcm.js';
 import type { MasterKey } from './master-key-source.js';
 import { eqExact, inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
-import { closestHint, closestNames, shownName } from '../suggest.js';
 import { inTransaction } from '../../db/transaction.js';
+import { closestHint, closestNames, shownName } from '../suggest.js';
 import { plural } from '../../output/format.js';
 
 export type MasterKeyRow = Selectable<ApiMasterKeysTable>;

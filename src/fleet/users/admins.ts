@@ -7,11 +7,11 @@ import type { MysqlDB } from '../../db/types.js';
 import type { Context } from '../../context.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { writeAudit, type Actor } from '../audit/write.js';
+import { plural } from '../../output/format.js';
+import { inTransaction } from '../../db/transaction.js';
 import { emailOrIdIs } from '../../db/sql-helpers.js';
 import { closestHint, closestNames, shownName } from '../suggest.js';
 import { checkChoice, type Vocabulary } from '../choices.js';
-import { plural } from '../../output/format.js';
-import { inTransaction } from '../../db/transaction.js';
 
 export const BCRYPT_COST = 12;
 export const PASSWORD_MIN = 10;
