@@ -1,12 +1,12 @@
 // Flag values from a vocabulary (--health, servers --status, --role): a value outside it is a
 // usage error listing the valid ones (exit 2), instead of a filter that silently matches
 // nothing (`--health sick`). The vocabulary is sayclaw's own list plus the values already in
-// the column, so rows other tools wrote stay reachable; the column is read only for a value
-// outside sayclaw's list.
+// the column, so rows other tools wrote stay reachable; a value outside sayclaw's list costs one
+// LIMIT 1 lookup, and the column's distinct values are read only to list them in the error.
 import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../db/types.js';
 import { UsageError } from '../errors.js';
-import { naturalCompare } from '../db/sql-helpers.js';
+import { eqExact, naturalCompare } from '../db/sql-helpers.js';
 import { shownName } from './suggest.js';
 
 export interface Vocabulary {
@@ -39,7 +39,11 @@ export async function vocabularyValues(db: Kysely<MysqlDB>, v: Vocabulary): Prom
 /** Throws UsageError (exit 2) unless `value` is exactly one of the vocabulary's values. */
 export async function checkChoice(db: Kysely<MysqlDB>, v: Vocabulary, value: string): Promise<void> {
   if (v.known.includes(value)) return;
+  if (v.table && v.column) {
+    // a value another tool stored: one row is enough (the whole column is read only to list them in the error)
+    const hit = await sql`SELECT 1 AS one FROM ${sql.table(v.table)} WHERE ${eqExact(v.column, value)} LIMIT 1`.execute(db);
+    if (hit.rows.length) return;
+  }
   const all = await vocabularyValues(db, v);
-  if (all.includes(value)) return;
   throw new UsageError(`${v.flag}: unknown value ${shownName(value)}`, { hint: `use one of ${all.join(', ')}${v.hint ? `; ${v.hint}` : ''}` });
 }

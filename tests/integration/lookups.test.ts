@@ -178,6 +178,9 @@ describe('choices are checked: exit 2 listing the valid values', () => {
     r = await t.run(['servers', 'ls', '--status', 'activ']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('error: --status: unknown value activ (use one of active, maintenance, draining, retired)\n');
+    r = await t.run(['audit', 'ls', '--target-type', 'instanse']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: --target-type: unknown value instanse (use one of instance, server, user, admin_user, api_master_key, api_master_keys, usage_daily)\n');
     r = await t.run(['usage', 'quota', '--threshold', '0%']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('error: --threshold must be more than 0% and at most 1000%, got "0%" (e.g. --threshold 80% or 0.01%)\n');

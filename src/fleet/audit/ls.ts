@@ -4,6 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { eqExact, inExact, likePrefix } from '../../db/sql-helpers.js';
+import { checkChoice, type Vocabulary } from '../choices.js';
 import { UsageError } from '../../errors.js';
 import type { TimeWindow } from '../window.js';
 import { AUDIT_SELECT, auditView, nameTargets, type AuditEntryView } from './read.js';
@@ -75,8 +76,13 @@ export function auditQuery(db: Kysely<MysqlDB>, f: AuditFilter) {
   return q;
 }
 
+/** The target types sayclaw writes; others that admin_logs holds are accepted too. */
+const TARGET_TYPE: Vocabulary = { flag: '--target-type', known: ['instance', 'server', 'user', 'admin_user', 'api_master_key', 'api_master_keys', 'usage_daily'],
+  table: 'admin.admin_logs', column: 'target_type' };
+
 export async function listAudit(db: Kysely<MysqlDB>, f: AuditFilter): Promise<AuditEntryView[]> {
   if (f.from && f.to && f.from >= f.to) throw new UsageError('the time range is empty: --since must be before --until');
+  if (f.targetType !== undefined) await checkChoice(db, TARGET_TYPE, f.targetType);
   const rows = await auditQuery(db, f).execute();
   return nameTargets(db, rows.map(auditView));
 }

@@ -11,7 +11,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { MysqlDB } from '../../db/types.js';
 import { writeAudit, type Actor } from '../audit/write.js';
-import { NotFoundError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { emailOrIdIs, eqExact, inExact, naturalCompare, sameText } from '../../db/sql-helpers.js';
 import { inTransaction } from '../../db/transaction.js';
 import { instanceNotFound } from './targets.js';
