@@ -7,6 +7,7 @@ import { registerShow } from './show.js';
 import { registerRm } from './rm.js';
 import { registerAssign } from './assign.js';
 import { registerInstancesHistory } from './history.js';
+import { registerUpgrade } from './upgrade.js';
 
 export function registerInstances(program: Command): Command {
   const g = group(program, 'instances', 'OC instances: list, show, soft delete, restore, assign, containers, health', [
@@ -18,5 +19,6 @@ export function registerInstances(program: Command): Command {
   registerRm(g);
   registerAssign(g);
   registerInstanceContainerVerbs(g);
+  registerUpgrade(g);
   return g;
 }

@@ -32,7 +32,11 @@ export function sshTargetOf(s: ServerRef, cfg: Config, home: string | undefined)
 
 export class RemoteSession {
   private dockers = new Map<string, Promise<Dockerode>>();
-  constructor(readonly ctx: Context, readonly pool: SshPool, readonly cfg: Config) {}
+  /** What aborts this session's channels: the run's Ctrl-C, unless openRemote was given another. */
+  readonly signal: AbortSignal;
+  constructor(readonly ctx: Context, readonly pool: SshPool, readonly cfg: Config, signal?: AbortSignal) {
+    this.signal = signal ?? ctx.signal;
+  }
 
   get concurrency(): number { return this.cfg.ssh.concurrency; }
   get commandTimeoutMs(): number { return this.cfg.ssh.commandTimeoutMs; }
@@ -53,7 +57,7 @@ export class RemoteSession {
         if (this.cfg.docker.transport === 'tls') {
           return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, timeoutMs);
         }
-        return dockerOverSsh(await this.conn(s), timeoutMs, this.ctx.signal);
+        return dockerOverSsh(await this.conn(s), timeoutMs, this.signal);
       })();
       this.dockers.set(key, d);
     }
@@ -65,7 +69,7 @@ export class RemoteSession {
   /** A dockerode (not cached) whose dial-stdio channels first run `preamble` (output to onStderr). */
   async dockerWithPreamble(s: ServerRef, preamble: string, onStderr: (x: string) => void): Promise<Dockerode> {
     const { dockerOverSsh } = await import('../../remote/docker.js');
-    return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, this.ctx.signal, { preamble, onStderr });
+    return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, this.signal, { preamble, onStderr });
   }
 
   /** The connection used for Docker calls, when Docker goes over SSH (for error messages). */
@@ -75,7 +79,12 @@ export class RemoteSession {
   }
 }
 
-export async function openRemote(ctx: Context): Promise<RemoteSession> {
+/**
+ * The run's remote session. `signal`: what closes its connections instead of the run's Ctrl-C
+ * (a rolling upgrade keeps its connections through Ctrl-C to finish or roll back the batch in
+ * flight, and closes them itself).
+ */
+export async function openRemote(ctx: Context, o: { signal?: AbortSignal } = {}): Promise<RemoteSession> {
   const cfg = ctx.config();
   const { SshPool } = await import('../../remote/ssh.js');
   const pool = new SshPool({
@@ -84,8 +93,8 @@ export async function openRemote(ctx: Context): Promise<RemoteSession> {
     connectTimeoutMs: cfg.ssh.connectTimeoutMs,
     commandTimeoutMs: cfg.ssh.commandTimeoutMs,
     sessionsPerConnection: cfg.ssh.sessionsPerConnection,
-    signal: ctx.signal,
+    signal: o.signal ?? ctx.signal,
   });
   ctx.onClose(() => pool.closeAll());
-  return new RemoteSession(ctx, pool, cfg);
+  return new RemoteSession(ctx, pool, cfg, o.signal);
 }
