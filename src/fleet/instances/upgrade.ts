@@ -164,14 +164,20 @@ export interface GateOptions {
   interrupt: AbortSignal;
 }
 
+/**
+ * A container being restored (rollback) has run before: it gets at least this long to be ready
+ * again, whatever --health-timeout says (a short timeout is for judging the new image).
+ */
+export const RESTORE_TIMEOUT_MS = 300_000;
+
 /** Wait until the instance's gateway says ready (through its server's SSH connection, or directly). */
-async function gate(remote: RemoteSession, t: InstanceTarget, g: GateOptions, signal?: AbortSignal): Promise<GatewayHealth & { ms: number }> {
+async function gate(remote: RemoteSession, t: InstanceTarget, g: GateOptions, signal?: AbortSignal, restore = false): Promise<GatewayHealth & { ms: number }> {
   const { waitReady, viaSsh } = await import('../../remote/probe.js');
   const base = probeBase(t, g.via);
   const t0 = performance.now();
   if (!base) return { state: 'unreachable', live: null, ready: null, reason: 'no gateway_url or gateway_port to probe', failing: null, http_status: null, latency_ms: null, token_sent: false, ms: 0 };
   const stream = g.via === 'ssh' ? viaSsh(await remote.conn(serverOf(t)), base, remote.signal) : undefined;
-  const h = await waitReady({ base, stream, token: g.tokens.get(t.id) ?? null, ca: g.ca }, g.healthTimeoutMs, signal);
+  const h = await waitReady({ base, stream, token: g.tokens.get(t.id) ?? null, ca: g.ca }, restore ? Math.max(g.healthTimeoutMs, RESTORE_TIMEOUT_MS) : g.healthTimeoutMs, signal);
   return { ...h, ms: Math.round(performance.now() - t0) };
 }
 
@@ -228,8 +234,8 @@ async function undoSwap(remote: RemoteSession, s: Swap, g: GateOptions): Promise
   if (s.stopped) {
     await attempt('start the old container', async () => { try { await old.start(); } catch (e) { if ((e as DockerErr).statusCode !== 304) throw e; } });
     if (!errors.length) {
-      const h = await gate(remote, u.t, g);
-      if (h.state !== 'healthy') errors.push(`the old container is ${why(h, g.healthTimeoutMs, false)}`);
+      const h = await gate(remote, u.t, g, undefined, true);
+      if (h.state !== 'healthy') errors.push(`the old container is ${why(h, Math.max(g.healthTimeoutMs, RESTORE_TIMEOUT_MS), false)}`);
     }
   }
   return errors.length ? errors.join('; ') : null;
@@ -444,7 +450,7 @@ export async function applyRollback(db: Kysely<MysqlDB>, remote: RemoteSession, 
         if (done.includes('renamed')) await attempt('rename back', () => cur.rename({ name: r.container }));
         if (done.includes('stopped') && r.current_running) {
           await attempt('start', async () => { try { await cur.start(); } catch (x) { if ((x as DockerErr).statusCode !== 304) throw x; } });
-          if (!errs.length) { const h = await gate(remote, r.t, o); if (h.state !== 'healthy') errs.push(`the current container is ${why(h, o.healthTimeoutMs, false)}`); }
+          if (!errs.length) { const h = await gate(remote, r.t, o, undefined, true); if (h.state !== 'healthy') errs.push(`the current container is ${why(h, Math.max(o.healthTimeoutMs, RESTORE_TIMEOUT_MS), false)}`); }
         }
         result = errs.length ? 'restore-failed' : 'failed';
         if (errs.length) error = `${error}; restoring: ${errs.join('; ')}`;
