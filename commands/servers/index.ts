@@ -10,6 +10,7 @@ import { registerServersCheck } from './check.js';
 import { registerServersExec } from './exec.js';
 import { registerServersInventory } from './inventory.js';
 import { registerServersHistory } from './history.js';
+import { registerServersReconcile } from './reconcile.js';
 
 export function registerServers(program: Command): Command {
   const g = group(program, 'servers', 'servers: registry, checks, fan-out commands over SSH, Ansible inventory', [
@@ -21,6 +22,7 @@ export function registerServers(program: Command): Command {
   registerServersUpdate(g);
   registerServersRm(g);
   registerServersCheck(g);
+  registerServersReconcile(g);
   registerServersExec(g);
   registerServersInventory(g);
   return g;

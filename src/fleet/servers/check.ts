@@ -56,8 +56,11 @@ export function computeDrift(serverName: string, rows: InstanceOnServer[], conta
       out.push({ server_name: serverName, kind: 'running_for_deleted', instance_id: r.id, container: c.name, state: c.state, detail: 'container still running for a soft-deleted instance' });
     }
   }
+  // the containers `instances upgrade` keeps beside an instance's own (ID.prev for rollback, and
+  // ID.prev-old / ID.next while a swap is in flight) belong to that instance: not strangers
+  const keptFor = new Set(rows.flatMap((r) => [`${r.id}.prev`, `${r.id}.prev-old`, `${r.id}.next`]));
   for (const c of containers) {
-    if (claimed.has(c.id) || !namePattern.test(c.name)) continue;
+    if (claimed.has(c.id) || keptFor.has(c.name) || !namePattern.test(c.name)) continue;
     const elsewhere = knownElsewhere.has(c.name);
     out.push({ server_name: serverName, kind: 'unknown_container', instance_id: null, container: c.name, state: c.state,
       detail: elsewhere ? 'the database places this instance on another server' : 'no instance with this name in the database' });
