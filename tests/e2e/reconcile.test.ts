@@ -74,8 +74,8 @@ test('apply: started, stopped, one audit row per action; the stranger untouched;
   const r = await t.run(['servers', 'reconcile', '--all', '--yes', '-o', 'json', '--reason', 'after the outage']);
   expect(r.code).toBe(3);
   const rows = JSON.parse(r.stdout) as Array<{ instance_id: string | null; container: string; action: string; result: string; state: string }>;
-  expect(rows.map((x) => `${x.container} ${x.action} ${x.result}`)).toEqual([
-    'oc-rc-02 start started', 'oc-rc-03 stop stopped', 'oc-rc-05 start started', 'oc-rc-04 recreate left', 'oc-rc-99 report left']);
+  expect(rows.map((x) => `${x.instance_id} ${x.container} ${x.action} ${x.result}`)).toEqual([
+    'oc-rc-02 oc-rc-02 start started', 'oc-rc-03 oc-rc-03 stop stopped', 'oc-rc-05 oc-rc-05 start started', 'oc-rc-04 null recreate left', 'null oc-rc-99 report left']);
   expect(snapshot()).toEqual({ '02': 'running', '03': 'exited', '05': 'running', '99': 'running', prev: 'created', web: 'created' });
   expect(cid(s0, 'oc-rc-99')).toBe(stranger);
   expect(r.stderr).toMatch(/reconciled 3 containers/);
@@ -87,7 +87,7 @@ test('apply: started, stopped, one audit row per action; the stranger untouched;
   const again = await t.run(['servers', 'reconcile', '--all', '--yes', '-o', 'json']);
   expect(again.code).toBe(3);
   expect(again.stderr).toMatch(/nothing to reconcile/);
-  expect(JSON.parse(again.stdout).map((x: { container: string; result: string }) => `${x.container} ${x.result}`)).toEqual(['oc-rc-04 left', 'oc-rc-99 left']);
+  expect(JSON.parse(again.stdout).map((x: { instance_id: string; container: string; result: string }) => `${x.instance_id ?? x.container} ${x.result}`)).toEqual(['oc-rc-04 left', 'oc-rc-99 left']);
   expect(await t.db.selectFrom('admin.admin_logs').select('id').execute()).toHaveLength(3);
 });
 
