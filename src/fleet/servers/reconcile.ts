@@ -51,7 +51,10 @@ export async function planReconcile(db: Kysely<MysqlDB>, remote: RemoteSession, 
     left.push({ server_name: s.server_name, instance_id: null, container: null, state: null, action: 'report', drift: 'server_failed',
       detail: `could not be checked: ${s.error ?? 'failed'}`, server: byName.get(s.server_name) ?? null });
   }
-  return { actions, left, servers: rep.servers };
+  // servers answer in any order: the plan reads by server, then instance
+  const { naturalCompare } = await import('../../db/sql-helpers.js');
+  const order = (a: ReconcileItem, b: ReconcileItem) => naturalCompare(a.server_name, b.server_name) || naturalCompare(a.instance_id ?? a.container ?? '', b.instance_id ?? b.container ?? '');
+  return { actions: actions.sort(order), left: left.sort(order), servers: rep.servers };
 }
 
 export interface ReconcileResult {
