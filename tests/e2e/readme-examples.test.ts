@@ -29,7 +29,17 @@ const SSH = 'reaches servers over SSH and Docker (the lab: tests/integration/ser
 const PROMPT = 'asks on a terminal (tests/e2e/prompts-tty.test.ts drives prompts in tmux)';
 const KEY_ID = 'names a master key by a placeholder id prefix (3f0c9a1e); the keys suite runs these verbs';
 /** README examples not run here, and why. */
+const UPGRADE = 'swaps containers over SSH and waits for real gateways (the lab: tests/e2e/upgrade.test.ts)';
+const RECONCILE = 'starts and stops containers over SSH (the lab: tests/e2e/reconcile.test.ts)';
 const SKIPPED: Record<string, string> = {
+  'sayclaw instances upgrade --prefix oc-ai-jp-2- --image ghcr.io/openclaw/openclaw:2026.9.6 --dry-run': SSH,
+  'sayclaw instances upgrade --prefix oc-ai-jp-2- --image ghcr.io/openclaw/openclaw:2026.9.6 --batch 4 --yes -o json': UPGRADE,
+  'sayclaw instances upgrade oc-ai-jp-2-01 --image ghcr.io/openclaw/openclaw:2026.9.6 --pull --health-timeout 3m': UPGRADE,
+  'sayclaw instances rollback oc-ai-jp-2-01': UPGRADE,
+  'sayclaw instances rollback --prune oc-ai-jp-2-01 oc-ai-jp-2-02 --yes': UPGRADE,
+  'sayclaw servers reconcile --all --dry-run': RECONCILE,
+  'sayclaw servers reconcile jp-2-srv-01 --yes --reason "after the outage"': RECONCILE,
+  'sayclaw servers reconcile --region jp-2 -o json --yes': RECONCILE,
   'sayclaw instances rm oc-ai-jp-2-07 --reason "left the company"': PROMPT,
   'sayclaw instances restore oc-ai-jp-2-07': PROMPT,
   'sayclaw servers check --all': SSH,
