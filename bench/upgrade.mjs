@@ -70,10 +70,19 @@ try {
   const bin = join(root, 'bin', 'sayclaw');
   const env = { ...process.env, ...t.env };
   const health = real ? '600s' : '60s';
+  // outside the timing: each run must have swapped every container to its image (no "already on it" shortcut)
+  const check = (image, who) => {
+    for (const x of inst) {
+      const got = lab.docker(x.s, ['inspect', '-f', '{{.Config.Image}} {{.State.Running}}', x.id]);
+      if (got !== `${image} true`) throw new Error(`${who} run left ${x.id} at "${got}", expected ${image}`);
+    }
+  };
   const candidate = () => {
     const image = next();
-    return timeOnce(process.execPath, [bin, 'instances', 'upgrade', '--prefix', 'oc-ub-', '--image', image, '--batch', '2', '--max', String(N),
+    const ms = timeOnce(process.execPath, [bin, 'instances', 'upgrade', '--prefix', 'oc-ub-', '--image', image, '--batch', '2', '--max', String(N),
       '--stop-timeout', '1', '--health-timeout', health, '--yes', '-q'], { env });
+    check(image, 'sayclaw');
+    return ms;
   };
   // the plain script: per batch, the two instances in parallel, one ssh session each
   const ssh = ['-n', '-i', lab.clientKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR',
@@ -94,7 +103,9 @@ try {
       lines.push('wait');
     }
     writeFileSync(script, `${lines.join('\n')}\n`);
-    return timeOnce('sh', [script]);
+    const ms = timeOnce('sh', [script]);
+    check(image, 'baseline');
+    return ms;
   };
   const r = compare(`upgrade ${N} in batches of 2 vs plain ssh+docker script`, candidate, baseline, { runs, warmup: 1 });
   await waitAll();

@@ -181,7 +181,10 @@ export async function carryOut<T extends object, R extends { result: string }>(c
   if (flags.dryRun) { await confirmChange(ctx, req); return null; }
   if (ask && !await confirmChange(ctx, req)) return null;
   const rows = await apply(plan.targets);
-  await renderList(ctx.out, [...rows, ...(report.extra ?? [])], { format: ctx.outputFormat, columns: report.columns, nameKey: report.nameKey });
+  // what apply did is printed in full even after Ctrl-C (an apply that settles its work in flight
+  // returns after the signal): a half-printed result would hide what changed
+  const out = ctx.signal.aborted ? { ...ctx.out, signal: undefined } : ctx.out;
+  await renderList(out, [...rows, ...(report.extra ?? [])], { format: ctx.outputFormat, columns: report.columns, nameKey: report.nameKey });
   const changed = rows.filter(report.changed);
   const failed = report.failed ? rows.filter(report.failed).length : 0;
   const raced = rows.length - changed.length - failed;

@@ -296,7 +296,8 @@ export async function applyUpgrade(db: Kysely<MysqlDB>, remote: RemoteSession, t
     o.onBatch?.(b, nBatches, batch.map((u) => u.id));
     const swaps: Swap[] = [];
     for (const u of batch) {
-      const docker = await remote.docker(serverOf(u.t));
+      // a stop may take --stop-timeout: the request must be allowed to wait that long
+      const docker = await remote.docker(serverOf(u.t), { timeoutMs: Math.max(remote.commandTimeoutMs, (o.stopTimeoutSec + 30) * 1000) });
       swaps.push({ u, docker, old: docker.getContainer(u.container_full_id), stopped: false, prevMoved: false, renamed: false, created: null, newId: null, error: null, readyMs: null });
     }
     // docker steps of the batch in parallel (different servers, or --per-server), then the gates
@@ -418,7 +419,7 @@ export async function applyRollback(db: Kysely<MysqlDB>, remote: RemoteSession, 
   await Promise.all([...byServer.values()].map(async (list) => {
     for (const r of list) {
       if (o.interrupt.aborted) return;
-      const docker = await remote.docker(serverOf(r.t));
+      const docker = await remote.docker(serverOf(r.t), { timeoutMs: Math.max(remote.commandTimeoutMs, (o.stopTimeoutSec + 30) * 1000) });
       const cur = docker.getContainer(r.current_full_id);
       const prev = docker.getContainer(r.previous_full_id);
       const done: string[] = [];
