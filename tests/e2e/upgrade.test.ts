@@ -65,11 +65,18 @@ beforeAll(async () => {
   [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 3, namePrefix: 'up' })]);
   [s0, s1, s2] = lab.servers as [LabServer, LabServer, LabServer];
   const ids = await lab.register(t.db);
-  for (const id of [...REAL, 'oc-up-s1', 'oc-up-s2']) { port[id] = await lab.freePort(); token[id] = `gwt_${crypto.randomUUID().replace(/-/g, '')}`; }
+  for (const id of [...REAL, 'oc-up-s1', 'oc-up-s2', 'oc-up-s3', 'oc-up-s4']) { port[id] = await lab.freePort(); token[id] = `gwt_${crypto.randomUUID().replace(/-/g, '')}`; }
   await Promise.all([lab.openclawImage(s0, 2), lab.openclawImage(s1, 2)]);
   const cids: Record<string, string> = {};
   // one at a time: three Node gateways starting together on a loaded 2-core machine starve each other
-  for (const id of REAL) { cids[id] = await lab.runOpenclaw(serverOf(id), id, port[id]!, { token: token[id]! }); await waitReadyz(id); }
+  // as lab.runOpenclaw starts them, plus a restart policy as a fleet would have: on a loaded
+  // machine a gateway now and then gives up starting (its 5 s state-lease heartbeat timeout) and
+  // docker starts it again; the upgrade keeps the policy for the new container
+  for (const id of REAL) {
+    cids[id] = lab.docker(serverOf(id), ['run', '-d', '--name', id, '--network', 'host', '--restart', 'on-failure:20',
+      '-e', `OPENCLAW_GATEWAY_PORT=${port[id]}`, '-e', `OPENCLAW_GATEWAY_TOKEN=${token[id]}`, '-v', `${id}-state:/home/node/.openclaw`, OPENCLAW_IMAGE]);
+    await waitReadyz(id);
+  }
   // a second ready stand-in image: the same filesystem under another image id
   lab.docker(s2, ['create', '--name', 'tmp-build2', LAB_IMAGE]);
   lab.docker(s2, ['commit', '-c', 'LABEL sayclaw.lab.build=2', 'tmp-build2', STANDIN_2]);
@@ -79,13 +86,13 @@ beforeAll(async () => {
     '--label', 'team=ops', '--label', 'sayclaw.instance=oc-up-s1', '-e', `OPENCLAW_GATEWAY_PORT=${port['oc-up-s1']}`, '-e', 'FOO=bar baz',
     '-v', 'oc-up-s1-data:/data', '-v', '/anon', LAB_IMAGE, 'sh', '-c', 'echo custom-command; exec /bin/gateway']);
   lab.docker(s2, ['exec', 'oc-up-s1', 'sh', '-c', 'echo named > /data/keep; echo anon > /anon/keep']);
-  lab.docker(s2, ['run', '-d', '--name', 'oc-up-s2', '--network', 'host', '-e', `OPENCLAW_GATEWAY_PORT=${port['oc-up-s2']}`, LAB_IMAGE]);
+  for (const id of ['oc-up-s2', 'oc-up-s3', 'oc-up-s4']) lab.docker(s2, ['run', '-d', '--name', id, '--network', 'host', '-e', `OPENCLAW_GATEWAY_PORT=${port[id]}`, LAB_IMAGE]);
   const row = (id: string, srv: string, cid: string | null) => ({ id, server_id: srv, container_id: cid, name: id, gateway_port: port[id]!,
     gateway_url: `http://127.0.0.1:${port[id]}`, gateway_token: token[id]!, model: 'gpt-4o', health_status: 'healthy' });
   await t.db.insertInto('admin.oc_instances').values([
     // oc-up-01 is found by its container_id (which must follow the swap); the others by name
     row('oc-up-01', ids[0]!, cids['oc-up-01']!.slice(0, 12)), row('oc-up-02', ids[0]!, null), row('oc-up-03', ids[1]!, null),
-    row('oc-up-s1', ids[2]!, null), row('oc-up-s2', ids[2]!, null),
+    row('oc-up-s1', ids[2]!, null), row('oc-up-s2', ids[2]!, null), row('oc-up-s3', ids[2]!, null), row('oc-up-s4', ids[2]!, null),
   ]).execute();
   await Promise.all(Object.keys(port).map((id) => waitReadyz(id)));
   for (const id of REAL) lab.docker(serverOf(id), ['exec', id, 'sh', '-c', `echo ${id}-data > /home/node/.openclaw/marker`]);
@@ -181,6 +188,7 @@ test('real gateways in batches of 2 (built binary): ports, token, volume data an
     expect(now.Id.slice(0, 12)).toBe(res.find((x) => x.id === id)!.container);
     expect(now.Config.Env).toEqual(expect.arrayContaining([`OPENCLAW_GATEWAY_PORT=${port[id]}`, `OPENCLAW_GATEWAY_TOKEN=${token[id]}`]));
     expect(now.Config.User).toBe('node');
+    expect(now.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 20 });
     expect(now.HostConfig.Binds).toEqual([`${id}-state:/home/node/.openclaw`]);
     expect(lab.docker(s, ['exec', id, 'cat', '/home/node/.openclaw/marker'])).toBe(`${id}-data`);
     expect(await readyz(port[id]!)).toEqual({ status: 200, ready: true });
@@ -203,25 +211,27 @@ test('real gateways in batches of 2 (built binary): ports, token, volume data an
 });
 
 test('a failing image (never ready): its batch is rolled back, the rollout stops (exit 3), later batches untouched', async () => {
-  const before = { one: inspect(s0, 'oc-up-01'), two: inspect(s0, 'oc-up-02'), prev: inspect(s0, 'oc-up-01.prev') };
-  const r = await t.run(['instances', 'upgrade', 'oc-up-01', 'oc-up-02', '--image', LAB_IMAGE_NEVER_READY, '--health-timeout', '8s', '--yes', '-o', 'json']);
+  // a first upgrade gives oc-up-s3 a previous container, which the failed one must leave in place
+  let r = await t.run(['instances', 'upgrade', 'oc-up-s3', '--image', STANDIN_2, '--yes']);
+  expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
+  const before = { three: inspect(s2, 'oc-up-s3'), four: inspect(s2, 'oc-up-s4'), prev: inspect(s2, 'oc-up-s3.prev') };
+  // both on one server: batch 1 is oc-up-s3, batch 2 oc-up-s4
+  r = await t.run(['instances', 'upgrade', 'oc-up-s3', 'oc-up-s4', '--image', LAB_IMAGE_NEVER_READY, '--batch', '2', '--health-timeout', '5s', '--stop-timeout', '1', '--yes', '-o', 'json']);
   expect(r.code).toBe(3);
-  const res = JSON.parse(r.stdout) as Array<{ id: string; result: string; error: string }>;
-  expect(res.map((x) => `${x.id} ${x.result}`)).toEqual(['oc-up-01 rolled-back', 'oc-up-02 not-started']);
-  expect(res[0]!.error).toMatch(/new container not ready within 8 s: not_ready \(startup-sidecars\)/);
-  expect(res[1]!.error).toMatch(/not started: batch 1 failed, rollout stopped/);
+  const res = JSON.parse(r.stdout) as Array<{ id: string; batch: number; result: string; error: string }>;
+  expect(res.map((x) => `${x.batch} ${x.id} ${x.result}`)).toEqual(['1 oc-up-s3 rolled-back', '2 oc-up-s4 not-started']);
+  expect(res[0]!.error).toMatch(/^new container not ready within 5 s: not_ready \(startup-sidecars\)$/);
+  expect(res[1]!.error).toBe('not started: batch 1 failed, rollout stopped');
   expect(r.stderr).toMatch(/upgraded 0 instances, 2 failed/);
-  // oc-up-01: the same container as before, running and ready; its ID.prev is still the one from before
-  const one = inspect(s0, 'oc-up-01');
-  expect({ id: one.Id, running: one.State.Running }).toEqual({ id: before.one.Id, running: true });
-  expect(inspect(s0, 'oc-up-01.prev').Id).toBe(before.prev.Id);
-  expect(exists(s0, 'oc-up-01.prev-old')).toBe(false);
-  expect(await readyz(port['oc-up-01']!)).toEqual({ status: 200, ready: true });
-  // the failed new container is gone (only the three of the instance remain)
-  expect(lab.docker(s0, ['ps', '-a', '--format', '{{.Names}}']).split('\n').filter((n) => n.startsWith('oc-up-01')).sort()).toEqual(['oc-up-01', 'oc-up-01.prev']);
-  expect(inspect(s0, 'oc-up-02').Id).toBe(before.two.Id);
+  // oc-up-s3: the same container as before, running and ready; its ID.prev is still the one from before
+  const three = inspect(s2, 'oc-up-s3');
+  expect({ id: three.Id, running: three.State.Running }).toEqual({ id: before.three.Id, running: true });
+  expect(inspect(s2, 'oc-up-s3.prev').Id).toBe(before.prev.Id);
+  expect(lab.docker(s2, ['ps', '-a', '--format', '{{.Names}}']).split('\n').filter((n) => n.startsWith('oc-up-s3')).sort()).toEqual(['oc-up-s3', 'oc-up-s3.prev']);
+  expect(await readyz(port['oc-up-s3']!)).toEqual({ status: 200, ready: true });
+  expect(inspect(s2, 'oc-up-s4').Id).toBe(before.four.Id);
   const a = (await audits('instances.upgrade')).filter((x) => x.after.to_image === LAB_IMAGE_NEVER_READY);
-  expect(a.map((x) => `${x.id} ${x.after.result}`)).toEqual(['oc-up-01 rolled-back']);
+  expect(a.map((x) => `${x.id} ${x.after.result}`)).toEqual(['oc-up-s3 rolled-back']);
 });
 
 test('rollback: back to the previous container, ready; the replaced one becomes ID.prev; --prune removes it', async () => {
