@@ -46,7 +46,6 @@ const SKIPPED: Record<string, string> = {
   'sayclaw instances health --all': 'probes the gateways at their gateway_url (the demo runs none; containers.test.ts probes real ones)',
   'sayclaw instances health --prefix oc-ai-jp-2- --via ssh --record': SSH,
   'sayclaw instances health oc-ai-jp-2-01 --set gateway.caFile=/etc/sayclaw/gateway-ca.pem': 'probes a gateway over https with a private CA file (tests/integration/gateway-health.test.ts)',
-  'sayclaw audit show 05b97073-75df-49fc-b70e-006171d3e95b': 'names an audit row by a placeholder id (the audit suite shows real ones)',
   'sayclaw users revoke li.na@sayclaw.test --reason "left the company"': PROMPT,
   'sayclaw users admins add --email oncall@sayclaw.test --name 运维值班 --role admin': PROMPT,
   'sayclaw users admins passwd ops@sayclaw.test': PROMPT,

@@ -100,7 +100,8 @@ describe('hostile bytes never reach the terminal raw (issue #12)', () => {
   test('arguments echoed in errors are escaped the same way', async () => {
     const nf = await t.run(['instances', 'show', 'oc-\x1b[2J\x1b]0;x\x07']);
     expect(nf.code).toBe(4);
-    expect(nf.stderr).toContain('no such instance: oc-\\x1b[2J\\x1b]0;x\\x07');
+    // quoted, so the invisible ends of what was typed show; escaped like every other output
+    expect(nf.stderr).toContain('no such instance: "oc-\\x1b[2J\\x1b]0;x\\x07"');
     expect(nf.stderr).not.toMatch(RAW);
     const opt = await t.run(['instances', 'ls', '--\x1b[2Jx']);
     expect(opt.code).toBe(2);
