@@ -163,6 +163,19 @@ describe('the count line (issue #14)', () => {
     expect(one2.stderr).toBe('1 user\n');
     const servers = await t.run(['servers', 'ls'], { tty: true });
     expect(servers.stderr).toMatch(/^\d+ servers\n$/);
+    // every other list verb: one count line, and the count is the table's rows (header excluded)
+    const inst = fleet.instances[0]!.id;
+    const lists = [['keys', 'ls', '--all'], ['keys', 'oc', 'ls'], ['keys', 'oneapi', 'ls', '--all'], ['audit', 'ls'], ['jobs', 'ls'],
+      ['users', 'admins', 'ls', '--all'], ['instances', 'ls', '--all'], ['servers', 'ls', '--all'], ['instances', 'history', inst]];
+    for (const argv of lists) {
+      const r = await t.run([...argv, '--no-color'], { tty: true });
+      expect({ argv, code: r.code }).toEqual({ argv, code: 0 });
+      // the count line first (a verb may add a summary line after it: keys oc ls's problems)
+      const m = /^(\d+) [a-z][^\n]*\n/.exec(r.stderr);
+      expect({ argv, stderr: r.stderr, ok: !!m }).toEqual({ argv, stderr: r.stderr, ok: true });
+      const rows = r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+      expect({ argv, rows }).toEqual({ argv, rows: Number(m![1]) === 0 ? 0 : Number(m![1]) + 1 });
+    }
   });
 
   test('an empty admins ls says so, on a terminal and off it; -q silences it', async () => {
