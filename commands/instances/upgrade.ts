@@ -85,7 +85,7 @@ async function runUpgrade(ctx: Context, ids: string[], o: UpgradeOpts): Promise<
     columns: [{ key: 'batch' }, { key: 'id' }, { key: 'server_name', header: 'SERVER' }, { key: 'from_image', header: 'FROM', wide: true }, { key: 'to_image', header: 'TO' },
       { key: 'result' }, { key: 'container' }, { key: 'ready_ms', header: 'READY_MS' }, { key: 'error' }],
     changed: (r) => r.result === 'upgraded', failed: (r) => r.result !== 'upgraded' && r.result !== 'skipped',
-    undo: o.prune ? undefined : (c) => `sayclaw instances rollback ${c.map((x) => x.id).join(' ')}`,
+    undo: o.prune ? undefined : (c) => `sayclaw instances rollback ${c.map((x) => x.id).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(' ')}`,
   });
   if (ctx.signal.aborted) throw new InterruptedError('interrupted: the batch in flight was settled (finished or rolled back); later batches were not started');
   const left = plan.skipped.filter((s) => s.left).length;

@@ -25,6 +25,16 @@ interface Inspect { Id: string; Name: string; Image: string; State: { Status: st
   HostConfig: { Binds: string[] | null; RestartPolicy: { Name: string; MaximumRetryCount: number }; Memory: number; NetworkMode: string }; Mounts: Array<{ Type: string; Name?: string; Destination: string }> }
 const inspect = (s: LabServer, ref: string): Inspect => JSON.parse(lab.docker(s, ['inspect', ref]))[0];
 const exists = (s: LabServer, ref: string) => { try { lab.docker(s, ['inspect', ref]); return true; } catch { return false; } };
+/** Read a file in a real gateway's container: on a loaded machine the gateway may be restarting
+ * (its restart policy) just then, so try a few times. */
+async function readIn(s: LabServer, id: string, path: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    try { return lab.docker(s, ['exec', id, 'cat', path]); } catch (e) {
+      if (i >= 20) throw new Error(`${id}: cannot read ${path} (${lab.docker(s, ['inspect', '-f', '{{.State.Status}} restarts={{.RestartCount}}', id])}): ${(e as Error).message}`);
+      await new Promise((x) => setTimeout(x, 3000));
+    }
+  }
+}
 const imageId = (s: LabServer, ref: string) => lab.docker(s, ['image', 'inspect', '-f', '{{.Id}}', ref]);
 
 async function readyz(p: number): Promise<{ status: number; ready: unknown }> {
@@ -190,7 +200,7 @@ test('real gateways in batches of 2 (built binary): ports, token, volume data an
     expect(now.Config.User).toBe('node');
     expect(now.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 20 });
     expect(now.HostConfig.Binds).toEqual([`${id}-state:/home/node/.openclaw`]);
-    expect(lab.docker(s, ['exec', id, 'cat', '/home/node/.openclaw/marker'])).toBe(`${id}-data`);
+    expect(await readIn(s, id, '/home/node/.openclaw/marker')).toBe(`${id}-data`);
     expect(await readyz(port[id]!)).toEqual({ status: 200, ready: true });
     const prev = inspect(s, `${id}.prev`);
     expect({ id: prev.Id, running: prev.State.Running }).toEqual({ id: old[id]!.Id, running: false });
@@ -248,7 +258,7 @@ test('rollback: back to the previous container, ready; the replaced one becomes 
   expect({ id: now.Id, running: now.State.Running, image: now.Config.Image }).toEqual({ id: prev.Id, running: true, image: OPENCLAW_IMAGE });
   expect(inspect(s1, 'oc-up-03.prev').Id).toBe(cur.Id);
   expect(await readyz(port['oc-up-03']!)).toEqual({ status: 200, ready: true });
-  expect(lab.docker(s1, ['exec', 'oc-up-03', 'cat', '/home/node/.openclaw/marker'])).toBe('oc-up-03-data');
+  expect(await readIn(s1, 'oc-up-03', '/home/node/.openclaw/marker')).toBe('oc-up-03-data');
   expect((await audits('instances.rollback')).map((x) => `${x.id} ${x.before.image} -> ${x.after.image} ${x.after.result}`))
     .toEqual([`oc-up-03 ${OPENCLAW_IMAGE_2} -> ${OPENCLAW_IMAGE} rolled-back`]);
   // prune: the previous container goes, the instance stays as it is
