@@ -12,6 +12,14 @@ import type { ServerCheck, DriftItem } from '../servers/check.js';
 import type { HealthRow } from '../instances/health.js';
 import type { JobHealth, JobRule } from '../jobs/check.js';
 import type { QuotaRow } from '../usage/quota.js';
+// static: this module is itself loaded only by top (one import graph, no parallel dynamic imports)
+import { listServers } from '../servers/registry.js';
+import { listInstances } from '../instances/ls.js';
+import { aggregateUsage, DEFAULT_TYPES } from '../usage/report.js';
+import { quotaCheck } from '../usage/quota.js';
+import { checkJobs } from '../jobs/check.js';
+import { parseRange, assertZone } from '../usage/range.js';
+import { costUsd } from '../usage/money.js';
 
 export interface TopFilter {
   prefix?: string;
@@ -66,9 +74,6 @@ export function emptyRemote(): RemotePart {
 
 /** The database part of one refresh: every pane's data, read through the fleet library. */
 export async function readDbPart(ctx: Context, f: TopFilter): Promise<DbPart> {
-  const [{ listServers }, { listInstances }, { aggregateUsage, DEFAULT_TYPES }, { quotaCheck }, { checkJobs }, { parseRange, assertZone }] = await Promise.all([
-    import('../servers/registry.js'), import('../instances/ls.js'), import('../usage/report.js'), import('../usage/quota.js'),
-    import('../jobs/check.js'), import('../usage/range.js')]);
   const { db } = await ctx.mysql();
   const now = ctx.clock();
   const zone = assertZone(ctx.config().usage.timezone);
@@ -87,7 +92,6 @@ export async function readDbPart(ctx: Context, f: TopFilter): Promise<DbPart> {
     n += BigInt(r.requests); p += BigInt(r.prompt_tokens); c += BigInt(r.completion_tokens); q += BigInt(r.quota);
     if (r.instance_id) per.set(r.instance_id, { requests: r.requests, tokens: (BigInt(r.prompt_tokens) + BigInt(r.completion_tokens)).toString() });
   }
-  const { costUsd } = await import('../usage/money.js');
   return {
     at: now, zone, servers, instances, usage: per,
     usage_total: { requests: n.toString(), prompt_tokens: p.toString(), completion_tokens: c.toString(), tokens: (p + c).toString(), quota: q.toString(), cost_usd: costUsd(q, usage.rate) },
