@@ -1,0 +1,137 @@
+// sayclaw top in a real terminal (tmux, the built binary) against the demo fleet: it shows the
+// fleet, filters, sorts, opens a detail, asks before a restart (type the id), quits and leaves
+// the terminal clean (normal screen, cursor shown, the line discipline back to cooked) on q,
+// Ctrl-C, SIGTERM and an error; it redraws for a smaller terminal (80x24, columns dropped).
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { BIN } from '../support/bin.js';
+import { createTestEnv, type TestEnv } from '../support/testenv.js';
+import { openTerminal, type Terminal } from '../support/tmux.js';
+import { loadDemoFleet } from '../../scripts/demo-fleet.js';
+
+let t: TestEnv;
+let term: Terminal | undefined;
+const sayclaw = `${process.execPath} ${BIN}`;
+
+beforeAll(async () => {
+  t = await createTestEnv();
+  await loadDemoFleet(t.db, t.pg);
+}, 180000);
+afterEach(() => { term?.close(); term = undefined; });
+afterAll(async () => { await t?.close(); });
+
+/** Lines without the blanks a full-screen program leaves at their ends. */
+const clean = (s: string) => s.replace(/ +$/gm, '');
+const waitScreen = async (tm: Terminal, re: RegExp) => clean(await tm.waitFor(new RegExp(re.source.replace(/\$/g, ' *$'), re.flags)));
+
+/** The shell's terminal is back: normal screen, cursor visible, canonical mode with echo. */
+async function expectRestored(tm: Terminal): Promise<void> {
+  expect(tm.display('#{alternate_on}')).toBe('0');
+  expect(tm.display('#{cursor_flag}')).toBe('1');
+  const run = tm.start('stty -a | tr " " "\\n" | grep -xE -- "-?(icanon|echo)" | tr "\\n" " "; echo');
+  expect(await run.exit()).toBe(0);
+  expect(tm.screen()).toMatch(/^icanon echo $/m);
+}
+
+test('shows the fleet, filters, sorts, opens a detail and quits with exit 0, leaving the shell', async () => {
+  term = openTerminal(t.env, { width: 160, height: 40 });
+  const run = term.start(`${sayclaw} top --no-remote --interval 2s`);
+  let s = await waitScreen(term, /instances \d+ alive: \d+ healthy, \d+ unhealthy/);
+  expect(term.display('#{alternate_on}')).toBe('1');
+  s = await waitScreen(term, /^> oc-ai-jp-1-01 /m);
+  expect(s).toMatch(/^\[Instances \d+\] {3}Servers \d+ +sort id\s*$/m);
+  expect(s).toMatch(/^ {2}ID +HEALTH +SERVER +USER +LAST PROBE +REQ TODAY +TOKENS TODAY +MODEL +REASON/m);
+  expect(s).toMatch(/^q quit {2}\? help {2}Tab pane/m);
+  // filter: part of an id
+  term.type('/', false);
+  term.type('jp-2-0', false);
+  s = await waitScreen(term, /^\/jp-2-0_/m);
+  term.keys('Enter');
+  s = await waitScreen(term, /filter "jp-2-0"/);
+  const rows = clean(term.visible()).split('\n').filter((l) => /^[> ] oc-/.test(l));
+  expect(rows.length).toBeGreaterThan(3);
+  expect(rows.every((l) => /^[> ] oc-ai-jp-2-0\d /.test(l))).toBe(true);
+  expect(rows[0]).toMatch(/^> oc-ai-jp-2-01 /);
+  // move down to the unhealthy one and sort by health: the unhealthy come first
+  term.type('s', false);
+  s = await waitScreen(term, /sort health/);
+  expect(clean(term.visible()).split('\n').find((l) => /^> /.test(l))).toMatch(/^> oc-ai-jp-2-04 +unhealthy /);
+  // the detail: what instances show prints
+  term.keys('Enter');
+  s = await waitScreen(term, /^instance oc-ai-jp-2-04 {3}\(arrows/m);
+  expect(s).toMatch(/^Instance$/m);
+  expect(s).toMatch(/^id +oc-ai-jp-2-04$/m);
+  expect(s).toMatch(/^gateway_token +\S*\*+/m);
+  term.keys('Escape');
+  await waitScreen(term, /^> oc-ai-jp-2-04 /m);
+  // the servers pane
+  term.keys('Tab');
+  s = await waitScreen(term, /^ Instances \d+ +\[Servers \d+\]/m);
+  expect(s).toMatch(/^ {2}NAME +REACHABLE +REGION +LATENCY +INST +DRIFT/m);
+  expect(s).toMatch(/^> \S+ +unknown /m);
+  term.type('?', false);
+  await waitScreen(term, /^ {2}r {16}restart the selected instance's container/m);
+  term.type('x', false);
+  await waitScreen(term, /NAME +REACHABLE/);
+  term.type('q', false);
+  expect(await run.exit()).toBe(0);
+  await expectRestored(term);
+  expect(term.screen()).not.toMatch(/instances \d+ alive/);
+}, 120000);
+
+test('r asks for the id: a wrong answer changes nothing; Esc cancels; no audit row', async () => {
+  term = openTerminal(t.env, { width: 160, height: 40 });
+  const run = term.start(`${sayclaw} top --no-remote --prefix oc-ai-jp-2-`);
+  await waitScreen(term, /^> oc-ai-jp-2-01 /m);
+  term.type('r', false);
+  await waitScreen(term, /^Type the id "oc-ai-jp-2-01" to restart it: _/m);
+  term.type('oc-ai-jp-2-03', false);
+  await waitScreen(term, /to restart it: oc-ai-jp-2-03_/);
+  term.keys('Enter');
+  await waitScreen(term, /^confirmation did not match \(expected "oc-ai-jp-2-01"\); nothing changed$/m);
+  term.type('r', false);
+  await waitScreen(term, /^Type the id "oc-ai-jp-2-01" to restart it: _/m);
+  term.keys('Escape');
+  await waitScreen(term, /^restart of oc-ai-jp-2-01 cancelled; nothing changed$/m);
+  term.keys('C-c');
+  expect(await run.exit()).toBe(130);
+  await expectRestored(term);
+  const audit = await t.db.selectFrom('admin.admin_logs').select('id').where('action', '=', 'instances.restart').execute();
+  expect(audit).toEqual([]);
+}, 120000);
+
+test('80x24: columns drop, the rows still fit; a resize redraws', async () => {
+  term = openTerminal(t.env, { width: 80, height: 24 });
+  const run = term.start(`${sayclaw} top --no-remote`);
+  await waitScreen(term, /^> oc-ai-jp-1-01 /m);
+  const lines = clean(term.visible()).split('\n');
+  expect(lines.length).toBeLessThanOrEqual(24);
+  expect(lines.every((l) => l.length <= 80)).toBe(true);
+  const head = lines.find((l) => /^ {2}ID /.test(l))!;
+  expect(head).toMatch(/ID +HEALTH +SERVER/);
+  expect(head).not.toMatch(/MODEL/);
+  term.resize(150, 30);
+  await waitScreen(term, /^ {2}ID .*MODEL/m);
+  term.type('q', false);
+  expect(await run.exit()).toBe(0);
+  await expectRestored(term);
+}, 120000);
+
+test('SIGTERM ends it with exit 130 and a restored terminal', async () => {
+  term = openTerminal(t.env, { width: 120, height: 30 });
+  const pidFile = join(t.tmp, 'top.pid');
+  const run = term.start(`sh -c 'echo $$ > ${pidFile}; exec ${sayclaw} top --no-remote'`);
+  await waitScreen(term, /^> oc-ai-jp-1-01 /m);
+  const pid = Number(execFileSync('cat', [pidFile], { encoding: 'utf8' }).trim());
+  process.kill(pid, 'SIGTERM');
+  expect(await run.exit()).toBe(130);
+  await expectRestored(term);
+}, 120000);
+
+test('an error: a config it cannot use is one line before the screen opens; the terminal stays as it was', async () => {
+  term = openTerminal(t.env, { width: 120, height: 30 });
+  const run = term.start(`${sayclaw} --set mysql.port=1 top --no-remote`);
+  expect(await run.exit()).toBe(5);
+  expect(term.screen()).toMatch(/^error: cannot connect to MySQL at .*:1: /m);
+  await expectRestored(term);
+}, 120000);
