@@ -387,6 +387,17 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
     } catch (err) { finish(err); }
   };
 
+  // while the screen is up, messages meant for stderr (warnings of the library, e.g. the usage
+  // source note) would land on top of it: they are kept, the last one shown on the status line,
+  // and written out once the terminal is restored
+  const io = ctx.io as { stderr: { write(s: string): unknown } };
+  const realStderr = io.stderr;
+  const held: string[] = [];
+  io.stderr = { write: (x: string) => {
+    for (const l of String(x).split('\n').filter(Boolean)) if (!held.includes(l)) { held.push(l); st.message = l; }
+    render();
+    return true;
+  } };
   const onAbort = () => finish(new InterruptedError());
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -400,6 +411,8 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
     for (const w of [...sleeps]) w();
     ctx.signal.removeEventListener('abort', onAbort);
     term.restore();
+    io.stderr = realStderr;
+    for (const l of held) realStderr.write(`${l}\n`);
   }
 }
 

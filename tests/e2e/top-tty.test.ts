@@ -8,6 +8,7 @@ import { BIN } from '../support/bin.js';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { openTerminal, type Terminal } from '../support/tmux.js';
 import { loadDemoFleet } from '../../scripts/demo-fleet.js';
+import { startLab, type Lab } from '../support/lab.js';
 
 let t: TestEnv;
 let term: Terminal | undefined;
@@ -135,3 +136,66 @@ test('an error: a config it cannot use is one line before the screen opens; the 
   expect(term.screen()).toMatch(/^error: cannot connect to MySQL at .*:1: /m);
   await expectRestored(term);
 }, 120000);
+
+describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway', () => {
+  let tl: TestEnv;
+  let lab: Lab;
+  const TOKEN = 'gwt_top_real_gateway_token_0123456789';
+  beforeAll(async () => {
+    [tl, lab] = await Promise.all([createTestEnv(), startLab({ servers: 2, namePrefix: 'top' })]);
+    const ids = await lab.register(tl.db);
+    const pReal = await lab.freePort();
+    const pBb = await lab.freePort();
+    await lab.runOpenclaw(lab.servers[0]!, 'oc-top-real', pReal, { token: TOKEN });
+    lab.runGateway(lab.servers[1]!, 'oc-top-bb', pBb);
+    await tl.db.insertInto('admin.oc_instances').values([
+      { id: 'oc-top-real', server_id: ids[0]!, name: 'oc-top-real', gateway_port: pReal, gateway_url: `http://127.0.0.1:${pReal}`, gateway_token: TOKEN, model: 'gpt-4o', health_status: 'unknown' },
+      { id: 'oc-top-bb', server_id: ids[1]!, name: 'oc-top-bb', gateway_port: pBb, gateway_url: `http://127.0.0.1:${pBb}`, gateway_token: 'gwt_top_bb_0123456789abcdef', model: 'gpt-4o', health_status: 'unknown' },
+    ]).execute();
+  }, 300000);
+  afterAll(async () => { await Promise.all([lab?.close(), tl?.close()]); }, 120000);
+
+  test('a stopped gateway turns unhealthy on the next remote refresh; r restarts it (type the id, audited); one SSH connection per server', async () => {
+    term = openTerminal(tl.env, { width: 160, height: 30 });
+    const run = term.start(`${sayclaw} top --interval 2s --remote-interval 3s`);
+    // first remote refresh: both servers up with their Docker version
+    await waitScreen(term, /servers 2: 2 up, 0 down/);
+    let s = await waitScreen(term, /^[> ] oc-top-bb +healthy /m);
+    // the real gateway answers (ready, or 503 startup-sidecars while it starts: judged by the body);
+    // on a loaded machine its start takes minutes
+    s = clean(await term.waitFor(/^[> ] oc-top-real +(healthy|not_ready) /m, 240000));
+    expect(s).toMatch(/drift 0/);
+    term.keys('Tab');
+    s = await waitScreen(term, /^> top-01 +up +lab-east +\d+ ms +1 +0 +\d+\.\d+/m);
+    expect(s).toMatch(/^ {2}top-02 +up +lab-west /m);
+    term.keys('Tab');
+    // stop the real gateway: unreachable (with the reason) after the next remote refresh, and drift on its server
+    lab.docker(lab.servers[0]!, ['stop', '-t', '1', 'oc-top-real']);
+    s = clean(await term.waitFor(/^[> ] oc-top-real +unreachable .*ECONNREFUSED/m, 60000));
+    await waitScreen(term, /drift 1/);
+    await waitScreen(term, /instances 2 alive: 1 healthy, 1 unhealthy, 0 unknown/);
+    // the stand-in too; h probes it now: the status line says what the probe found
+    lab.docker(lab.servers[1]!, ['stop', '-t', '1', 'oc-top-bb']);
+    term.type('/oc-top-bb', false);
+    term.keys('Enter');
+    await waitScreen(term, /^> oc-top-bb /m);
+    term.type('h', false);
+    await waitScreen(term, /^oc-top-bb: unreachable \(healthz: ECONNREFUSED\)/m);
+    await waitScreen(term, /^> oc-top-bb +unreachable /m);
+    // r: type the id; the CLI's restart runs and is audited; the next refresh finds it healthy
+    term.type('r', false);
+    await waitScreen(term, /^Type the id "oc-top-bb" to restart it: _/m);
+    term.type('oc-top-bb', false);
+    term.keys('Enter');
+    s = clean(await term.waitFor(/^restarted oc-top-bb \(container oc-top-bb running\); audited/m, 60000));
+    s = clean(await term.waitFor(/^> oc-top-bb +healthy /m, 60000));
+    const audit = await tl.db.selectFrom('admin.admin_logs').select(['action', 'target_id', 'reason']).where('action', '=', 'instances.restart').execute();
+    expect(audit).toEqual([{ action: 'instances.restart', target_id: 'oc-top-bb', reason: 'restarted from sayclaw top' }]);
+    // every refresh and the restart went over the one connection each server got
+    expect(lab.handshakes(lab.servers[0]!)).toBe(1);
+    expect(lab.handshakes(lab.servers[1]!)).toBe(1);
+    term.type('q', false);
+    expect(await run.exit()).toBe(0);
+    await expectRestored(term);
+  }, 300000);
+});

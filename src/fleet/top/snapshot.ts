@@ -35,6 +35,13 @@ const STUCK_AFTER_SECONDS = 3600;
 
 export interface UsageTotals { requests: string; prompt_tokens: string; completion_tokens: string; tokens: string; quota: string; cost_usd: string }
 
+async function settle<T>(errors: string[], what: string, p: Promise<T>): Promise<T | null> {
+  try { return await p; } catch (err) {
+    errors.push(`${what}: ${((err as Error)?.message ?? String(err)).split('\n')[0]}`);
+    return null;
+  }
+}
+
 /** What one database refresh reads. */
 export interface DbPart {
   at: Date;
@@ -43,9 +50,11 @@ export interface DbPart {
   instances: InstanceListRow[];
   /** usage today per instance id (consume rows, the report's attribution) */
   usage: Map<string, { requests: string; tokens: string }>;
-  usage_total: UsageTotals;
-  over_quota: QuotaRow[];
+  /** null when that part could not be read (errors says why) */
+  usage_total: UsageTotals | null;
+  over_quota: QuotaRow[] | null;
   jobs: JobHealth[];
+  errors: string[];
 }
 
 /** A remote fact about one server, with the reconnect state of its connection. */
@@ -78,24 +87,29 @@ export async function readDbPart(ctx: Context, f: TopFilter): Promise<DbPart> {
   const now = ctx.clock();
   const zone = assertZone(ctx.config().usage.timezone);
   const today = parseRange({ date: 'today' }, zone, now);
+  const errors: string[] = [];
+  // servers and instances are the screen; the rest is shown when it can be read, and a part that
+  // fails (a legacy PostgreSQL down, a One API table missing) is named in the header, not fatal
   const [servers, instances, usage, over, jobs] = await Promise.all([
     listServers(db, { region: f.region }),
     listInstances(db, { prefix: f.prefix, region: f.region }),
-    aggregateUsage(ctx, { range: today, groups: ['instance'], types: DEFAULT_TYPES }),
+    settle(errors, 'usage', aggregateUsage(ctx, { range: today, groups: ['instance'], types: DEFAULT_TYPES })),
     // 100%: only users at or over quota_daily
-    quotaCheck(ctx, today, 10000n, DEFAULT_TYPES),
-    checkJobs(db, TOP_JOBS, { stuckAfterSeconds: STUCK_AFTER_SECONDS, now }),
+    settle(errors, 'quota', quotaCheck(ctx, today, 10000n, DEFAULT_TYPES)),
+    settle(errors, 'jobs', checkJobs(db, TOP_JOBS, { stuckAfterSeconds: STUCK_AFTER_SECONDS, now })),
   ]);
   const per = new Map<string, { requests: string; tokens: string }>();
   let n = 0n; let p = 0n; let c = 0n; let q = 0n;
-  for (const r of usage.rows) {
+  for (const r of usage?.rows ?? []) {
     n += BigInt(r.requests); p += BigInt(r.prompt_tokens); c += BigInt(r.completion_tokens); q += BigInt(r.quota);
     if (r.instance_id) per.set(r.instance_id, { requests: r.requests, tokens: (BigInt(r.prompt_tokens) + BigInt(r.completion_tokens)).toString() });
   }
   return {
     at: now, zone, servers, instances, usage: per,
-    usage_total: { requests: n.toString(), prompt_tokens: p.toString(), completion_tokens: c.toString(), tokens: (p + c).toString(), quota: q.toString(), cost_usd: costUsd(q, usage.rate) },
-    over_quota: over.filter((r) => r.status === 'over'), jobs,
+    usage_total: usage
+      ? { requests: n.toString(), prompt_tokens: p.toString(), completion_tokens: c.toString(), tokens: (p + c).toString(), quota: q.toString(), cost_usd: costUsd(q, usage.rate) }
+      : null,
+    over_quota: over ? over.filter((r) => r.status === 'over') : null, jobs: jobs ?? [], errors,
   };
 }
 
@@ -138,8 +152,8 @@ export interface TopHeader {
   servers: { total: number; up: number; down: number; unknown: number };
   instances: { alive: number; healthy: number; unhealthy: number; unknown: number };
   drift: number;
-  usage_today: UsageTotals & { zone: string };
-  users_over_quota: number;
+  usage_today: (UsageTotals & { zone: string }) | null;
+  users_over_quota: number | null;
   /** when the last ok usage rollup finished, and its age */
   rollup_last_ok_at: Date | null;
   rollup_age_seconds: number | null;
@@ -195,13 +209,13 @@ export function assembleSnapshot(d: DbPart, r: RemotePart, errors: string[] = []
         unknown: servers.filter((s) => s.reachable === 'unknown').length },
       instances: { alive: instances.length, healthy: count('healthy'), unhealthy: count('unhealthy'), unknown: count('unknown') },
       drift: drift.length,
-      usage_today: { ...d.usage_total, zone: d.zone },
-      users_over_quota: d.over_quota.length,
+      usage_today: d.usage_total ? { ...d.usage_total, zone: d.zone } : null,
+      users_over_quota: d.over_quota ? d.over_quota.length : null,
       rollup_last_ok_at: rollup?.last_ok_at ?? null,
       rollup_age_seconds: rollup?.last_ok_age_seconds ?? null,
       jobs: d.jobs.map((j) => ({ job: j.job, state: j.state, detail: j.detail })),
-      errors,
+      errors: [...d.errors, ...errors],
     },
-    servers, instances, drift, over_quota: d.over_quota, jobs: d.jobs,
+    servers, instances, drift, over_quota: d.over_quota ?? [], jobs: d.jobs,
   };
 }

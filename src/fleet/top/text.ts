@@ -20,8 +20,8 @@ export function headerLines(s: Snapshot, now: Date): string[] {
   const lines = [
     `servers ${sv.total}: ${sv.up} up, ${sv.down} down${sv.unknown ? `, ${sv.unknown} not checked` : ''}   `
       + `instances ${inst.alive} alive: ${inst.healthy} healthy, ${inst.unhealthy} unhealthy, ${inst.unknown} unknown   drift ${h.drift}`,
-    `usage today (${escapeControl(h.usage_today.zone)}): ${groupDigits(h.usage_today.requests)} requests, ${groupDigits(h.usage_today.tokens)} tokens, $${h.usage_today.cost_usd}   `
-      + `over quota ${h.users_over_quota}   last good rollup ${rollup}   jobs: ${escapeControl(jobs) || '-'}`,
+    `${h.usage_today ? `usage today (${escapeControl(h.usage_today.zone)}): ${groupDigits(h.usage_today.requests)} requests, ${groupDigits(h.usage_today.tokens)} tokens, $${h.usage_today.cost_usd}` : 'usage today: ?'}   `
+      + `over quota ${h.users_over_quota ?? '?'}   last good rollup ${rollup}   jobs: ${escapeControl(jobs) || '-'}`,
     `refreshed ${hhmmss(h.refreshed_at)} UTC (remote ${h.remote_refreshed_at ? hhmmss(h.remote_refreshed_at) : 'not yet'})`
       + `${h.errors.length ? `   error: ${escapeControl(h.errors.join('; '))}` : ''}`,
   ];
