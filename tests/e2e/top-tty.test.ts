@@ -4,7 +4,8 @@
 // Ctrl-C, SIGTERM and an error; it redraws for a smaller terminal (80x24, columns dropped).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BIN } from '../support/bin.js';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { BIN, runBin } from '../support/bin.js';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { openTerminal, type Terminal } from '../support/tmux.js';
 import { loadDemoFleet } from '../../scripts/demo-fleet.js';
@@ -135,6 +136,37 @@ test('an error: a config it cannot use is one line before the screen opens; the 
   expect(await run.exit()).toBe(5);
   expect(term.screen()).toMatch(/^error: cannot connect to MySQL at .*:1: /m);
   await expectRestored(term);
+}, 120000);
+
+/** A preload that writes, at exit, the dist/vendor chunks the run opened (with or without the code cache). */
+function chunkTrace(dir: string): { env: Record<string, string>; read(): string[] } {
+  const pre = join(dir, 'trace-chunks.cjs');
+  const out = join(dir, `chunks-${Math.random().toString(36).slice(2)}.txt`);
+  writeFileSync(pre, `const fs = require('node:fs'); const seen = new Set(); const open = fs.openSync;
+fs.openSync = function (p, ...rest) { if (String(p).includes('/dist/vendor/')) seen.add(require('node:path').basename(String(p))); return open.call(this, p, ...rest); };
+process.on('exit', () => { for (const k of Object.keys(require.cache)) if (k.includes('/dist/vendor/')) seen.add(require('node:path').basename(k)); fs.writeFileSync(${JSON.stringify(out)}, [...seen].sort().join('\\n')); });\n`);
+  return { env: { NODE_OPTIONS: `--require ${pre}` }, read: () => readFileSync(out, 'utf8').split('\n').filter(Boolean) };
+}
+
+test('the terminal library loads only for the screen: not for --help, instances ls or top --once', async () => {
+  for (const cache of ['on', 'off']) {
+    const env = { ...t.env, SAYCLAW_CODE_CACHE: cache, SAYCLAW_CACHE_DIR: join(t.tmp, 'cc') };
+    for (const argv of [['--help'], ['instances', 'ls'], ['top', '--once', '--no-remote']]) {
+      const tr = chunkTrace(t.tmp);
+      const r = await runBin(argv, { ...env, ...tr.env });
+      expect({ argv, code: r.code }).toEqual({ argv, code: 0 });
+      expect({ argv, cache, chunks: tr.read() }).toEqual({ argv, cache, chunks: expect.not.arrayContaining(['ansi-escapes.cjs']) });
+    }
+    const tr = chunkTrace(t.tmp);
+    term = openTerminal({ ...env, ...tr.env }, { width: 120, height: 30 });
+    const run = term.start(`${sayclaw} top --no-remote`);
+    await waitScreen(term, /^> oc-ai-jp-1-01 /m);
+    term.type('q', false);
+    expect(await run.exit()).toBe(0);
+    term.close();
+    term = undefined;
+    expect({ cache, chunks: tr.read() }).toEqual({ cache, chunks: expect.arrayContaining(['ansi-escapes.cjs']) });
+  }
 }, 120000);
 
 describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway', () => {
