@@ -67,6 +67,7 @@ try {
   B.query = orig;
   const statements = recorded.filter((r) => !/^SET /i.test(r.sql));
   console.log(`a warm refresh sends ${statements.length} statements`);
+  if (process.env.BENCH_SHOW_SQL) for (const s of statements) console.log(`  ${s.sql.replace(/\s+/g, " ").slice(0, 220)}`);
 
   // the bare pool: same server, user, session settings (utf8mb4, exact numbers, UTC)
   const u = new URL(env.SAYCLAW_MYSQL_URL);

@@ -145,6 +145,12 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
     filter: { instances: '', servers: '' }, mode: { kind: 'list' }, message: null, busy: null,
   };
   let stopped = false;
+  let restarting: { id: string; p: Promise<unknown> } | null = null;
+  /** Ctrl-C / SIGTERM: exit 130; never a claim about a restart still under way. */
+  const interrupted = () => (restarting
+    ? new InterruptedError(`interrupted during the restart of ${restarting.id}: its outcome is unknown`, {
+      hint: `check with: sayclaw instances health ${restarting.id}; sayclaw audit ls --target ${restarting.id}` })
+    : new InterruptedError('interrupted; nothing changed'));
   let finish!: (err?: unknown) => void;
   const done = new Promise<void>((resolve, reject) => { finish = (err) => { if (stopped) return; stopped = true; if (err) reject(err); else resolve(); }; });
   ctx.onClose(() => term.restore());
@@ -300,7 +306,7 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
 
   const onKey = (str: string | undefined, k: Key) => {
     try {
-      if (k.ctrl && k.name === 'c') { finish(new InterruptedError()); return; }
+      if (k.ctrl && k.name === 'c') { finish(interrupted()); return; }
       const m = st.mode;
       if (m.kind === 'filter') {
         if (k.name === 'return' || k.name === 'enter') { st.filter[st.pane] = m.text; st.mode = { kind: 'list' }; }
@@ -319,7 +325,10 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
           if (m.text.trim() !== m.id) st.message = `confirmation did not match (expected "${m.id}"); nothing changed`;
           else {
             st.busy = `restarting ${m.id}...`;
-            act(remote.restart(db, m.id, 'restarted from sayclaw top').then((row) => {
+            const p = remote.restart(db, m.id, 'restarted from sayclaw top');
+            restarting = { id: m.id, p };
+            void p.then(() => { restarting = null; }, () => { restarting = null; });
+            act(p.then((row) => {
               st.busy = null;
               st.message = row.result === 'ok' ? `restarted ${row.id} (container ${row.container ?? '?'} ${row.state ?? ''}); audited`
                 : `restart of ${row.id} failed: ${row.error ?? 'unknown'}`;
@@ -343,7 +352,15 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
       if (m.kind === 'help') { st.mode = { kind: 'list' }; render(); return; }
       st.message = null;
       const page = Math.max(1, term.height - 7);
-      if (str === 'q') { finish(); return; }
+      if (str === 'q') {
+        // a restart under way is let finish (its result and audit row), unless Ctrl-C says leave now
+        if (restarting) {
+          st.busy = `waiting for the restart of ${restarting.id} to finish (Ctrl-C leaves now; its outcome is then unknown)`;
+          void restarting.p.finally(() => finish());
+          render();
+        } else finish();
+        return;
+      }
       if (k.name === 'tab') st.pane = st.pane === 'instances' ? 'servers' : 'instances';
       else if (k.name === 'down' || str === 'j') st.sel[st.pane]++;
       else if (k.name === 'up' || str === 'k') st.sel[st.pane] = Math.max(0, st.sel[st.pane] - 1);
@@ -398,7 +415,7 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
     render();
     return true;
   } };
-  const onAbort = () => finish(new InterruptedError());
+  const onAbort = () => finish(interrupted());
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
     await term.start(onKey, render);

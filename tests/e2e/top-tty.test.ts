@@ -114,6 +114,8 @@ test('80x24: columns drop, the rows still fit; a resize redraws', async () => {
   expect(head).not.toMatch(/MODEL/);
   term.resize(150, 30);
   await waitScreen(term, /^ {2}ID .*MODEL/m);
+  // SAYCLAW_TOP_SCREENSHOT=FILE: the README's screenshot is this capture
+  if (process.env.SAYCLAW_TOP_SCREENSHOT) writeFileSync(process.env.SAYCLAW_TOP_SCREENSHOT, `${clean(term.visible())}\n`);
   term.type('q', false);
   expect(await run.exit()).toBe(0);
   await expectRestored(term);
@@ -205,7 +207,8 @@ describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway
     lab.docker(lab.servers[0]!, ['stop', '-t', '1', 'oc-top-real']);
     s = clean(await term.waitFor(/^[> ] oc-top-real +unreachable .*ECONNREFUSED/m, 60000));
     await waitScreen(term, /drift 1/);
-    await waitScreen(term, /instances 2 alive: 1 healthy, 1 unhealthy, 0 unknown/);
+    s = await waitScreen(term, /instances 2 alive: 1 healthy, 1 unhealthy, 0 unknown/);
+    if (process.env.SAYCLAW_TOP_SCREENSHOT_LAB) writeFileSync(process.env.SAYCLAW_TOP_SCREENSHOT_LAB, `${clean(term.visible())}\n`);
     // the stand-in too; h probes it now: the status line says what the probe found
     lab.docker(lab.servers[1]!, ['stop', '-t', '1', 'oc-top-bb']);
     term.type('/oc-top-bb', false);
