@@ -2,7 +2,7 @@
 // fleet, filters, sorts, opens a detail, asks before a restart (type the id), quits and leaves
 // the terminal clean (normal screen, cursor shown, the line discipline back to cooked) on q,
 // Ctrl-C, SIGTERM and an error; it redraws for a smaller terminal (80x24, columns dropped).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { BIN, runBin } from '../support/bin.js';
@@ -229,8 +229,22 @@ describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway
     // every refresh and the restart went over the one connection each server got
     expect(lab.handshakes(lab.servers[0]!)).toBe(1);
     expect(lab.handshakes(lab.servers[1]!)).toBe(1);
+    // server 2's sshd goes away with its sessions: down with the reason; back, it is reconnected (once)
+    const s2 = lab.servers[1]!;
+    const sshdPid = s2.proc.pid!;
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(sshdPid)], { encoding: 'utf8' }).split('\n').map((x) => Number(x.trim())).filter(Boolean);
+    s2.proc.kill('SIGTERM');
+    for (const c of children) { try { process.kill(c, 'SIGTERM'); } catch { /* gone */ } }
+    s = clean(await term.waitFor(/servers 2: 1 up, 1 down/, 60000));
+    term.keys('Tab');
+    s = await waitScreen(term, /^ {2}top-02 +down .*ssh: /m);
+    s2.proc = spawn('/usr/sbin/sshd', ['-D', '-f', join(s2.dir, 'sshd_config'), '-E', s2.sshdLog], { stdio: 'ignore' });
+    s = clean(await term.waitFor(/servers 2: 2 up, 0 down/, 90000));
+    expect(s).toMatch(/^ {2}top-02 +up /m);
+    expect(lab.handshakes(s2)).toBe(2);
+    expect(lab.handshakes(lab.servers[0]!)).toBe(1);
     term.type('q', false);
     expect(await run.exit()).toBe(0);
     await expectRestored(term);
-  }, 300000);
+  }, 600000);
 });
