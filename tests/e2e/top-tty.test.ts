@@ -121,6 +121,20 @@ test('80x24: columns drop, the rows still fit; a resize redraws', async () => {
   await expectRestored(term);
 }, 120000);
 
+test('colour on a terminal; none with NO_COLOR or --no-color', async () => {
+  for (const [env, flag, coloured] of [[{}, '', true], [{ NO_COLOR: '1' }, '', false], [{}, ' --no-color', false]] as const) {
+    term = openTerminal({ ...t.env, ...env }, { width: 120, height: 30 });
+    const run = term.start(`${sayclaw}${flag} top --no-remote`);
+    await waitScreen(term, /^> oc-ai-jp-1-01 /m);
+    const styled = term.styled();
+    expect({ env, flag, green: styled.includes('\x1b[32m'), red: styled.includes('\x1b[31m') }).toEqual({ env, flag, green: coloured, red: coloured });
+    term.type('q', false);
+    expect(await run.exit()).toBe(0);
+    term.close();
+    term = undefined;
+  }
+}, 120000);
+
 test('SIGTERM ends it with exit 130 and a restored terminal', async () => {
   term = openTerminal(t.env, { width: 120, height: 30 });
   const pidFile = join(t.tmp, 'top.pid');

@@ -15,6 +15,8 @@ export interface Terminal {
   resize(width: number, height: number): void;
   /** The pid of the pane's shell. */
   shellPid(): number;
+  /** What the screen shows now with its colour and attribute sequences (capture-pane -e). */
+  styled(): string;
   /** Only what the screen shows now (no scrollback), without colours. */
   visible(): string;
   /** The visible screen and its scrollback, without colours. */
@@ -54,6 +56,9 @@ export function openTerminal(env: Record<string, string>, opts: { cwd?: string; 
     },
     shellPid() {
       return Number(tmux('display-message', '-p', '-t', 't', '#{pane_pid}').trim());
+    },
+    styled() {
+      return tmux('capture-pane', '-p', '-e', '-t', 't');
     },
     visible() {
       return tmux('capture-pane', '-p', '-t', 't').replace(/\s+$/, '');
