@@ -380,7 +380,10 @@ export async function runTopScreen(ctx: Context, s: TopSettings): Promise<void> 
           act(showDetail(['instances', 'show', r.id], `instance ${escapeControl(r.id)}`, extra));
         } else if (row) {
           const r = row as TopServerRow;
-          act(showDetail(['servers', 'show', r.id], `server ${escapeControl(r.name)}`, r.error ? [`last check: ${escapeMessage(r.error)}`, ''] : []));
+          const drift = (snap?.drift ?? []).filter((x) => x.server_name === r.name)
+            .map((x) => `  ${x.kind}  ${x.instance_id ?? '-'}  ${x.container ?? '-'}  ${x.detail}`);
+          const extra = [...(r.error ? [`last check: ${r.error}`] : []), ...(drift.length ? ['drift (last remote refresh):', ...drift] : [])].map(escapeMessage);
+          act(showDetail(['servers', 'show', r.id], `server ${escapeControl(r.name)}`, extra.length ? [...extra, ''] : []));
         }
       } else if (str === 'h') {
         const row = selected();

@@ -221,6 +221,18 @@ describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway
     lab.docker(lab.servers[0]!, ['stop', '-t', '1', 'oc-top-real']);
     s = clean(await term.waitFor(/^[> ] oc-top-real +unreachable .*ECONNREFUSED/m, 60000));
     await waitScreen(term, /drift 1/);
+    // the server's detail: servers show, and the drift the last check found there
+    term.keys('Tab');
+    await waitScreen(term, /^> top-01 +up /m);
+    term.keys('Enter');
+    s = await waitScreen(term, /^server top-01 {3}\(arrows/m);
+    expect(s).toMatch(/^drift \(last remote refresh\):\n {2}stopped_container {2}oc-top-real {2}oc-top-real {2}container is exited$/m);
+    expect(s).toMatch(/^name +top-01$/m);
+    term.keys('Escape');
+    // (a key right behind Esc would read as Alt+key: wait for the list first)
+    await waitScreen(term, /^> top-01 +up /m);
+    term.keys('Tab');
+    await waitScreen(term, /^\[Instances 2\]/m);
     s = await waitScreen(term, /instances 2 alive: 1 healthy, 1 unhealthy, 0 unknown/);
     if (process.env.SAYCLAW_TOP_SCREENSHOT_LAB) writeFileSync(process.env.SAYCLAW_TOP_SCREENSHOT_LAB, `${clean(term.visible())}\n`);
     // the stand-in too; h probes it now: the status line says what the probe found
