@@ -116,7 +116,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
       const tokens = await gatewayTokens(db, targets.map((t) => t.id));
       const progress = await progressFor(ctx, targets.length, 'probing');
       const rows = await probeInstances(remote, targets, { via: o.via, timeoutMs: o.timeout, concurrency: ctx.config().ssh.concurrency, signal: ctx.signal,
-        tokens, ca, onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });
+        tokens, ca, env: ctx.io.env, onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });
       progress.end();
       if (ctx.signal.aborted) throw new InterruptedError('interrupted; nothing recorded');
       if (o.record) await recordHealth(db, ctx.who(), rows, ctx.signal);

@@ -82,8 +82,8 @@ afterAll(async () => {
 }, 120000);
 
 interface Row { id: string; state: string; status: string; live: boolean | null; ready: boolean | null; reason: string | null; token_sent: boolean; http_status: number | null }
-const health = async (args: string[]) => {
-  const r = await t.run(['instances', 'health', ...args, '-o', 'json']);
+const health = async (args: string[], env?: Record<string, string>) => {
+  const r = await t.run(['instances', 'health', ...args, '-o', 'json'], env ? { env } : {});
   return { code: r.code, rows: r.stdout ? JSON.parse(r.stdout) as Row[] : [], stderr: r.stderr };
 };
 
@@ -164,6 +164,10 @@ test('https: refused without the CA; healthy with gateway.caFile, the token sent
   expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
   expect(tlsRec.seen.map((x) => `${x.path} ${x.headers.authorization}`).sort()).toEqual([
     '/healthz Bearer gwt_oc-gw-tls_secret_0123456789', '/readyz Bearer gwt_oc-gw-tls_secret_0123456789']);
+  // the operating system's store: a CA installed into the bundle OpenSSL reads ($SSL_CERT_FILE, else
+  // /etc/ssl/certs/ca-certificates.crt) is trusted without gateway.caFile, on every Node version
+  r = await health(['oc-gw-tls'], { SSL_CERT_FILE: caFile });
+  expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
   // https inside the SSH channel: still TLS end to end, the certificate still checked
   r = await health(['oc-gw-tls', '--via', 'ssh', '--set', `gateway.caFile=${caFile}`]);
   expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
