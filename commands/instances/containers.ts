@@ -107,7 +107,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
       .option('--record', 'update health_status, health_fail_count, last_health_at and append to oc_health_logs')
       .option('--timeout <MS>', 'per-probe timeout in ms', intArg(1, 600000), 5000),
     run: async (ctx, o, ids) => {
-      if (o.via !== 'http' && o.via !== 'ssh') throw new UsageError(`--via expects http or ssh, got "${o.via}"`);
+      if (o.via !== 'http' && o.via !== 'ssh') throw new UsageError(`--via: unknown value "${o.via}"`, { hint: 'use one of http, ssh' });
       const { db, targets } = await targetsOf(ctx, ids, o);
       const { probeInstances, recordHealth, gatewayTokens, readGatewayCa } = await import('../../src/fleet/instances/health.js');
       const { renderList } = await import('../../src/output/render.js');
