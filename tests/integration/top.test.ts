@@ -126,7 +126,7 @@ test('bad input: exit 2 with one line naming the flag; no terminal: the screen r
     [['top', '--once', '--remote-interval', 'soon'], /^error: --remote-interval expects a duration like 5s, 30s or 2m, got "soon"$/m],
     [['top', '--once', '--prefix', ''], /^error: --prefix must not be empty/m],
     [['top', '--once', '-o', 'csv'], /^error: top --once prints -o table, wide, json or yaml, not csv$/m],
-    [['top', '--once', '--via', 'pigeon'], /argument 'pigeon' is invalid/],
+    [['top', '--once', '--via', 'pigeon'], /^error: --via: unknown value pigeon \(use one of http, ssh\)$/m],
     [['top'], /^error: top needs a terminal \(stdin and stdout a TTY\) \(for scripts: sayclaw top --once -o json\)$/m],
   ];
   for (const [argv, re] of cases) {
