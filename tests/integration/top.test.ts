@@ -17,6 +17,10 @@ beforeAll(async () => {
     { id: crypto.randomUUID(), job: 'usage rollup', status: 'ok', started_at: new Date(now - 5 * 3600e3 - 60e3), finished_at: new Date(now - 5 * 3600e3), rows_processed: 12, host: 'cron', pid: 1 },
     { id: crypto.randomUUID(), job: 'usage export', status: 'failed', started_at: new Date(now - 3600e3), finished_at: new Date(now - 3590e3), rows_processed: 0, host: 'cron', pid: 2, error: 'disk full' },
   ] as never).execute();
+  // usage today whatever the hour (the demo's logs are spread over the last 7 days): a consume row
+  // a few seconds ago on li.na's instance, through its One API token name
+  await sql`INSERT INTO ${sql.table('oneapi.logs')} (user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, completion_tokens, channel_id, request_id, elapsed_time, is_stream, system_prompt_reset)
+    VALUES (1, ${Math.floor(now / 1000) - 5}, 2, '', 'sayclaw', 'oc-oc-ai-jp-2-05', 'gpt-4o', 9000, 3000, 1000, 1, '', 100, 0, 0)`.execute(t.db);
 }, 180000);
 afterAll(async () => { await t?.close(); });
 
