@@ -260,7 +260,7 @@ describe('audit: never a secret, never a control byte', () => {
       }
     }
     const j = json(await t.run(['audit', 'ls', '--target', target, '-o', 'json']));
-    expect(j.find((r: { id: string }) => r.id === 'aaaaaaaa-0000-4000-8000-00000000leak')!.reason).toBe(ctrlReason);
+    expect(j.find((r) => r.id === 'aaaaaaaa-0000-4000-8000-00000000leak')!.reason).toBe(ctrlReason);
   });
 });
 
