@@ -146,8 +146,8 @@ export function registerUpgrade(g: Command): void {
     ],
     options: (c) => {
       c.option('--image <IMAGE>', 'the image to run (required)')
-        .option('--batch <N>', 'instances swapped together; the next batch starts when all are ready (default 1)', intArg(1, 1000), 1)
-        .option('--per-server <N>', 'at most N containers of one server in a batch (default 1)', intArg(1, 1000), 1)
+        .option('--batch <N>', 'instances swapped together; the next batch starts when all are ready', intArg(1, 1000), 1)
+        .option('--per-server <N>', 'at most N containers of one server in a batch', intArg(1, 1000), 1)
         .option('--pull', 'pull the image on servers that do not have it (before the first batch)')
         .option('--prune', 'remove each previous container (ID.prev) once its batch is ready: no rollback afterwards');
       addFilterOptions(c, { state: false, sort: false });

@@ -29,7 +29,8 @@ const exists = (s: LabServer, ref: string) => { try { lab.docker(s, ['inspect', 
  * (its restart policy) just then, so try a few times. */
 async function readIn(s: LabServer, id: string, path: string): Promise<string> {
   for (let i = 0; ; i++) {
-    try { return lab.docker(s, ['exec', id, 'cat', path]); } catch (e) {
+    // the gateway image has busybox only as /bin/sh (no cat): read with the shell itself
+    try { return lab.docker(s, ['exec', id, 'sh', '-c', `while IFS= read -r l; do echo "$l"; done < ${path}`]); } catch (e) {
       if (i >= 20) throw new Error(`${id}: cannot read ${path} (${lab.docker(s, ['inspect', '-f', '{{.State.Status}} restarts={{.RestartCount}}', id])}): ${(e as Error).message}`);
       await new Promise((x) => setTimeout(x, 3000));
     }
@@ -305,4 +306,25 @@ test('an image that is not there: skipped without --pull; a failed --pull change
   expect(JSON.parse(r.stdout)[0]).toMatchObject({ id: 'oc-up-s2', result: 'not-started', error: expect.stringMatching(/^pull 127\.0\.0\.1:9\/nope:1: .*; nothing changed$/) });
   expect(inspect(s2, 'oc-up-s2').Id).toBe(old.Id);
   expect(inspect(s2, 'oc-up-s2').State.Running).toBe(true);
+});
+
+test('the server lost in the middle of a batch: the rollback cannot finish and says so, per step (exit 3)', async () => {
+  const old = inspect(s2, 'oc-up-s4');
+  const p = t.run(['instances', 'upgrade', 'oc-up-s4', '--image', LAB_IMAGE_NEVER_READY, '--health-timeout', '30s', '--stop-timeout', '1', '--yes', '-o', 'json']);
+  for (let i = 0; i < 300; i++) {
+    const cur = exists(s2, 'oc-up-s4') ? inspect(s2, 'oc-up-s4') : null;
+    if (cur && cur.Id !== old.Id && cur.State.Running) break;
+    await new Promise((x) => setTimeout(x, 100));
+  }
+  await lab.stopEngine(s2.engine);
+  const r = await p;
+  await lab.startEngine(s2.engine);
+  expect(r.code).toBe(3);
+  const [res] = JSON.parse(r.stdout);
+  expect(res).toMatchObject({ id: 'oc-up-s4', result: 'rollback-failed' });
+  expect(res.error).toMatch(/^new container not ready within 30 s: .*; rollback: remove the new container: .*rename oc-up-s4\.prev back: /);
+  // what is on the server afterwards is what the error says: the old container still named oc-up-s4.prev
+  expect(inspect(s2, 'oc-up-s4.prev').Id).toBe(old.Id);
+  const [a] = (await audits('instances.upgrade')).filter((x) => x.id === 'oc-up-s4');
+  expect(a!.after).toMatchObject({ result: 'rollback-failed', image: LAB_IMAGE });
 });

@@ -317,7 +317,7 @@ export async function applyUpgrade(db: Kysely<MysqlDB>, remote: RemoteSession, t
         const undoErr = await undoSwap(remote, s, o);
         const own = s.error ?? `rolled back with its batch (${cause})`;
         settle({ ...base(s.u), result: undoErr ? 'rollback-failed' : 'rolled-back', container: s.u.container_full_id.slice(0, 12),
-          error: undoErr ? `${own}; rollback: ${undoErr}` : own });
+          error: undoErr ? `${own}; rollback: ${undoErr}; look with: sayclaw servers exec ${s.u.server_name} -- docker ps -a --filter name=${s.u.id}, then sayclaw instances rollback ${s.u.id}` : own });
       }));
       stopped = o.interrupt.aborted ? 'interrupted' : `batch ${b} failed`;
     } else {
