@@ -192,7 +192,7 @@ describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway
   beforeAll(async () => {
     [tl, lab] = await Promise.all([createTestEnv(), startLab({ servers: 2, namePrefix: 'top' })]);
     const ids = await lab.register(tl.db);
-    const pReal = await lab.freePort();
+    const pReal = lab.gatewayPort(); // a block of its own: the gateway listens on derived ports too
     const pBb = await lab.freePort();
     await lab.runOpenclaw(lab.servers[0]!, 'oc-top-real', pReal, { token: TOKEN });
     lab.runGateway(lab.servers[1]!, 'oc-top-bb', pBb);
