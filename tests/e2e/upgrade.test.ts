@@ -76,7 +76,11 @@ beforeAll(async () => {
   [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 3, namePrefix: 'up' })]);
   [s0, s1, s2] = lab.servers as [LabServer, LabServer, LabServer];
   const ids = await lab.register(t.db);
-  for (const id of [...REAL, 'oc-up-s1', 'oc-up-s2', 'oc-up-s3', 'oc-up-s4']) { port[id] = await lab.freePort(); token[id] = `gwt_${crypto.randomUUID().replace(/-/g, '')}`; }
+  // real gateways listen on derived ports too (base+2, +4, ...): each gets a block of its own
+  for (const id of [...REAL, 'oc-up-s1', 'oc-up-s2', 'oc-up-s3', 'oc-up-s4']) {
+    port[id] = (REAL as readonly string[]).includes(id) ? lab.gatewayPort() : await lab.freePort();
+    token[id] = `gwt_${crypto.randomUUID().replace(/-/g, '')}`;
+  }
   await Promise.all([lab.openclawImage(s0, 2), lab.openclawImage(s1, 2)]);
   const cids: Record<string, string> = {};
   // one at a time: three Node gateways starting together on a loaded 2-core machine starve each other
