@@ -18,6 +18,7 @@ import { registerKeys } from './keys/index.js';
 import { registerUsage } from './usage/index.js';
 import { registerAudit } from './audit/index.js';
 import { registerJobs } from './jobs/index.js';
+import { registerTemplates } from './templates/index.js';
 import { VERSION } from './version.js';
 
 export interface CliEnv {
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerUsage(program);
   registerAudit(program);
   registerJobs(program);
+  registerTemplates(program);
   registerDoctor(program);
   registerSchema(program);
   registerConfig(program);
