@@ -7,6 +7,7 @@ import { registerShow } from './show.js';
 import { registerRm } from './rm.js';
 import { registerAssign } from './assign.js';
 import { registerInstancesHistory } from './history.js';
+import { registerCreate } from './create.js';
 
 export function registerInstances(program: Command): Command {
   const g = group(program, 'instances', 'OC instances: list, show, soft delete, restore, assign, containers, health', [
@@ -15,6 +16,7 @@ export function registerInstances(program: Command): Command {
   registerLs(g);
   registerShow(g);
   registerInstancesHistory(g);
+  registerCreate(g);
   registerRm(g);
   registerAssign(g);
   registerInstanceContainerVerbs(g);

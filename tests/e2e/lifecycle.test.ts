@@ -1,0 +1,127 @@
+// The instance lifecycle against the lab: real Docker engines behind real sshd, the REAL
+// OpenClaw gateway image for the happy path (create 2, decommission, recommission), busybox
+// stand-ins for the failure paths (never ready, image missing, stopped engine, taken port, the
+// database cut by the killing proxy, Ctrl-C) and the port race of two sayclaw processes.
+import { jest } from '@jest/globals';
+import { sql } from 'kysely';
+import { createTestEnv, type TestEnv } from '../support/testenv.js';
+import { startLab, type Lab, LAB_IMAGE, LAB_IMAGE_NEVER_READY, OPENCLAW_IMAGE } from '../support/lab.js';
+
+let t: TestEnv;
+let lab: Lab;
+jest.setTimeout(180000);
+
+beforeAll(async () => {
+  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'lc' })]);
+  await lab.register(t.db);
+  const add = async (args: string[]) => { const r = await t.run(['templates', 'add', ...args]); if (r.code) throw new Error(r.stderr); };
+  await add(['bb', '--image', LAB_IMAGE, '--model', 'gpt-4o', '--quota', '500000', '--memory-mb', '256', '--port-range', '21000-21099']);
+  await add(['never', '--image', LAB_IMAGE_NEVER_READY, '--port-range', '21000-21099']);
+  await add(['missing', '--image', 'sayclaw-lab-nothing:1', '--port-range', '21000-21099']);
+  await add(['tiny', '--image', LAB_IMAGE, '--port-range', '21200-21200']);
+  await t.db.insertInto('portal.users').values({ id: 'u-1', email: 'li.na@sayclaw.test', name: '李娜' }).execute();
+}, 180000);
+afterAll(async () => { await Promise.all([lab?.close(), t?.close()]); }, 120000);
+
+const q = <T,>(s: ReturnType<typeof sql<T>>) => s.execute(t.db).then((r) => r.rows);
+const containers = (i: number) => lab.docker(lab.servers[i]!, ['ps', '-a', '--filter', 'label=sayclaw.instance', '--format', '{{.Names}} {{.State}}']).split('\n').filter(Boolean).sort();
+const volumes = (i: number) => lab.docker(lab.servers[i]!, ['volume', 'ls', '--format', '{{.Name}}']).split('\n').filter(Boolean).sort();
+const rowCounts = async () => (await q(sql<{ i: string; k: string; tk: string; a: string }>`SELECT
+  (SELECT COUNT(*) FROM ${sql.table('admin.oc_instances')}) AS i, (SELECT COUNT(*) FROM ${sql.table('admin.oc_api_keys')}) AS k,
+  (SELECT COUNT(*) FROM ${sql.table('oneapi.tokens')}) AS tk, (SELECT COUNT(*) FROM ${sql.table('admin.admin_logs')} WHERE action = 'instances.create') AS a`))[0];
+
+describe('create with the stand-in gateway', () => {
+  test('one instance: container, ready, one transaction; secrets never printed', async () => {
+    const r = await t.run(['instances', 'create', 'oc-lc-01', '--template', 'bb', '--server', 'lc-01', '--user', 'li.na@sayclaw.test', '-o', 'json']);
+    expect(r.stderr).toMatch(/will create oc-lc-01 on lc-01 from template bb/);
+    expect(r.code).toBe(0);
+    const [res] = JSON.parse(r.stdout);
+    expect(res).toMatchObject({ id: 'oc-lc-01', server_name: 'lc-01', result: 'created', gateway_port: 21000 });
+    const row = (await q(sql<Record<string, unknown>>`SELECT * FROM ${sql.table('admin.oc_instances')} WHERE id = 'oc-lc-01'`))[0]!;
+    expect(row).toMatchObject({ gateway_port: 21000, gateway_url: 'http://127.0.0.1:21000', model: 'gpt-4o', assigned_user_id: 'u-1', server_id: lab.servers[0]!.id });
+    const token = row.gateway_token as string;
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    const tok = (await q(sql<Record<string, unknown>>`SELECT * FROM ${sql.table('oneapi.tokens')} WHERE name = 'oc-lc-01'`))[0]!;
+    expect(tok).toMatchObject({ status: '1', expired_time: '-1', remain_quota: '500000' });
+    expect(String(tok.key)).toMatch(/^[A-Za-z0-9]{48}$/);
+    const key = (await q(sql<Record<string, unknown>>`SELECT * FROM ${sql.table('admin.oc_api_keys')} WHERE instance_id = 'oc-lc-01'`))[0]!;
+    expect(key).toMatchObject({ status: 'active', oneapi_token_id: String(tok.id), oneapi_token_name: 'oc-lc-01', key_hint: `sk-...${String(tok.key).slice(-4)}` });
+    const ui = (await q(sql<Record<string, unknown>>`SELECT * FROM ${sql.table('portal.user_instances')} WHERE instance_id = 'oc-lc-01'`));
+    expect(ui).toEqual([expect.objectContaining({ user_id: 'u-1', setup_status: 'ready' })]);
+    expect(await q(sql`SELECT user_email FROM ${sql.table('admin.instance_users')} WHERE instance_id = 'oc-lc-01'`)).toEqual([{ user_email: 'li.na@sayclaw.test' }]);
+    const audit = (await q(sql<{ after_json: string }>`SELECT after_json FROM ${sql.table('admin.admin_logs')} WHERE action = 'instances.create' AND target_id = 'oc-lc-01'`));
+    expect(audit).toHaveLength(1);
+    expect(JSON.parse(audit[0]!.after_json)).toMatchObject({ template: 'bb', server: 'lc-01', gateway_port: 21000 });
+    // no secret in output, audit or config display
+    for (const text of [r.stdout, r.stderr, audit[0]!.after_json]) { expect(text).not.toContain(token); expect(text).not.toContain(String(tok.key)); }
+    const show = await t.run(['instances', 'show', 'oc-lc-01', '-o', 'json']);
+    expect(show.stdout).not.toContain(token);
+    expect(show.stdout).not.toContain(String(tok.key));
+    // the container as specified
+    const info = JSON.parse(lab.docker(lab.servers[0]!, ['inspect', 'oc-lc-01']))[0];
+    expect(info.Config.Labels).toMatchObject({ 'sayclaw.instance': 'oc-lc-01', 'sayclaw.port': '21000', 'sayclaw.template': 'bb' });
+    expect(info.HostConfig).toMatchObject({ NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' }, Memory: 256 * 1024 * 1024 });
+    expect(info.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: 'oc-lc-01-state', Destination: '/home/node/.openclaw' })]);
+    expect(info.Config.Env).toEqual(expect.arrayContaining(['OPENCLAW_GATEWAY_PORT=21000', `OPENCLAW_GATEWAY_TOKEN=${token}`, `OPENAI_API_KEY=sk-${tok.key}`]));
+    expect(info.State.Running).toBe(true);
+  });
+
+  test('--dry-run prints the plan and changes nothing; bad input exit 2', async () => {
+    const before = await rowCounts();
+    let r = await t.run(['instances', 'create', '--prefix', 'oc-lc-', '--template', 'bb', '--region', 'lab-east', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/will create 1 instance:/);
+    expect(r.stderr).toMatch(/oc-lc-02 +lc-01 +21001 \(checked again at create\)/);
+    expect(r.stderr).toMatch(/dry run: would create 1 instance; nothing changed/);
+    expect(await rowCounts()).toEqual(before);
+    expect(containers(0)).toEqual(['oc-lc-01 running']);
+    for (const [args, msg] of [
+      [['oc-lc-01', '--template', 'bb', '--server', 'lc-01'], /instance oc-lc-01 already exists; nothing changed/],
+      [['oc-lc-09', '--template', 'nope', '--server', 'lc-01'], /no template named nope/],
+      [['oc-lc-09', '--server', 'lc-01'], /--template is required/],
+      [['bad id', '--template', 'bb', '--server', 'lc-01'], /invalid instance id/],
+      [['oc-lc-09', '--template', 'bb', '--server', 'lc-01', '--region', 'lab-east'], /--server or --region, not both/],
+      [['oc-lc-09', '--template', 'bb', '--count', '2'], /--count needs --prefix/],
+      [['--prefix', 'oc-lc-', '--template', 'bb', '--count', '2', '--server', 'lc-01'], /refusing to create 2 instances without confirmation/],
+      [['oc-lc-09', '--template', 'bb', '--wait', 'soon'], /--wait expects a duration/],
+    ] as Array<[string[], RegExp]>) {
+      r = await t.run(['instances', 'create', ...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: args.includes('nope') ? 4 : 2 });
+      expect(r.stderr).toMatch(msg);
+    }
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  test('never ready: step ready fails, container and volume removed, nothing committed', async () => {
+    const before = await rowCounts();
+    const r = await t.run(['instances', 'create', 'oc-lc-90', '--template', 'never', '--server', 'lc-02', '--wait', '3s']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: oc-lc-90: ready failed on lc-02: gateway not ready within 3 s \(not_ready: startup-sidecars\); undone: container oc-lc-90, volume oc-lc-90-state; nothing committed/);
+    expect(containers(1)).toEqual([]);
+    expect(volumes(1)).not.toContain('oc-lc-90-state');
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  test('image missing on the server: step container fails, volume removed', async () => {
+    const before = await rowCounts();
+    const r = await t.run(['instances', 'create', 'oc-lc-91', '--template', 'missing', '--server', 'lc-02']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/oc-lc-91: container failed on lc-02: image sayclaw-lab-nothing:1 is not on lc-02; undone: volume oc-lc-91-state; nothing committed/);
+    expect(volumes(1)).not.toContain('oc-lc-91-state');
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  test('the port is taken on the host by something sayclaw does not know: the next one is chosen', async () => {
+    // a foreign listener on 21200, the only port of template tiny: no free port
+    const net = await import('node:net');
+    const srv = net.createServer().listen(21200, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    try {
+      const before = await rowCounts();
+      const r = await t.run(['instances', 'create', 'oc-lc-92', '--template', 'tiny', '--server', 'lc-02']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/oc-lc-92: port failed on lc-02: no free port in 21200-21200 on lc-02; nothing to undo; nothing committed/);
+      expect(await rowCounts()).toEqual(before);
+    } finally { srv.close(); }
+  });
+});
