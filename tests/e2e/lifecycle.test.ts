@@ -6,6 +6,8 @@ import { jest } from '@jest/globals';
 import { sql } from 'kysely';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { startLab, type Lab, LAB_IMAGE, LAB_IMAGE_NEVER_READY, OPENCLAW_IMAGE } from '../support/lab.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { mysqlParts } from '../support/services.js';
 
 let t: TestEnv;
 let lab: Lab;
@@ -111,7 +113,7 @@ describe('create with the stand-in gateway', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
-  test('the port is taken on the host by something sayclaw does not know: the next one is chosen', async () => {
+  test('the only port of the range is taken on the host by something sayclaw does not know: step port fails', async () => {
     // a foreign listener on 21200, the only port of template tiny: no free port
     const net = await import('node:net');
     const srv = net.createServer().listen(21200, '127.0.0.1');
@@ -123,5 +125,128 @@ describe('create with the stand-in gateway', () => {
       expect(r.stderr).toMatch(/oc-lc-92: port failed on lc-02: no free port in 21200-21200 on lc-02; nothing to undo; nothing committed/);
       expect(await rowCounts()).toEqual(before);
     } finally { srv.close(); }
+  });
+
+  test('a port taken on the host is passed over: the next free one is chosen', async () => {
+    const net = await import('node:net');
+    const srv = net.createServer().listen(21300, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    try {
+      expect((await t.run(['templates', 'add', 'two', '--image', LAB_IMAGE, '--port-range', '21300-21301'])).code).toBe(0);
+      const r = await t.run(['instances', 'create', 'oc-lc-50', '--template', 'two', '--server', 'lc-01', '-o', 'json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)[0]).toMatchObject({ id: 'oc-lc-50', gateway_port: 21301, result: 'created' });
+    } finally { srv.close(); }
+  });
+});
+
+describe('decommission / recommission (stand-in gateway)', () => {
+  const tokenOf = async (id: string) => (await q(sql<{ status: string }>`SELECT status FROM ${sql.table('oneapi.tokens')} WHERE name = ${id}`))[0]!.status;
+  const keyOf = async (id: string) => (await q(sql<{ status: string }>`SELECT status FROM ${sql.table('admin.oc_api_keys')} WHERE instance_id = ${id}`))[0]!.status;
+  const inst = async (id: string) => (await q(sql<{ deleted_at: Date | null; assigned_user_id: string | null }>`SELECT deleted_at, assigned_user_id FROM ${sql.table('admin.oc_instances')} WHERE id = ${id}`))[0]!;
+
+  test('decommission: refused without TTY; then stop (kept), token disabled, mapping inactive, unassigned, soft-deleted, audited', async () => {
+    let r = await t.run(['instances', 'decommission', 'oc-lc-01']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refusing to decommission 1 instance without confirmation/);
+    expect(containers(0)).toContain('oc-lc-01 running');
+    r = await t.run(['instances', 'decommission', 'oc-lc-01', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/will decommission 1 instance:[\s\S]*oc-lc-01[\s\S]*dry run: would decommission 1 instance; nothing changed/);
+    r = await t.run(['instances', 'decommission', 'oc-lc-01', '--reason', 'left'], { tty: true, answers: ['oc-lc-01'] });
+    expect(r.stderr).toMatch(/decommissioned 1 instance\nundo: sayclaw instances recommission oc-lc-01\n/);
+    expect(r.code).toBe(0);
+    expect(containers(0)).toContain('oc-lc-01 exited');
+    expect(volumes(0)).toContain('oc-lc-01-state');
+    expect(await tokenOf('oc-lc-01')).toBe('2');
+    expect(await keyOf('oc-lc-01')).toBe('inactive');
+    const row = await inst('oc-lc-01');
+    expect(row.deleted_at).not.toBeNull();
+    expect(row.assigned_user_id).toBeNull();
+    // binding rows kept as history
+    expect(await q(sql`SELECT user_email FROM ${sql.table('admin.instance_users')} WHERE instance_id = 'oc-lc-01'`)).toHaveLength(1);
+    const a = await q(sql<{ action: string }>`SELECT action FROM ${sql.table('admin.admin_logs')} WHERE target_id = 'oc-lc-01' AND action IN ('instances.decommission', 'instances.unassign')`);
+    expect(a.map((x) => x.action).sort()).toEqual(['instances.decommission', 'instances.unassign']);
+    // again: skipped, nothing to do
+    r = await t.run(['instances', 'decommission', 'oc-lc-01', '--yes']);
+    expect(r.stderr).toMatch(/oc-lc-01: already soft-deleted, skipped\nnothing to decommission/);
+  });
+
+  test('the port of a decommissioned instance whose container still exists stays reserved', async () => {
+    const r = await t.run(['instances', 'create', 'oc-lc-02', '--template', 'bb', '--server', 'lc-01', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)[0].gateway_port).toBe(21001);
+  });
+
+  test('recommission: start, ready, row restored, token and mapping enabled; the assignment is not restored', async () => {
+    const r = await t.run(['instances', 'recommission', 'oc-lc-01', '--yes']);
+    expect(r.stderr).toMatch(/recommissioned 1 instance/);
+    expect(r.stderr).toMatch(/the assignment is not restored/);
+    expect(r.code).toBe(0);
+    expect(containers(0)).toEqual(expect.arrayContaining(['oc-lc-01 running', 'oc-lc-02 running']));
+    expect(await tokenOf('oc-lc-01')).toBe('1');
+    expect(await keyOf('oc-lc-01')).toBe('active');
+    expect(await inst('oc-lc-01')).toEqual({ deleted_at: null, assigned_user_id: null });
+    const h = await t.run(['instances', 'health', 'oc-lc-01', '-o', 'json']);
+    expect(JSON.parse(h.stdout)[0]).toMatchObject({ state: 'healthy' });
+  });
+
+  test('recommission of an alive instance is skipped; of an unknown id exit 4', async () => {
+    let r = await t.run(['instances', 'recommission', 'oc-lc-01', '--yes']);
+    expect(r.stderr).toMatch(/oc-lc-01: not deleted, skipped/);
+    r = await t.run(['instances', 'recommission', 'oc-lc-77', '--yes']);
+    expect(r.code).toBe(4);
+  });
+});
+
+describe('faults', () => {
+  let proxy: FaultProxy;
+  beforeAll(async () => { const m = mysqlParts(); proxy = await FaultProxy.start({ host: m.host, port: m.port }); });
+  afterAll(async () => { await proxy?.close(); });
+  afterEach(async () => { proxy.clear(); await proxy.accept(); });
+
+  test('the database connection is cut at COMMIT of create: rolled back, container removed', async () => {
+    const before = await rowCounts();
+    proxy.add({ match: /^\s*commit/i, action: 'cut' });
+    const r = await t.run(['instances', 'create', 'oc-lc-93', '--template', 'bb', '--server', 'lc-02'], { env: { SAYCLAW_MYSQL_URL: proxy.url(t.env.SAYCLAW_MYSQL_URL) } });
+    expect(r.stderr).toMatch(/oc-lc-93: commit failed on lc-02: .*rolled back.*; undone: container oc-lc-93, volume oc-lc-93-state; nothing committed/);
+    expect(r.code).toBe(5);
+    expect(containers(1)).toEqual([]);
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  test('the database is cut in the middle of the transaction of decommission: the container is started again', async () => {
+    proxy.add({ match: /update `[^`]+`\.`oc_instances`/i, action: 'cut' });
+    const r = await t.run(['instances', 'decommission', 'oc-lc-02', '--yes'], { env: { SAYCLAW_MYSQL_URL: proxy.url(t.env.SAYCLAW_MYSQL_URL) } });
+    expect(r.stdout).toMatch(/oc-lc-02 .*failed/);
+    expect(r.stdout).toMatch(/the container was started again/);
+    expect(r.code).toBe(1);
+    expect(containers(0)).toContain('oc-lc-02 running');
+    expect((await q(sql<{ d: Date | null }>`SELECT deleted_at AS d FROM ${sql.table('admin.oc_instances')} WHERE id = 'oc-lc-02'`))[0]!.d).toBeNull();
+  });
+
+  test('the engine is stopped: create fails at the container step, nothing committed', async () => {
+    const before = await rowCounts();
+    await lab.stopEngine(lab.servers[1]!.engine);
+    try {
+      const r = await t.run(['instances', 'create', 'oc-lc-94', '--template', 'bb', '--server', 'lc-02']);
+      expect(r.stderr).toMatch(/oc-lc-94: port failed on lc-02: docker: .*; nothing to undo; nothing committed/);
+      expect(r.code).toBe(1);
+      expect(await rowCounts()).toEqual(before);
+    } finally { await lab.startEngine(lab.servers[1]!.engine); }
+  });
+
+  test('Ctrl-C while waiting for ready: exit 130, container removed, nothing committed', async () => {
+    const before = await rowCounts();
+    const ac = new AbortController();
+    const p = t.run(['instances', 'create', 'oc-lc-95', '--template', 'never', '--server', 'lc-02', '--wait', '60s'], { signal: ac.signal });
+    for (let i = 0; i < 200 && !containers(1).includes('oc-lc-95 running'); i++) await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 500));
+    ac.abort();
+    const r = await p;
+    expect(r.stderr).toMatch(/oc-lc-95: ready failed on lc-02: interrupted \(Ctrl-C\); undone: container oc-lc-95, volume oc-lc-95-state; nothing committed/);
+    expect(r.code).toBe(130);
+    expect(containers(1)).toEqual([]);
+    expect(await rowCounts()).toEqual(before);
   });
 });
