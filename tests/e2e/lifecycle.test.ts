@@ -8,6 +8,7 @@ import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { startLab, type Lab, LAB_IMAGE, LAB_IMAGE_NEVER_READY, OPENCLAW_IMAGE } from '../support/lab.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { mysqlParts } from '../support/services.js';
+import { spawnBin } from '../support/bin.js';
 
 let t: TestEnv;
 let lab: Lab;
@@ -249,4 +250,72 @@ describe('faults', () => {
     expect(containers(1)).toEqual([]);
     expect(await rowCounts()).toEqual(before);
   });
+});
+
+describe('--count and the port race', () => {
+  test('--count 3 in parallel: a table of results, exit 3 when one failed, the others stand', async () => {
+    // a container already has the name the second id will get: that one fails at the container step
+    lab.runGateway(lab.servers[1]!, 'oc-lc-c-02', 21500);
+    try {
+      const r = await t.run(['instances', 'create', '--prefix', 'oc-lc-c-', '--count', '3', '--template', 'bb', '--server', 'lc-02', '--yes', '-o', 'json']);
+      expect(r.code).toBe(3);
+      const rows = JSON.parse(r.stdout) as Array<{ id: string; result: string; step: string | null; error: string | null; gateway_port: number | null }>;
+      expect(rows.map((x) => [x.id, x.result, x.step])).toEqual([['oc-lc-c-01', 'created', null], ['oc-lc-c-02', 'failed', 'container'], ['oc-lc-c-03', 'created', null]]);
+      expect(rows[1]!.error).toMatch(/a container named oc-lc-c-02 already exists on lc-02/);
+      expect(new Set(rows.filter((x) => x.gateway_port).map((x) => x.gateway_port)).size).toBe(2);
+      expect(r.stderr).toMatch(/created 2 instances, 1 failed/);
+      expect(r.stderr).toMatch(/undo: sayclaw instances decommission oc-lc-c-01 oc-lc-c-03/);
+      expect((await q(sql<{ id: string }>`SELECT id FROM ${sql.table('admin.oc_instances')} WHERE id LIKE 'oc-lc-c-%' ORDER BY id`)).map((x) => x.id)).toEqual(['oc-lc-c-01', 'oc-lc-c-03']);
+    } finally { lab.docker(lab.servers[1]!, ['rm', '-f', 'oc-lc-c-02']); }
+  });
+
+  test('two sayclaw processes creating on one server at once never pick the same port', async () => {
+    const lock = `sayclaw:${t.names.admin}:ports:127.0.0.1`;
+    // hold the port lock so both processes queue behind it, then let go: their picks overlap every time
+    const both = await t.db.connection().execute(async (conn) => {
+      await sql`SELECT GET_LOCK(${lock}, 5)`.execute(conn);
+      const runs = ['a', 'b'].map((x) => spawnBin(['instances', 'create', '--prefix', `oc-race-${x}-`, '--count', '2', '--template', 'bb', '--server', 'lc-02', '--yes', '-o', 'json'], t.env));
+      const waiting = async () => Number((await sql<{ n: string }>`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT GET_LOCK(%' AND ID <> CONNECTION_ID()`.execute(conn)).rows[0]!.n);
+      for (let i = 0; i < 600 && (await waiting()) < 2; i++) await new Promise((res) => setTimeout(res, 50));
+      expect(await waiting()).toBeGreaterThanOrEqual(2);
+      await sql`SELECT RELEASE_LOCK(${lock})`.execute(conn);
+      return Promise.all(runs);
+    });
+    for (const r of both) expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
+    const rows = both.flatMap((r) => JSON.parse(r.stdout) as Array<{ gateway_port: number; result: string }>);
+    expect(rows.map((x) => x.result)).toEqual(['created', 'created', 'created', 'created']);
+    const ports = rows.map((x) => x.gateway_port);
+    expect(new Set(ports).size).toBe(4);
+    const db = (await q(sql<{ p: number }>`SELECT gateway_port AS p FROM ${sql.table('admin.oc_instances')} WHERE id LIKE 'oc-race-%'`)).map((x) => x.p);
+    expect(db.sort()).toEqual([...ports].sort());
+  });
+});
+
+describe('the real OpenClaw gateway', () => {
+  test('create 2 real gateways, decommission them, recommission them', async () => {
+    await Promise.all(lab.servers.map((s) => lab.openclawImage(s)));
+    expect((await t.run(['templates', 'add', 'real', '--image', OPENCLAW_IMAGE, '--model', 'claude-sonnet-4', '--quota', 'unlimited', '--memory-mb', '2048', '--port-range', '22000-22099'])).code).toBe(0);
+    let r = await t.run(['instances', 'create', '--prefix', 'oc-real-', '--count', '2', '--template', 'real', '--region', 'lab-west', '--wait', '300s', '--yes', '-o', 'json']);
+    expect({ code: r.code, out: r.code ? r.stdout + r.stderr : '' }).toEqual({ code: 0, out: '' });
+    const made = JSON.parse(r.stdout) as Array<{ id: string; gateway_port: number; gateway_url: string }>;
+    expect(made.map((m) => m.id)).toEqual(['oc-real-01', 'oc-real-02']);
+    // the real gateway answers its own probes with the token it was given
+    for (const m of made) {
+      const row = (await q(sql<{ gateway_token: string }>`SELECT gateway_token FROM ${sql.table('admin.oc_instances')} WHERE id = ${m.id}`))[0]!;
+      const res = await fetch(`${m.gateway_url}/readyz`, { headers: { authorization: `Bearer ${row.gateway_token}` } });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ ready: true });
+    }
+    const tok = (await q(sql<{ unlimited_quota: number }>`SELECT unlimited_quota FROM ${sql.table('oneapi.tokens')} WHERE name = 'oc-real-01'`))[0]!;
+    expect(Number(tok.unlimited_quota)).toBe(1);
+    r = await t.run(['instances', 'decommission', '--prefix', 'oc-real-', '--yes', '-o', 'json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as Array<{ result: string }>).map((x) => x.result)).toEqual(['decommissioned', 'decommissioned']);
+    for (const m of made) await expect(fetch(`${m.gateway_url}/healthz`)).rejects.toThrow();
+    r = await t.run(['instances', 'recommission', 'oc-real-01', 'oc-real-02', '--wait', '300s', '--yes', '-o', 'json']);
+    expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
+    expect((JSON.parse(r.stdout) as Array<{ result: string }>).map((x) => x.result)).toEqual(['recommissioned', 'recommissioned']);
+    const h = await t.run(['instances', 'health', '--prefix', 'oc-real-', '-o', 'json']);
+    expect((JSON.parse(h.stdout) as Array<{ state: string }>).map((x) => x.state)).toEqual(['healthy', 'healthy']);
+  }, 900000);
 });

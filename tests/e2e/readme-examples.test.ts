@@ -56,6 +56,11 @@ const SKIPPED: Record<string, string> = {
   'sayclaw keys revoke 3f0c9a1e --reason "leaked"': KEY_ID,
   'sayclaw keys reveal 3f0c9a1e': KEY_ID,
   'sayclaw keys reveal 3f0c9a1e --yes > /dev/shm/k': KEY_ID,
+  'sayclaw instances create oc-ai-jp-2-12 --template standard --region jp-2 --user li.na@sayclaw.test': SSH,
+  'sayclaw instances create --prefix oc-ai-jp-2- --count 3 --template standard --server jp-2-srv-01 --yes': SSH,
+  'sayclaw instances create --prefix oc-ai-jp-2- --template standard --region jp-2 --dry-run': 'reads the free memory of the region\'s servers over SSH to plan (tests/e2e/lifecycle.test.ts)',
+  'sayclaw instances decommission oc-ai-jp-2-07 --reason "left the company"': PROMPT,
+  'sayclaw instances recommission oc-ai-jp-2-07 --yes': SSH,
   'sayclaw usage export --since today --format prometheus --out /var/lib/node_exporter/textfile/sayclaw_usage.prom': 'writes into node_exporter\'s textfile directory (the usage suite checks the file with promtool)',
 };
 
