@@ -313,7 +313,8 @@ describe('the real OpenClaw gateway', () => {
     expect((JSON.parse(r.stdout) as Array<{ result: string }>).map((x) => x.result)).toEqual(['decommissioned', 'decommissioned']);
     for (const m of made) await expect(fetch(`${m.gateway_url}/healthz`)).rejects.toThrow();
     r = await t.run(['instances', 'recommission', 'oc-real-01', 'oc-real-02', '--wait', '300s', '--yes', '-o', 'json']);
-    expect({ code: r.code, stderr: r.code ? r.stderr : '' }).toEqual({ code: 0, stderr: '' });
+    const logs = r.code ? made.map((m) => lab.docker(lab.servers[1]!, ['logs', '--tail', '15', m.id])).join('\n') : '';
+    expect({ code: r.code, out: r.code ? `${r.stdout}${r.stderr}${logs}` : '' }).toEqual({ code: 0, out: '' });
     expect((JSON.parse(r.stdout) as Array<{ result: string }>).map((x) => x.result)).toEqual(['recommissioned', 'recommissioned']);
     const h = await t.run(['instances', 'health', '--prefix', 'oc-real-', '-o', 'json']);
     expect((JSON.parse(h.stdout) as Array<{ state: string }>).map((x) => x.state)).toEqual(['healthy', 'healthy']);
