@@ -8,7 +8,7 @@ import { PREVIEW_COLUMNS } from './columns.js';
 import { ExitCode, ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
 
-interface LifeOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?: boolean; max?: number; wait?: string; parallel?: number }
+interface LifeOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?: boolean; max?: number; wait?: string; parallel?: number; time?: number }
 
 function waitMs(v: string | undefined): number {
   if (v === undefined) return 120_000;
@@ -39,7 +39,7 @@ async function runLife(ctx: Context, o: LifeOpts, ids: string[], decom: boolean)
     const { openLifecycleRemote } = await import('../../src/fleet/instances/lifecycle-remote.js');
     const remote = await openLifecycleRemote(ctx);
     const full = await resolveInstanceTargets(db, { ids: ts.map((t) => t.id), includeDeleted: true });
-    const deps = { db, remote, actor: ctx.who(), signal: ctx.signal, reason: o.reason ?? null, concurrency: o.parallel ?? 4, waitMs: wait };
+    const deps = { db, remote, actor: ctx.who(), signal: ctx.signal, reason: o.reason ?? null, concurrency: o.parallel ?? 4, waitMs: wait, stopTimeoutSec: o.time };
     return decom ? l.decommission(deps, full) : l.recommission(deps, full);
   }, {
     extra: skipped.map((s) => ({ id: s.id, server_name: null, result: s.result, container: null, token: null, note: null, error: null })),
@@ -68,7 +68,7 @@ export function registerDecommission(g: Command): void {
     name: 'decommission', args: '[ids...]',
     summary: 'stop the container (kept), disable the One API token, unassign and soft-delete; with preview, confirmation and audit',
     examples: ['sayclaw instances decommission oc-ai-jp-2-07 --reason "left the company"', 'sayclaw instances decommission --prefix oc-ai-sg-1- --dry-run'],
-    options: (c) => opts(c, true),
+    options: (c) => opts(c, true).option('--time <S>', 'seconds the gateway gets to shut down cleanly before it is killed (default 60)', intArg(0, 3600)),
     run: (ctx, o, args) => runLife(ctx, o, args, true),
   });
   verb<LifeOpts>(g, {

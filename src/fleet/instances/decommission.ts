@@ -34,9 +34,13 @@ export interface LifecycleDeps {
   reason: string | null;
   concurrency: number;
   waitMs: number;
+  /** seconds the gateway gets to shut down after SIGTERM before docker kills it */
+  stopTimeoutSec?: number;
   onWait?: (id: string, h: GatewayHealth, elapsedMs: number) => void;
 }
 
+/** docker stop's grace period for a gateway (its own shutdown budget is minutes; idle it exits in seconds). */
+export const DEFAULT_STOP_SEC = 60;
 const TOKEN_DISABLED = 2;
 const TOKEN_ENABLED = 1;
 
@@ -85,7 +89,11 @@ export async function decommission(deps: LifecycleDeps, targets: InstanceTarget[
       c = f.c;
       wasRunning = f.info.State.Running;
       if (wasRunning) {
-        try { await c.stop({ t: 10 }); } catch (e) { if ((e as { statusCode?: number }).statusCode !== 304) throw e; }
+        // the gateway drains and releases its state lease on SIGTERM; killed half-way, the lease
+        // stays recorded in the volume and the next start (recommission) fails on it
+        try { await c.stop({ t: deps.stopTimeoutSec ?? DEFAULT_STOP_SEC }); } catch (e) { if ((e as { statusCode?: number }).statusCode !== 304) throw e; }
+        const after = await c.inspect();
+        if (after.State.ExitCode === 137) base.note = `killed after ${deps.stopTimeoutSec ?? DEFAULT_STOP_SEC} s (did not shut down in time)`;
       }
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw new SayclawError(`stop failed: ${firstLine((await deps.remote.failure(e, s)).message)}; nothing changed`, ExitCode.RUNTIME);
