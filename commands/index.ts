@@ -82,13 +82,23 @@ function parseFields(v: string): string[] {
   return names;
 }
 
+/** commander's "option '--status <S>' argument 'x' is invalid. Allowed choices are a, b." in sayclaw's words. */
+export function choiceMessage(s: string): string {
+  const m = /^error: option '(?:-\w, )?(--[\w-]+)(?: <[^>]*>)?' argument '([\s\S]*)' is invalid\. Allowed choices are ([\s\S]*)\.\n$/.exec(s);
+  if (!m) return s;
+  const v = m[2]!;
+  const shown = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]+$/u.test(v) ? v : JSON.stringify(v);
+  return `error: ${m[1]}: unknown value ${shown} (use one of ${m[3]})\n`;
+}
+
 function applyCommanderConfig(c: Command, io: IO): void {
   c.exitOverride();
   c.configureOutput({
     writeOut: (s) => { io.stdout.write(s); },
     writeErr: (s) => { io.stderr.write(s); },
-    // commander echoes the offending argument ("unknown option '--x'"): never its control bytes raw
-    outputError: (s, write) => write(escapeMessage(s)),
+    // commander echoes the offending argument ("unknown option '--x'"): never its control bytes raw;
+    // a refused choice reads like every other one (src/fleet/choices.ts checkChoice)
+    outputError: (s, write) => write(escapeMessage(choiceMessage(s))),
   });
   for (const sub of c.commands) applyCommanderConfig(sub, io);
 }

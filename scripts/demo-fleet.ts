@@ -63,6 +63,7 @@ export async function loadDemoFleet(db: Kysely<MysqlDB>, pg: Kysely<LegacyPgDB> 
     const hash = await bcrypt.hash(crypto.randomUUID(), 10);
     await db.insertInto('admin.admin_users').values({ id: crypto.randomUUID(), email: a.email, name: a.name, role: a.role, status: 'active', password_hash: hash }).execute();
   }
+  await demoHistory(db, fleet, now);
   let legacyLogs = 0;
   if (pg) {
     const legacy = generateFleet({ seed: 2025, servers: 8, users: 24, logsPerInstance: 10, logsUntil: Math.floor(now.getTime() / 1000) - 30 * 86400,
@@ -74,6 +75,38 @@ export async function loadDemoFleet(db: Kysely<MysqlDB>, pg: Kysely<LegacyPgDB> 
     mysqlLogs: fleet.logs.length, legacyLogs };
   await writeAudit(db, { os_user: 'demo', operator: null }, { action: DEMO_MARKER, target_type: 'demo', target_id: 'demo', after: summary });
   return summary;
+}
+
+/**
+ * What the README's investigation examples look at: oc-ai-jp-2-07 probed over three days
+ * (healthy, then unhealthy with a reason, then healthy again) and soft-deleted by mistake last
+ * night and restored (two audit rows with a Chinese reason); and One API tokens in the states
+ * `keys oneapi ls --exhausted` and `--status disabled` list (jp-1-06 used up, us-1-05 disabled).
+ */
+async function demoHistory(db: Kysely<MysqlDB>, fleet: Fleet, now: Date): Promise<void> {
+  const ago = (h: number) => new Date(now.getTime() - h * 3600_000);
+  const id = 'oc-ai-jp-2-07';
+  const probes: Array<[number, string, number, string | null]> = [[72, 'healthy', 200, null], [60, 'healthy', 200, null],
+    [48, 'unhealthy', 503, 'readyz: HTTP 503'], [36, 'unhealthy', 503, 'readyz: HTTP 503'], [24, 'healthy', 200, null], [12, 'healthy', 200, null]];
+  await db.insertInto('admin.oc_health_logs').values(probes.map(([h, status, http, error]) => ({ id: crypto.randomUUID(), instance_id: id, status,
+    live: 1, ready: status === 'healthy' ? 1 : 0, latency_ms: 40, http_status: http, error, via: 'http', checked_at: ago(h) }))).execute();
+  const row = fleet.instances.find((i) => i.id === id)!;
+  const deletedAt = ago(9).toISOString();
+  const base = { id, assigned_user_id: row.assigned_user_id, server_id: row.server_id };
+  const entries: Array<[number, string, unknown, unknown, string | null]> = [
+    [9, 'instances.rm', { ...base, deleted_at: null }, { ...base, deleted_at: deletedAt }, '离职 (误操作)'],
+    [8.5, 'instances.restore', { ...base, deleted_at: deletedAt }, { ...base, deleted_at: null }, '误删, 恢复'],
+  ];
+  for (const [h, action, before, after, reason] of entries) {
+    const logId = crypto.randomUUID();
+    await db.insertInto('admin.admin_logs').values({ id: logId, os_user: 'root', operator: '王芳', action, target_type: 'instance', target_id: id,
+      before_json: JSON.stringify(before), after_json: JSON.stringify(after), reason, tool: 'sayclaw', created_at: ago(h) } as never).execute();
+  }
+  const token = (inst: string) => fleet.instances.find((i) => i.id === inst)?.token_name;
+  const used = token('oc-ai-jp-1-06');
+  if (used) await db.updateTable('oneapi.tokens').set({ status: 4, remain_quota: 0, unlimited_quota: 0 } as never).where('name', '=', used).execute();
+  const off = token('oc-ai-us-1-05');
+  if (off) await db.updateTable('oneapi.tokens').set({ status: 2 } as never).where('name', '=', off).execute();
 }
 
 /** True when these databases hold the demo fleet (its marker row). */

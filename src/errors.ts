@@ -87,13 +87,21 @@ const CONNECTION_CODES = new Set([
 const REFUSED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 /** The configured MySQL database names (logical name -> real name), when known. */
-export type DatabaseNames = Partial<Record<'admin' | 'portal' | 'oneapi', string>>;
-const DB_ENV = { admin: 'SAYCLAW_DB_ADMIN', portal: 'SAYCLAW_DB_PORTAL', oneapi: 'SAYCLAW_DB_ONEAPI' } as const;
+export type DatabaseNames = Partial<Record<'admin' | 'portal' | 'oneapi', string>> & { logs?: string | null };
+const DB_ENV = { admin: 'SAYCLAW_DB_ADMIN', portal: 'SAYCLAW_DB_PORTAL', oneapi: 'SAYCLAW_DB_ONEAPI', logs: 'SAYCLAW_DB_LOGS' } as const;
+/** Tables One API creates (sayclaw never does): a missing one is a database-name question, not schema init. */
+const ONEAPI_TABLES = new Set(['tokens', 'logs', 'users', 'options', 'channels', 'abilities', 'redemptions']);
 
-/** "SAYCLAW_DB_PORTAL / mysql.databases.portal" for the database `db`, or all three when unknown. */
-function dbSetting(db: string | undefined, names: DatabaseNames | undefined): string {
-  const hit = (Object.keys(DB_ENV) as Array<keyof typeof DB_ENV>).find((k) => names?.[k] !== undefined && names[k] === db);
-  return hit ? `${DB_ENV[hit]} / mysql.databases.${hit}` : 'SAYCLAW_DB_ADMIN, SAYCLAW_DB_PORTAL, SAYCLAW_DB_ONEAPI / mysql.databases.*';
+/**
+ * The setting naming the database that holds `table` (when two settings name one database, the
+ * one whose tables these are: One API's tables under SAYCLAW_DB_ONEAPI / SAYCLAW_DB_LOGS), or all
+ * of them when unknown.
+ */
+function dbSetting(db: string | undefined, names: DatabaseNames | undefined, table?: string): string {
+  const keys = (Object.keys(DB_ENV) as Array<keyof typeof DB_ENV>).filter((k) => names?.[k] != null && names[k] === db);
+  const oneapi = table !== undefined && ONEAPI_TABLES.has(table);
+  const pick = oneapi ? (table === 'logs' && keys.includes('logs') ? 'logs' : keys.find((k) => k === 'oneapi')) ?? keys[0] : keys.find((k) => k !== 'logs') ?? keys[0];
+  return pick ? `${DB_ENV[pick]} / mysql.databases.${pick}` : 'SAYCLAW_DB_ADMIN, SAYCLAW_DB_PORTAL, SAYCLAW_DB_ONEAPI / mysql.databases.*';
 }
 
 /** Turn anything thrown into a SayclawError with a one-line message. */
@@ -109,8 +117,12 @@ export function classifyError(err: unknown, names?: DatabaseNames): SayclawError
   }
   if (code === 'ER_NO_SUCH_TABLE' || e?.errno === 1146) {
     const m = /Table '([^'.]+)\.([^']+)' doesn't exist/.exec(e.message ?? '');
+    const setting = dbSetting(m?.[1], names, m?.[2]);
+    // One API's own tables are One API's to create: only the database name can be wrong
+    const oneapi = !!m && (setting.startsWith('SAYCLAW_DB_ONEAPI') || setting.startsWith('SAYCLAW_DB_LOGS'));
     return new ConnectionError(m ? `table ${m[2]} does not exist in database ${m[1]}` : firstLine(e.message), {
-      hint: `create the sayclaw tables with: sayclaw schema init; or check the database name ${dbSetting(m?.[1], names)}`, cause: err,
+      hint: oneapi ? `that is One API's table (sayclaw never creates it): check the database name ${setting}; sayclaw doctor`
+        : `create the sayclaw tables with: sayclaw schema init; or check the database name ${setting}`, cause: err,
     });
   }
   if (code === '42P01') {

@@ -107,7 +107,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
       .option('--record', 'update health_status, health_fail_count, last_health_at and append to oc_health_logs')
       .option('--timeout <MS>', 'per-probe timeout in ms', intArg(1, 600000), 5000),
     run: async (ctx, o, ids) => {
-      if (o.via !== 'http' && o.via !== 'ssh') throw new UsageError(`--via expects http or ssh, got "${o.via}"`);
+      if (o.via !== 'http' && o.via !== 'ssh') throw new UsageError(`--via: unknown value "${o.via}"`, { hint: 'use one of http, ssh' });
       const { db, targets } = await targetsOf(ctx, ids, o);
       const { probeInstances, recordHealth, gatewayTokens, readGatewayCa } = await import('../../src/fleet/instances/health.js');
       const { renderList } = await import('../../src/output/render.js');
@@ -116,7 +116,7 @@ export function registerInstanceContainerVerbs(g: Command): void {
       const tokens = await gatewayTokens(db, targets.map((t) => t.id));
       const progress = await progressFor(ctx, targets.length, 'probing');
       const rows = await probeInstances(remote, targets, { via: o.via, timeoutMs: o.timeout, concurrency: ctx.config().ssh.concurrency, signal: ctx.signal,
-        tokens, ca, onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });
+        tokens, ca, env: ctx.io.env, onDone: (x, d) => progress.tick(d, x.ok && (x.value as { status: string }).status === 'healthy') });
       progress.end();
       if (ctx.signal.aborted) throw new InterruptedError('interrupted; nothing recorded');
       if (o.record) await recordHealth(db, ctx.who(), rows, ctx.signal);

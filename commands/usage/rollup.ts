@@ -32,7 +32,7 @@ export function registerRollup(g: Command): void {
         const r = await rollupUsage(ctx, q.range, q.types, { dryRun: true });
         const { dryRunReport } = await import('../../src/plan.js');
         if (ctx.outputFormat === 'table' || ctx.outputFormat === 'wide') {
-          dryRunReport(ctx, [`would roll up ${r.from_day}..${r.to_day} (${r.days} days, ${q.range.zone}): ${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.retired} retired`]);
+          dryRunReport(ctx, [`would roll up ${r.from_day}..${r.to_day} (${plural(r.days, 'day')}, ${q.range.zone}): ${r.inserted} inserted, ${r.updated} updated, ${r.unchanged} unchanged, ${r.retired} retired`]);
         } else {
           await renderObject(ctx.out, { ...r, dry_run: true }, { format: ctx.outputFormat, sections: [] });
           ctx.info('dry run: nothing changed');

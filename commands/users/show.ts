@@ -13,9 +13,10 @@ export function registerUsersShow(g: Command): void {
     run: async (ctx, _o, args) => {
       const { showUser } = await import('../../src/fleet/users/show.js');
       const { renderObject } = await import('../../src/output/render.js');
+      const { plural } = await import('../../src/output/format.js');
       const d = await showUser(ctx, args[0]!);
       for (const i of d.instances) for (const p of i.problems) ctx.warn(`${i.instance_id}: assignment records disagree: ${p}`);
-      if (d.usage_today.over_quota) ctx.warn(`${d.email} is over today's quota (${d.usage_today.tokens} of ${d.quota_daily} tokens)`);
+      if (d.usage_today.over_quota) ctx.warn(`${d.email} is over today's quota (${d.usage_today.tokens} of ${plural(Number(d.quota_daily), 'token')})`);
       const { instances, usage_today: u, chat_messages: c, telegram: t, ...row } = d;
       await renderObject(ctx.out, d as unknown as Record<string, unknown>, {
         format: ctx.outputFormat, nameKey: 'email',

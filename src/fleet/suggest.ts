@@ -6,6 +6,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { MysqlDB } from '../db/types.js';
 import { eqExact, escapeLike } from '../db/sql-helpers.js';
 import { closest } from './closest.js';
+import { escapeOne } from '../output/escape.js';
 
 /** Where the candidates live: a logical table ('admin.servers'), its name columns, a row filter. */
 export interface NameSource {
@@ -59,7 +60,7 @@ export function closestHint(closest: string[], listWith: string): string {
 /** A name as typed, safe and visible on a terminal: quoted when it has spaces or invisible/control characters. */
 export function shownName(s: string): string {
   if (/^[\p{L}\p{M}\p{N}\p{P}\p{S}]+$/u.test(s)) return s;
-  const esc = s.replace(/[\p{C}\p{Zl}\p{Zp}"\\]/gu, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\u{${c.codePointAt(0)!.toString(16)}}`));
+  const esc = s.replace(/[\p{C}\p{Zl}\p{Zp}"\\]/gu, (c) => (c === '"' || c === '\\' ? `\\${c}` : escapeOne(c)));
   return `"${esc}"`;
 }
 

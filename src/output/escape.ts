@@ -13,11 +13,13 @@ const UNSAFE_BUT_LF_G = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u
 
 const SHORT: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-function escapeOne(c: string): string {
+/** One character in the escaped notation every output uses: `\t`, `\x1b`, `\u202e` (`\u{1f600}` above the BMP). */
+export function escapeOne(c: string): string {
   const short = Object.hasOwn(SHORT, c) ? SHORT[c] : undefined;
   if (short) return short;
-  const n = c.charCodeAt(0);
-  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  const n = c.codePointAt(0)!;
+  if (n < 0x100) return `\\x${n.toString(16).padStart(2, '0')}`;
+  return n > 0xffff ? `\\u{${n.toString(16)}}` : `\\u${n.toString(16).padStart(4, '0')}`;
 }
 
 /** One value for a table cell or a `-o name` line: every unsafe character as `\x1b`, `\n`, `\u202e`. */

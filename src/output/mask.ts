@@ -49,10 +49,14 @@ export function isSecretEntry(key: string, value: unknown): boolean {
 }
 
 // Secret-looking parts of any string. A cheap test first: most strings have none of these.
-const MAYBE_SECRET = /sk-|\d:[\w-]{30}|:\/\/[^\s/@]*:[^\s/@]*@|bearer/i;
+const MAYBE_SECRET = /sk-|\d:[\w-]{30}|:\/\/[^\s/@]*:\S*@|@(?:tcp|unix)\(|bearer/i;
 const SHAPES: Array<[RegExp, (m: string, ...g: string[]) => string]> = [
   // scheme://user:PASSWORD@host
+  // (the password runs to the last @ of the URL: `p@ss/w0rd`, `se#cret`; not a port and path: host:8080/a@b)
+  [/(:\/\/[^\s/?#@:]*:)(?!\d+(?:[/?#]|$))(\S+)@(?=[^\s@]*(?:\s|$))/g, (_m, head) => `${head}****@`],
   [/(:\/\/[^\s/?#@:]*:)([^\s/?#@]+)@/g, (_m, head) => `${head}****@`],
+  // Go DSNs, as One API's SQL_DSN / LOG_SQL_DSN: user:PASSWORD@tcp(host:port)/db
+  [/(^|[\s'"=])([^\s:@'"=/]+:)(\S+?)@(tcp|unix)\(/g, (_m, pre, user, _pw, net) => `${pre}${user}****@${net}(`],
   [/\b(Bearer)(\s+)([A-Za-z0-9._~+/=-]+)/gi, (_m, word, sp, v) => `${word}${sp}${maskSecret(v)}`],
   // OpenAI-style and One API keys (sk-..., sk-ant-...)
   [/(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{6,}/g, (m) => maskSecret(m)!],
@@ -111,7 +115,8 @@ function maskStored(v: unknown, key: string | null): unknown {
     if ((t.startsWith('{') || t.startsWith('[')) && v.length < 1_000_000) {
       try { return JSON.stringify(maskStored(JSON.parse(v), null)); } catch { /* plain text */ }
     }
-    return v;
+    // free text written by another tool: a key, bot token, password in a URL or bearer inside it
+    return maskShapes(v);
   }
   if (typeof v === 'number') return key !== null && isSecretEntry(key, v) ? maskSecret(v) : v;
   // a secret-named key holding a structure (secrets: {...}): nothing of it is shown

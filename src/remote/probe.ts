@@ -34,6 +34,8 @@ export interface GatewayTarget {
   token?: string | null;
   /** extra trusted CA certificates (PEM) for https, beside the default ones */
   ca?: string | null;
+  /** where SSL_CERT_FILE / NODE_EXTRA_CA_CERTS are read (the run's environment; default process.env) */
+  env?: Record<string, string | undefined>;
 }
 
 export interface GatewayHealth {
@@ -69,24 +71,50 @@ export function bearerAllowed(base: string, throughSsh: boolean): boolean {
   return throughSsh && isLoopbackHost(u.hostname);
 }
 
-async function defaultCas(): Promise<string[]> {
-  const tls = await import('node:tls');
+const PEM_RE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** The certificates of a PEM bundle file; none when it cannot be read. */
+function pemFile(file: string | undefined, readFileSync: typeof import('node:fs').readFileSync): string[] {
+  if (!file) return [];
+  try { return readFileSync(file, 'utf8').match(PEM_RE) ?? []; } catch { return []; }
+}
+
+/**
+ * The CAs an https gateway is checked against, on every Node version: Node's bundled roots,
+ * NODE_EXTRA_CA_CERTS, and the operating system's store (Node >= 22.15 reads it itself; on every
+ * version also the bundle OpenSSL uses, $SSL_CERT_FILE or Debian's /etc/ssl/certs/ca-certificates.crt,
+ * which is where an internal CA installed with update-ca-certificates lands).
+ */
+export async function defaultCas(env: Record<string, string | undefined> = process.env): Promise<string[]> {
+  const [tls, { readFileSync }] = await Promise.all([import('node:tls'), import('node:fs')]);
   const get = (tls as unknown as { getCACertificates?: (k: string) => string[] }).getCACertificates;
-  if (!get) return [...tls.rootCertificates];
-  // Node >= 22.15: the bundled roots plus NODE_EXTRA_CA_CERTS, and the operating system's store
-  let system: string[] = [];
-  try { system = get('system'); } catch { /* not available here */ }
-  return [...new Set([...get('default'), ...system])];
+  const out = get ? [...get('default')] : [...tls.rootCertificates, ...pemFile(env.NODE_EXTRA_CA_CERTS, readFileSync)];
+  if (get) { try { out.push(...get('system')); } catch { /* not available here */ } }
+  out.push(...pemFile(env.SSL_CERT_FILE || '/etc/ssl/certs/ca-certificates.crt', readFileSync));
+  return [...new Set(out)];
+}
+
+/** One TLS context per CA file for the whole run (parsing ~150 roots per request would cost milliseconds each). */
+const secureContexts = new Map<string, Promise<import('node:tls').SecureContext>>();
+function secureContextFor(extraCa: string | null | undefined, env: Record<string, string | undefined>): Promise<import('node:tls').SecureContext> {
+  const key = `${extraCa ?? ''}\0${env.SSL_CERT_FILE ?? ''}\0${env.NODE_EXTRA_CA_CERTS ?? ''}`;
+  let p = secureContexts.get(key);
+  if (!p) {
+    p = (async () => (await import('node:tls')).createSecureContext({ ca: [...await defaultCas(env), ...(extraCa ? [extraCa] : [])] }))();
+    secureContexts.set(key, p);
+  }
+  return p;
 }
 
 /** One GET with a timeout; never throws (a transport failure is in the result). */
 export async function httpGet(url: string, timeoutMs: number, opts: {
   stream?: () => Promise<Duplex>; signal?: AbortSignal; headers?: Record<string, string>; ca?: string | null;
+  env?: Record<string, string | undefined>;
 } = {}): Promise<HttpResult> {
   const u = new URL(url);
   const https = u.protocol === 'https:';
   const request = (https ? (await import('node:https')).request : (await import('node:http')).request) as typeof import('node:https').request;
-  const ca = https && opts.ca ? [...await defaultCas(), opts.ca] : undefined;
+  const secureContext = https ? await secureContextFor(opts.ca, opts.env ?? process.env) : undefined;
   const t0 = performance.now();
   const path = u.pathname;
   return new Promise<HttpResult>((resolve) => {
@@ -102,7 +130,9 @@ export async function httpGet(url: string, timeoutMs: number, opts: {
     const reqOpts: import('node:https').RequestOptions = {
       host, port: u.port || (https ? 443 : 80), path: `${u.pathname}${u.search}`, method: 'GET',
       headers: { connection: 'close', 'user-agent': 'sayclaw', accept: 'application/json', ...opts.headers },
-      servername: https && !isIP(host) ? host : undefined, ca,
+      servername: https && !isIP(host) ? host : undefined,
+      // handed on to tls.connect (the typings of https.request leave it out)
+      ...({ secureContext } as object),
     };
     if (opts.stream) {
       // no agent: node then opens the connection with createConnection (an agent ignores it)
@@ -112,7 +142,7 @@ export async function httpGet(url: string, timeoutMs: number, opts: {
           if (!https) { cb(null, s); return; }
           const tls = await import('node:tls');
           // host: the name the certificate is checked against (an IP is never sent as SNI)
-          cb(null, tls.connect({ socket: s as import('node:net').Socket, host, servername: reqOpts.servername, ca }));
+          cb(null, tls.connect({ socket: s as import('node:net').Socket, host, servername: reqOpts.servername, secureContext }));
         }, (e: Error) => cb(e));
         return undefined;
       }) as unknown as typeof reqOpts.createConnection;
@@ -178,7 +208,7 @@ export async function probeGateway(t: GatewayTarget, timeoutMs: number, signal?:
   const base = t.base.replace(/\/+$/, '');
   const tokenSent = !!t.token && bearerAllowed(base, !!t.stream);
   const headers: Record<string, string> = tokenSent ? { authorization: `Bearer ${t.token}` } : {};
-  const o = { stream: t.stream, signal, headers, ca: t.ca };
+  const o = { stream: t.stream, signal, headers, ca: t.ca, env: t.env };
   const [h, r] = await Promise.all([httpGet(`${base}/healthz`, timeoutMs, o), httpGet(`${base}/readyz`, timeoutMs, o)]);
   return judgeProbes(h, r, tokenSent);
 }

@@ -254,7 +254,9 @@ describe('signals', () => {
     mkdirSync(dir);
     const out = join(dir, 'raw.csv');
     for (let i = 0; i < 5; i++) {
-      proxy.slow(20); // the export is surely still streaming when timeout fires
+      // ~100 chunks of 60,000 rows, each held 150 ms: the export streams for ~15 s, so it is surely
+      // still streaming when timeout fires (at 20 ms a quiet machine finished inside the 3 s)
+      proxy.slow(150);
       // 3 s: well after startup (a signal before sayclaw runs kills it before it wrote anything)
       const r = await spawnBin([...RANGE, '--raw', '--out', out], viaProxy(), { wrap: ['timeout', '--preserve-status', '-s', 'TERM', '3'], killAfterMs: 30000 });
       noCrash(r);

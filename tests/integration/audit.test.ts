@@ -199,6 +199,36 @@ describe('audit: never a secret, never a control byte', () => {
     expect(shown.after).toEqual({ unreadable: expect.stringMatching(/^not JSON \(\d+ bytes, not shown\)$/) });
   });
 
+  test('secrets buried in free text another tool wrote are masked too, also where the summary cuts the text', async () => {
+    const id = 'aaaaaaaa-0000-4000-8000-0000000bleak';
+    // the bot token starts at character 33 of its value, so a summary cut at 40 characters used to show 7 of it
+    const bot = `7000000123:AAH${LEAK}abcdefghijklmnopqrstuvwxyz0123`;
+    await insertAudit([{
+      id, action: 'instances.update', target_type: 'instance', target_id: target, created_at: new Date(Date.now() - 30000),
+      before_json: JSON.stringify({ notes: 'old note' , tg: 'none' }),
+      after_json: JSON.stringify({ notes: `new key is sk-proj-${LEAK}ABCDEFGHIJ ok; db mysql://app:pw_${LEAK}@db.internal/x`, tg: `the bot xx ${bot} here`,
+        header: `sent Authorization: Bearer ${LEAK}0123456789abcdef` }),
+      reason: null,
+    }]);
+    const runs: RunResult[] = [];
+    for (const f of FORMATS) {
+      runs.push(await t.run(['audit', 'ls', '--target', target, '-o', f]));
+      runs.push(await t.run(['audit', 'show', id, '-o', f]));
+      runs.push(await t.run(['instances', 'history', target, '-o', f]));
+    }
+    runs.push(await t.run(['audit', 'show', id], { tty: true }));
+    runs.push(await t.run(['audit', 'ls', '--target', target], { tty: true }));
+    for (const r of runs) {
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(LEAK);
+      // not even the start of the bot token's secret part (the summary cut used to leave it)
+      expect(r.stdout + r.stderr).not.toContain('7000000123:AAH');
+    }
+    const shown = JSON.parse((await t.run(['audit', 'show', id, '-o', 'json'])).stdout);
+    expect(shown.after.notes).toBe('new key is ****GHIJ ok; db mysql://app:****@db.internal/x');
+    expect(shown.after.tg).toBe('the bot xx ****0123 here');
+  });
+
   test('what sayclaw itself writes about keys holds a fingerprint, never the key (add, reveal)', async () => {
     const mk = join(t.tmp, 'audit-mk.key');
     writeFileSync(mk, randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -230,7 +260,7 @@ describe('audit: never a secret, never a control byte', () => {
       }
     }
     const j = json(await t.run(['audit', 'ls', '--target', target, '-o', 'json']));
-    expect(j[0]!.reason).toBe(ctrlReason);
+    expect(j.find((r) => r.id === 'aaaaaaaa-0000-4000-8000-00000000leak')!.reason).toBe(ctrlReason);
   });
 });
 

@@ -229,6 +229,12 @@ describe('refused and missing', () => {
       expect(r.stderr).toMatch(/sayclaw schema init/);
       expect(r.stderr).toMatch(/SAYCLAW_DB_PORTAL/);
       expect(errors(r.stderr)).toHaveLength(1);
+      // One API's tables are not sayclaw's to create: the hint names the One API setting, never schema init
+      const o = await t.run(['keys', 'oneapi', 'ls'], { env: { SAYCLAW_DB_ONEAPI: empty } });
+      expect(o.code).toBe(5);
+      expect(errors(o.stderr)).toHaveLength(1);
+      expect(o.stderr).toMatch(/SAYCLAW_DB_ONEAPI/);
+      expect(o.stderr).not.toMatch(/schema init/);
     } finally {
       await sql.raw(`DROP DATABASE \`${empty}\``).execute(t.db);
     }

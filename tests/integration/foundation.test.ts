@@ -164,7 +164,11 @@ describe('output formats and exit codes', () => {
     expect(b.stderr).toMatch(/unknown option '--outptu'[\s\S]*Did you mean --output\?/);
     const c = await t.run(['doctor', '-o', 'xml']);
     expect(c.code).toBe(2);
-    expect(c.stderr).toMatch(/Allowed choices are table, wide, json/);
+    // a refused choice reads like every other refused value
+    expect(c.stderr).toBe('error: --output: unknown value xml (use one of table, wide, json, ndjson, csv, yaml, name)\n');
+    const d = await t.run(['users', 'ls', '--status', 'activ e']);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toBe('error: --status: unknown value "activ e" (use one of active, revoked)\n');
   });
 
   test('help exit-codes lists every code, one line each with its meaning, the same codes as the README table', async () => {

@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { startLab, type Lab } from '../support/lab.js';
@@ -60,7 +60,9 @@ beforeAll(async () => {
   servers.push(hs, ps);
   ports['oc-gw-tls'] = await listen(hs);
   ports['oc-gw-plain'] = await listen(ps);
-  for (const n of [REAL, 'oc-gw-old', 'oc-gw-never']) ports[n] = await lab.freePort();
+  // the real gateway also listens on derived ports (base+2, +4, ...): a block of its own
+  ports[REAL] = lab.gatewayPort();
+  for (const n of ['oc-gw-old', 'oc-gw-never']) ports[n] = await lab.freePort();
   lab.runGateway(lab.servers[0]!, 'oc-gw-old', ports['oc-gw-old']!, { old: true });
   lab.runGateway(lab.servers[0]!, 'oc-gw-never', ports['oc-gw-never']!, { ready: false });
   const row = (id: string, o: { url?: string | null; server?: number } = {}) => ({
@@ -82,8 +84,8 @@ afterAll(async () => {
 }, 120000);
 
 interface Row { id: string; state: string; status: string; live: boolean | null; ready: boolean | null; reason: string | null; token_sent: boolean; http_status: number | null }
-const health = async (args: string[]) => {
-  const r = await t.run(['instances', 'health', ...args, '-o', 'json']);
+const health = async (args: string[], env?: Record<string, string>) => {
+  const r = await t.run(['instances', 'health', ...args, '-o', 'json'], env ? { env } : {});
   return { code: r.code, rows: r.stdout ? JSON.parse(r.stdout) as Row[] : [], stderr: r.stderr };
 };
 
@@ -105,8 +107,16 @@ test('the real gateway: not ready (startup-sidecars) while starting, then health
   if (last?.state !== 'healthy') {
     // say why: the container's state and its last log lines (a starved host, or a crash)
     const st = lab.docker(lab.servers[0]!, ['inspect', '-f', '{{.State.Status}} exit={{.State.ExitCode}} oom={{.State.OOMKilled}}', REAL]);
-    const logs = lab.docker(lab.servers[0]!, ['logs', '--tail', '5', REAL]);
-    throw new Error(`the real gateway was not healthy within 420 s (states seen: ${seen.join(' -> ')}; container ${st}; load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})\n${logs}`);
+    // its whole output, and the gateway's own log file (it says why it exited when stdout does not)
+    const logs = lab.docker(lab.servers[0]!, ['logs', '--tail', '40', REAL]);
+    const own = (() => {
+      try {
+        const dir = join(t.tmp, 'gw-log');
+        lab.docker(lab.servers[0]!, ['cp', `${REAL}:/tmp/openclaw/.`, dir]);
+        return readdirSync(dir).map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8').split('\n').slice(-40).join('\n')}`).join('\n');
+      } catch (e) { return `(no gateway log file: ${(e as Error).message.split('\n')[0]})`; }
+    })();
+    throw new Error(`the real gateway was not healthy within 420 s (states seen: ${seen.join(' -> ')}; container ${st}; load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})\n${logs}\n${own}`);
   }
   // connection refused first, then live but not ready because the sidecars still start, then healthy
   expect(seen[0]).toBe('unreachable');
@@ -164,6 +174,10 @@ test('https: refused without the CA; healthy with gateway.caFile, the token sent
   expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
   expect(tlsRec.seen.map((x) => `${x.path} ${x.headers.authorization}`).sort()).toEqual([
     '/healthz Bearer gwt_oc-gw-tls_secret_0123456789', '/readyz Bearer gwt_oc-gw-tls_secret_0123456789']);
+  // the operating system's store: a CA installed into the bundle OpenSSL reads ($SSL_CERT_FILE, else
+  // /etc/ssl/certs/ca-certificates.crt) is trusted without gateway.caFile, on every Node version
+  r = await health(['oc-gw-tls'], { SSL_CERT_FILE: caFile });
+  expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
   // https inside the SSH channel: still TLS end to end, the certificate still checked
   r = await health(['oc-gw-tls', '--via', 'ssh', '--set', `gateway.caFile=${caFile}`]);
   expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });

@@ -31,6 +31,8 @@ const CONFIG = `{
   },
   deep: { a: { b: { c: [{ d: 'Bearer ${BEARER}', e: ['${SK}'], secrets: ['PLANTEDarr0009', { x: 'PLANTEDobj0010' }] }] } } },
   database: { dsn: 'mysql://oc:${URL_PW}@db.internal:3306/oc', password: 'PLANTEDdbpw0011' },
+  // passwords holding @ / # ?, and One API's own Go DSN form
+  odd: { pg: 'postgres://u:p@ss/PLANTEDodd0017@db:5432/x', proxy: 'http://u:se#PLANTEDodd0018@proxy:3128', sqlDsn: 'root:PLANTEDgo0019@tcp(127.0.0.1:3306)/oneapi' },
   credentials: { user: 'svc', pass: 'PLANTEDcred0012' },
 }`;
 
@@ -73,6 +75,7 @@ test('instances show: JSON5 parsed, every planted secret masked in every format'
   expect(d.config.deep.a.b.c[0]).toEqual({ d: 'Bearer ****0004', e: ['****0001'], secrets: ['****0009', { x: '****0010' }] });
   expect(d.config.database).toEqual({ dsn: 'mysql://oc:****@db.internal:3306/oc', password: '****0011' });
   expect(d.config.credentials).toEqual({ user: '****', pass: '****0012' });
+  expect(d.config.odd).toEqual({ pg: 'postgres://u:****@db:5432/x', proxy: 'http://u:****@proxy:3128', sqlDsn: 'root:****@tcp(127.0.0.1:3306)/oneapi' });
   expect(d.gateway_url).toBe('http://ops:****@127.0.0.1:18789');
   expect(d.notes).toBe('rotated ****0001');
   // the table shows the config pretty-printed, masked

@@ -142,6 +142,12 @@ describe('near misses everywhere: exit 4 with the closest names; emails case-ins
     r = await t.run(['keys', 'revoke', 'AAAA1111-0000-4000-8000-000000000001', '--dry-run']);
     expect(r.code).toBe(4);
     expect(r.stderr).toBe('error: no such master key: AAAA1111-0000-4000-8000-000000000001 (closest: aaaa1111-0000-4000-8000-000000000001)\n');
+    // a typo in a short prefix (the README's form) suggests the keys whose ids start nearly so
+    r = await t.run(['keys', 'revoke', 'bbbb3334', '--dry-run']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe('error: no such master key: bbbb3334 (closest: bbbb3333-0000-4000-8000-000000000003)\n');
+    r = await t.run(['keys', 'revoke', 'aaaa111Z', '--dry-run']);
+    expect(r.stderr).toBe('error: no such master key: aaaa111Z (closest: aaaa1111-0000-4000-8000-000000000001)\n');
     r = await t.run(['keys', 'revoke', 'bbbb3333-0000-4000-8000-000000000003', '--yes']);
     expect(r.code).toBe(0);
     expect((await t.db.selectFrom('admin.api_master_keys').select('status').where('id', '=', 'bbbb3333-0000-4000-8000-000000000003').executeTakeFirstOrThrow()).status).toBe('revoked');

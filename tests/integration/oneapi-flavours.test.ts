@@ -304,7 +304,7 @@ describe('new-api: what counts', () => {
       const k = JSON.parse((await t.run(['keys', 'oneapi', 'ls', '--prefix', inst(1).token_name, '-o', 'json'], { clock })).stdout);
       expect(k[0]).toMatchObject({ used_usd: '0.049380', remain_usd: '19.999960' });
       const table = await t.run(['keys', 'oneapi', 'ls', '--prefix', inst(1).token_name], { clock, tty: true });
-      expect(table.stderr).toMatch(/money = quota \/ 250000\.5 per USD, One API .*options QuotaPerUnit/);
+      expect(table.stderr).toMatch(/money = quota \/ 250000\.5 per USD \(One API .*options QuotaPerUnit\)/);
       expect((await summary(['--set', 'usage.quotaPerUsd=500000']))[inst(1).id]!.cost_usd).toBe('0.001170');
       expect((await summary(['--set', 'usage.quotaPerUsd=7.5']))[inst(1).id]!.cost_usd).toBe('78.000000');
       await t.db.updateTable('oneapi.options').set({ value: '5e5x' }).where('key', '=', 'QuotaPerUnit').execute();

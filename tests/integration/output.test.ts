@@ -100,7 +100,8 @@ describe('hostile bytes never reach the terminal raw (issue #12)', () => {
   test('arguments echoed in errors are escaped the same way', async () => {
     const nf = await t.run(['instances', 'show', 'oc-\x1b[2J\x1b]0;x\x07']);
     expect(nf.code).toBe(4);
-    expect(nf.stderr).toContain('no such instance: oc-\\x1b[2J\\x1b]0;x\\x07');
+    // quoted, so the invisible ends of what was typed show; escaped like every other output
+    expect(nf.stderr).toContain('no such instance: "oc-\\x1b[2J\\x1b]0;x\\x07"');
     expect(nf.stderr).not.toMatch(RAW);
     const opt = await t.run(['instances', 'ls', '--\x1b[2Jx']);
     expect(opt.code).toBe(2);
@@ -162,6 +163,19 @@ describe('the count line (issue #14)', () => {
     expect(one2.stderr).toBe('1 user\n');
     const servers = await t.run(['servers', 'ls'], { tty: true });
     expect(servers.stderr).toMatch(/^\d+ servers\n$/);
+    // every other list verb: one count line, and the count is the table's rows (header excluded)
+    const inst = fleet.instances[0]!.id;
+    const lists = [['keys', 'ls', '--all'], ['keys', 'oc', 'ls'], ['keys', 'oneapi', 'ls', '--all'], ['audit', 'ls'], ['jobs', 'ls'],
+      ['users', 'admins', 'ls', '--all'], ['instances', 'ls', '--all'], ['servers', 'ls', '--all'], ['instances', 'history', inst]];
+    for (const argv of lists) {
+      const r = await t.run([...argv, '--no-color'], { tty: true });
+      expect({ argv, code: r.code }).toEqual({ argv, code: 0 });
+      // the count line first (a verb may add a summary line after it: keys oc ls's problems)
+      const m = /^(\d+) [a-z][^\n]*\n/.exec(r.stderr);
+      expect({ argv, stderr: r.stderr, ok: !!m }).toEqual({ argv, stderr: r.stderr, ok: true });
+      const rows = r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+      expect({ argv, rows }).toEqual({ argv, rows: Number(m![1]) === 0 ? 0 : Number(m![1]) + 1 });
+    }
   });
 
   test('an empty admins ls says so, on a terminal and off it; -q silences it', async () => {

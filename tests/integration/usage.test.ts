@@ -304,6 +304,9 @@ describe('usage rollup', () => {
     expect(await rows()).toEqual([]);
     const none = await sql<{ n: string }>`SELECT (SELECT COUNT(*) FROM ${sql.table('admin.job_runs')} WHERE job = 'usage rollup') + (SELECT COUNT(*) FROM ${sql.table('admin.admin_logs')} WHERE action = 'usage.rollup') AS n`.execute(t.db);
     expect(none.rows[0]!.n).toBe('0');
+    // one day is "1 day" (plurals come from one helper)
+    const oneDay = await run(['usage', 'rollup', '--date', '2026-10-22', '--dry-run']);
+    expect(oneDay.stderr).toMatch(/^would roll up 2026-10-22\.\.2026-10-22 \(1 day, /m);
     const r1 = await run(['usage', 'rollup', '--since', '2026-10-22', '--until', '2026-10-28', '-o', 'json']);
     expect(r1.stderr).toBe('');
     expect(r1.code).toBe(0);

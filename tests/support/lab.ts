@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { createServer, connect } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { MysqlDB } from '../../src/db/types.js';
 
@@ -104,6 +104,8 @@ export interface Lab {
   /** insert the servers into admin.servers; returns their ids in order */
   register(db: Kysely<MysqlDB>): Promise<string[]>;
   freePort(): Promise<number>;
+  /** a base port for a real OpenClaw gateway on the host network (see gatewayPort()) */
+  gatewayPort(): number;
   close(): Promise<void>;
 }
 
@@ -142,6 +144,67 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(p));
     });
   });
+}
+
+/**
+ * A base port for a real OpenClaw gateway on the host network. The gateway also listens on
+ * derived ports (browser control base+2, canvas base+4, browser CDP ports from base+11 up to
+ * base+110: OpenClaw's docs/gateway/multiple-gateways.md), so two gateways whose bases are close
+ * break each other (one exits at start). Bases are blocks of GATEWAY_BLOCK ports, claimed across
+ * every test process on this machine with a file per block (O_EXCL; a claim of a dead pid is
+ * taken over), and none of a block's ports may be listening; they lie below the ephemeral range,
+ * so no listen(0) elsewhere lands in one. Released by releaseGatewayPorts() (lab.close()).
+ */
+export const GATEWAY_BLOCK = 128;
+const GATEWAY_CLAIMS = join(tmpdir(), 'sayclaw-lab-ports');
+const myClaims = new Set<string>();
+
+function listening(): Set<number> {
+  const out = new Set<number>();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = readFileSync(f, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c[3] === '0A') out.add(parseInt(c[1]!.split(':').pop()!, 16));
+    }
+  }
+  return out;
+}
+
+export function gatewayPort(): number {
+  mkdirSync(GATEWAY_CLAIMS, { recursive: true });
+  const busy = listening();
+  // below the kernel's ephemeral range (32768-60999 here), where every listen(0) of the tests lands
+  const first = Math.ceil(20000 / GATEWAY_BLOCK);
+  const blocks = Math.floor(32000 / GATEWAY_BLOCK) - first;
+  const start = Math.floor(Math.random() * blocks);
+  for (let k = 0; k < blocks; k++) {
+    const base = (first + ((start + k) % blocks)) * GATEWAY_BLOCK;
+    let free = true;
+    for (let p = base; p < base + GATEWAY_BLOCK && free; p++) if (busy.has(p)) free = false;
+    if (!free) continue;
+    const claim = join(GATEWAY_CLAIMS, String(base));
+    try {
+      writeFileSync(claim, String(process.pid), { flag: 'wx' });
+    } catch {
+      // taken: by a live process, or left by a dead one (take it over)
+      let pid = 0;
+      try { pid = Number(readFileSync(claim, 'utf8')); } catch { continue; }
+      let alive = true;
+      try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+      if (alive || pid === process.pid) continue;
+      writeFileSync(claim, String(process.pid));
+    }
+    myClaims.add(claim);
+    return base;
+  }
+  throw new Error('test lab: no free block of gateway ports between 20000 and 32000');
+}
+
+export function releaseGatewayPorts(): void {
+  for (const c of myClaims) { try { rmSync(c, { force: true }); } catch { /* gone */ } }
+  myClaims.clear();
 }
 
 async function waitFor(what: string, ms: number, probe: () => Promise<boolean>, logFile?: string): Promise<void> {
@@ -354,6 +417,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       return ids;
     },
     freePort,
+    gatewayPort,
     async close() {
       const t0 = Date.now();
       const dbg = (m: string) => { if (process.env.SAYCLAW_LAB_DEBUG) process.stderr.write(`lab close: ${m} at ${Date.now() - t0} ms\n`); };
@@ -365,6 +429,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       await Promise.all(engines.map((e) => lab.stopEngine(e)));
       dbg('engines stopped');
       for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      releaseGatewayPorts();
       // overlay mounts under data-root are gone once dockerd stopped; remove what is left
       try { execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' }); } catch { /* none */ }
       dbg('unmounted');
@@ -435,8 +500,8 @@ export interface LabGateway { id: string; server: string; kind: string; url: str
  */
 export async function runLabGateways(lab: Lab, db: Kysely<MysqlDB>): Promise<LabGateway[]> {
   const out: LabGateway[] = [];
-  const add = async (s: LabServer, id: string, kind: string, start: (port: number, token: string) => Promise<unknown> | unknown) => {
-    const port = await lab.freePort();
+  const add = async (s: LabServer, id: string, kind: string, start: (port: number, token: string) => Promise<unknown> | unknown, realGateway = false) => {
+    const port = realGateway ? lab.gatewayPort() : await lab.freePort();
     const token = `gwt_${crypto.randomUUID().replace(/-/g, '')}`;
     await start(port, token);
     await db.insertInto('admin.oc_instances').values({ id, server_id: s.id!, name: id, gateway_port: port, gateway_url: `http://127.0.0.1:${port}`,
@@ -448,7 +513,7 @@ export async function runLabGateways(lab: Lab, db: Kysely<MysqlDB>): Promise<Lab
     if (!s.id) throw new Error('test lab: register() the servers first');
     if (s.engine.index < 0) continue;
     const id = `oc-lab-${String(i + 1).padStart(2, '0')}`;
-    if (i === 0 && real) await add(s, id, `real OpenClaw ${OPENCLAW_VERSION} gateway (${OPENCLAW_IMAGE})`, (p, token) => lab.runOpenclaw(s, id, p, { token }));
+    if (i === 0 && real) await add(s, id, `real OpenClaw ${OPENCLAW_VERSION} gateway (${OPENCLAW_IMAGE})`, (p, token) => lab.runOpenclaw(s, id, p, { token }), true);
     else await add(s, id, `busybox stand-in (${LAB_IMAGE}, ready)`, (p) => lab.runGateway(s, id, p));
   }
   const last = lab.servers[lab.servers.length - 1];

@@ -32,6 +32,14 @@ test('secret shapes inside any string, under any key', () => {
   expect(maskShapes('https://api.telegram.org/bot1234567890:AAHk-abcdefghijklmnopqrstuvwxyz012/getMe')).toBe('https://api.telegram.org/bot****z012/getMe');
   expect(maskShapes('postgres://oc:hunter2hunter2@db:5432/x')).toBe('postgres://oc:****@db:5432/x');
   expect(maskShapes('https://:only-a-password@host/')).toBe('https://:****@host/');
+  // a password holding @, /, # or ?: everything up to the URL's last @ is the password
+  expect(maskShapes('postgres://u:p@ss/w0rd@db:5432/x')).toBe('postgres://u:****@db:5432/x');
+  expect(maskShapes('http://u:se#cret@proxy:3128 then mysql://a:b?c@h/x')).toBe('http://u:****@proxy:3128 then mysql://a:****@h/x');
+  // a port and a path with an @ in it is no password
+  expect(maskShapes('https://host:8080/users/@me')).toBe('https://host:8080/users/@me');
+  // Go DSNs (One API's SQL_DSN, LOG_SQL_DSN)
+  expect(maskShapes('SQL_DSN=root:pa55@word@tcp(127.0.0.1:3306)/oneapi')).toBe('SQL_DSN=root:****@tcp(127.0.0.1:3306)/oneapi');
+  expect(maskShapes("dsn: 'oneapi:pw@unix(/run/mysqld.sock)/logs'")).toBe("dsn: 'oneapi:****@unix(/run/mysqld.sock)/logs'");
   expect(maskShapes('Authorization: Bearer abc.def.ghijklmnop')).toBe('Authorization: Bearer ****mnop');
   expect(maskShapes('bearer short')).toBe('bearer ****');
   // left alone: look-alikes that are not secrets

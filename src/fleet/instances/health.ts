@@ -65,7 +65,7 @@ export function readGatewayCa(caFile: string | null, env: Record<string, string 
 
 export async function probeInstances(remote: RemoteSession | null, targets: InstanceTarget[], opts: {
   via: Via; timeoutMs: number; concurrency: number; signal: AbortSignal;
-  tokens?: Map<string, string | null>; ca?: string | null;
+  tokens?: Map<string, string | null>; ca?: string | null; env?: Record<string, string | undefined>;
   onDone?: (o: Outcome<InstanceTarget, unknown>, done: number, total: number) => void;
 }): Promise<HealthRow[]> {
   const { fanOut } = await import('../../remote/fanout.js');
@@ -83,7 +83,7 @@ export async function probeInstances(remote: RemoteSession | null, targets: Inst
         stream = viaSsh(await remote!.conn(serverOf(t)), base, opts.signal);
       } catch (err) { return failed(t, base, `ssh: ${(err as Error).message}`); }
     }
-    const h = await probeGateway({ base, stream, token: opts.tokens?.get(t.id) ?? null, ca: opts.ca }, opts.timeoutMs, opts.signal);
+    const h = await probeGateway({ base, stream, token: opts.tokens?.get(t.id) ?? null, ca: opts.ca, env: opts.env }, opts.timeoutMs, opts.signal);
     return {
       id: t.id, server_name: t.server_name, via: opts.via, url: base, state: h.state, status: h.state === 'healthy' ? 'healthy' : 'unhealthy',
       live: h.live, ready: h.ready, reason: h.reason, http_status: h.http_status, latency_ms: h.latency_ms, token_sent: h.token_sent,

@@ -11,6 +11,7 @@ import type { MasterKey } from './master-key-source.js';
 import { eqExact, inExact, likePrefix, naturalCompare } from '../../db/sql-helpers.js';
 import { inTransaction } from '../../db/transaction.js';
 import { closestHint, closestNames, shownName } from '../suggest.js';
+import { closest } from '../closest.js';
 import { plural } from '../../output/format.js';
 
 export type MasterKeyRow = Selectable<ApiMasterKeysTable>;
@@ -91,8 +92,23 @@ export async function resolveMasterKeyId(db: Kysely<MysqlDB> | Transaction<Mysql
     throw new UsageError(`master key id prefix ${shownName(ref)} is ambiguous: it matches ${rows.length > AMBIGUOUS_SHOWN ? `more than ${AMBIGUOUS_SHOWN}` : rows.length} keys (${
       rows.slice(0, AMBIGUOUS_SHOWN).map((r) => `${r.id} ${r.provider}/${r.name} ${r.status}`).join('; ')}${more})`, { hint: 'type more characters of the id' });
   }
-  const close = await closestNames(db, { table: 'admin.api_master_keys', columns: ['id'], scanAll: true }, ref);
-  throw new NotFoundError(`no such master key: ${shownName(ref)}`, { hint: closestHint(close, 'sayclaw keys ls --all') });
+  throw new NotFoundError(`no such master key: ${shownName(ref)}`, { hint: closestHint(await closestKeyIds(db, ref), 'sayclaw keys ls --all') });
+}
+
+/**
+ * The ids closest to a mistyped id or id prefix: a short ref (`d87dc95Z`) is compared with the
+ * same number of leading characters of each id, then the whole ids are suggested. The master key
+ * table is small, so every id is read.
+ */
+async function closestKeyIds(db: Kysely<MysqlDB> | Transaction<MysqlDB>, ref: string): Promise<string[]> {
+  if (ref.length >= 36) return closestNames(db, { table: 'admin.api_master_keys', columns: ['id'], scanAll: true }, ref);
+  const ids = (await db.selectFrom('admin.api_master_keys').select('id').execute()).map((r) => r.id);
+  const byStart = new Map<string, string[]>();
+  for (const id of ids) {
+    const start = id.slice(0, ref.length);
+    byStart.set(start, [...(byStart.get(start) ?? []), id]);
+  }
+  return closest(ref, byStart.keys(), 3, { near: true }).flatMap((start) => byStart.get(start)!).slice(0, 3);
 }
 
 /**

@@ -136,7 +136,7 @@ export function validateServerInput(v: ServerInput, creating: boolean): void {
   if (v.region !== undefined && v.region !== null && v.region.length > 50) throw new UsageError('--region is at most 50 characters');
   if (v.provider !== undefined && v.provider !== null && v.provider.length > 50) throw new UsageError('--provider is at most 50 characters');
   if (v.status !== undefined && !(SERVER_STATUSES as readonly string[]).includes(v.status)) {
-    throw new UsageError(`invalid status "${v.status}"`, { hint: `use one of ${SERVER_STATUSES.join(', ')}` });
+    throw new UsageError(`--status: unknown value "${v.status}"`, { hint: `use one of ${SERVER_STATUSES.join(', ')}` });
   }
 }
 
