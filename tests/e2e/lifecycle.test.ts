@@ -237,6 +237,16 @@ describe('faults', () => {
     } finally { await lab.startEngine(lab.servers[1]!.engine); }
   });
 
+  test('a crash between container start and commit leaves a labelled container that servers check reports', async () => {
+    // what a kill -9 after the start leaves: the container, no row
+    lab.docker(lab.servers[1]!, ['run', '-d', '--name', 'oc-lc-crash', '--label', 'sayclaw.instance=oc-lc-crash', '--network', 'host', '-e', 'OPENCLAW_GATEWAY_PORT=21600', LAB_IMAGE]);
+    try {
+      const r = await t.run(['servers', 'check', 'lc-02', '-o', 'json']);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/unknown_container[\s\S]*oc-lc-crash|oc-lc-crash[\s\S]*unknown_container/);
+    } finally { lab.docker(lab.servers[1]!, ['rm', '-f', 'oc-lc-crash']); }
+  });
+
   test('Ctrl-C while waiting for ready: exit 130, container removed, nothing committed', async () => {
     const before = await rowCounts();
     const ac = new AbortController();
