@@ -13,7 +13,8 @@ interface CreateOpts {
   parallel?: number; reason?: string; dryRun?: boolean; yes?: boolean;
 }
 
-function waitMs(v: string | undefined): number {
+/** --wait D: seconds, or 120s / 3m (shared with recommission). */
+export function waitMs(v: string | undefined): number {
   if (v === undefined) return 120_000;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
   const m = /^(\d+)\s*(s|m)$/.exec(v.trim());

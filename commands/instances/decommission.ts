@@ -7,16 +7,9 @@ import { addFilterOptions, filterFromOpts, hasFilter, type FilterOpts } from './
 import { PREVIEW_COLUMNS } from './columns.js';
 import { ExitCode, ExitSignal, InterruptedError, UsageError } from '../../src/errors.js';
 import type { Context } from '../../src/context.js';
+import { waitMs } from './create.js';
 
 interface LifeOpts extends FilterOpts { reason?: string; dryRun?: boolean; yes?: boolean; max?: number; wait?: string; parallel?: number; time?: number }
-
-function waitMs(v: string | undefined): number {
-  if (v === undefined) return 120_000;
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const m = /^(\d+)\s*(s|m)$/.exec(v.trim());
-  if (!m || Number(m[1]) === 0) throw new UsageError(`--wait expects a duration like 120s or 3m, got "${v}"`);
-  return Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000);
-}
 
 async function runLife(ctx: Context, o: LifeOpts, ids: string[], decom: boolean): Promise<void> {
   if (ids.length && hasFilter(o)) throw new UsageError('give instance ids or --prefix/filters, not both');
