@@ -18,8 +18,8 @@ beforeAll(async () => {
   [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'lc' })]);
   await lab.register(t.db);
   const add = async (args: string[]) => { const r = await t.run(['templates', 'add', ...args]); if (r.code) throw new Error(r.stderr); };
-  await add(['bb', '--image', LAB_IMAGE, '--model', 'gpt-4o', '--quota', '500000', '--memory-mb', '256', '--port-range', '21000-21099']);
-  await add(['never', '--image', LAB_IMAGE_NEVER_READY, '--port-range', '21000-21099']);
+  await add(['bb', '--image', LAB_IMAGE, '--model', 'gpt-4o', '--quota', '500000', '--memory-mb', '256', '--port-range', '21000-21999']);
+  await add(['never', '--image', LAB_IMAGE_NEVER_READY, '--port-range', '21000-21999']);
   await add(['missing', '--image', 'sayclaw-lab-nothing:1', '--port-range', '21000-21099']);
   await add(['tiny', '--image', LAB_IMAGE, '--port-range', '21200-21200']);
   await t.db.insertInto('portal.users').values({ id: 'u-1', email: 'li.na@sayclaw.test', name: '李娜' }).execute();
@@ -74,7 +74,7 @@ describe('create with the stand-in gateway', () => {
     let r = await t.run(['instances', 'create', '--prefix', 'oc-lc-', '--template', 'bb', '--region', 'lab-east', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/will create 1 instance:/);
-    expect(r.stderr).toMatch(/oc-lc-02 +lc-01 +21001 \(checked again at create\)/);
+    expect(r.stderr).toMatch(/oc-lc-02 +lc-01 +21020 \(checked again at create\)/);
     expect(r.stderr).toMatch(/dry run: would create 1 instance; nothing changed/);
     expect(await rowCounts()).toEqual(before);
     expect(containers(0)).toEqual(['oc-lc-01 running']);
@@ -176,7 +176,7 @@ describe('decommission / recommission (stand-in gateway)', () => {
   test('the port of a decommissioned instance whose container still exists stays reserved', async () => {
     const r = await t.run(['instances', 'create', 'oc-lc-02', '--template', 'bb', '--server', 'lc-01', '-o', 'json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].gateway_port).toBe(21001);
+    expect(JSON.parse(r.stdout)[0].gateway_port).toBe(21020);
   });
 
   test('recommission: start, ready, row restored, token and mapping enabled; the assignment is not restored', async () => {
@@ -296,6 +296,9 @@ describe('--count and the port race', () => {
     expect(rows.map((x) => x.result)).toEqual(['created', 'created', 'created', 'created']);
     const ports = rows.map((x) => x.gateway_port);
     expect(new Set(ports).size).toBe(4);
+    // host network: at least 20 ports apart (the gateways' derived ports)
+    const sorted = [...ports].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]! - sorted[i - 1]!).toBeGreaterThanOrEqual(20);
     const db = (await q(sql<{ p: number }>`SELECT gateway_port AS p FROM ${sql.table('admin.oc_instances')} WHERE id LIKE 'oc-race-%'`)).map((x) => x.p);
     expect(db.sort()).toEqual([...ports].sort());
   });

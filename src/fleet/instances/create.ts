@@ -190,8 +190,7 @@ export async function planCreate(db: Kysely<MysqlDB>, remote: LifecycleRemote | 
     counts.set(s.id, (counts.get(s.id) ?? 0) + 1);
     const taken = hints.get(s.ip!) ?? new Set((await dbPorts(db, s.ip!)).filter((p) => !p.deleted).map((p) => p.port));
     hints.set(s.ip!, taken);
-    let hint: number | null = null;
-    for (let p = template.port_min; p <= template.port_max; p++) if (!taken.has(p)) { hint = p; break; }
+    const hint = pickPort(template.port_min, template.port_max, taken, new Set(), template.network);
     if (hint !== null) taken.add(hint);
     items.push({ id, server: s, server_name: s.name ?? s.id, port_hint: hint, alive_on_server: (counts.get(s.id) ?? 1) - 1, free_mem_mb: mem.get(s.id) ?? null });
   }
@@ -199,6 +198,27 @@ export async function planCreate(db: Kysely<MysqlDB>, remote: LifecycleRemote | 
 }
 
 // ---- the port pick under the lock ------------------------------------------------------
+
+/**
+ * On the host network a gateway also listens on ports derived from its own (browser control
+ * base+2, canvas base+4, browser CDP ports above): OpenClaw's docs/gateway/multiple-gateways.md
+ * asks for at least 20 ports between base ports. With bridge networking only the published port
+ * is on the host.
+ */
+export const HOST_PORT_SPACING = 20;
+
+/** The lowest port of [min, max] clear of the gateways' ports (spaced on the host network) and of listeners. */
+export function pickPort(min: number, max: number, gateways: Set<number>, listening: Set<number>, network: 'host' | 'bridge'): number | null {
+  const spacing = network === 'host' ? HOST_PORT_SPACING : 1;
+  const gw = [...gateways];
+  for (let p = min; p <= max; p++) {
+    if (gw.some((q) => Math.abs(p - q) < spacing)) continue;
+    let busy = false;
+    for (let d = 0; d < spacing && !busy; d++) if (listening.has(p + d)) busy = true;
+    if (!busy) return p;
+  }
+  return null;
+}
 
 function lockName(adminDb: string, ip: string): string {
   const n = `sayclaw:${adminDb}:ports:${ip}`;
@@ -255,6 +275,7 @@ async function withPortLock<T>(db: Kysely<MysqlDB>, remote: LifecycleRemote, adm
       const peers = (await listServers(conn, { state: 'alive' })).filter((x) => x.ip === s.ip);
       if (!peers.some((p) => p.id === s.id)) peers.push({ ...s, alive_instances: 0 });
       const taken = new Set<number>();
+      const listen = new Set<number>();
       const names = new Set<string>();
       const containerIds: string[] = [];
       for (const peer of peers) {
@@ -276,10 +297,9 @@ async function withPortLock<T>(db: Kysely<MysqlDB>, remote: LifecycleRemote, adm
       const conn2 = remote.cfg.docker.transport === 'tls' ? null : await remote.conn(s);
       if (conn2) {
         const r = await conn2.exec('cat /proc/net/tcp /proc/net/tcp6 2>/dev/null', { timeoutMs: 10000 });
-        listeningPorts(r.stdout).forEach((p) => taken.add(p));
+        listeningPorts(r.stdout).forEach((p) => listen.add(p));
       }
-      let port: number | null = null;
-      for (let p = tpl.port_min; p <= tpl.port_max; p++) if (!taken.has(p)) { port = p; break; }
+      const port = pickPort(tpl.port_min, tpl.port_max, taken, listen, tpl.network);
       if (port === null) {
         throw new SayclawError(`no free port in ${tpl.port_min}-${tpl.port_max} on ${s.name ?? s.id}`, ExitCode.RUNTIME, {
           hint: `widen the template's range: sayclaw templates update ${tpl.name} --port-range A-B` });
