@@ -19,6 +19,7 @@ import { registerUsage } from './usage/index.js';
 import { registerAudit } from './audit/index.js';
 import { registerJobs } from './jobs/index.js';
 import { registerTemplates } from './templates/index.js';
+import { registerTop } from './top/index.js';
 import { VERSION } from './version.js';
 
 export interface CliEnv {
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerJobs(program);
   registerTemplates(program);
+  registerTop(program);
   registerDoctor(program);
   registerSchema(program);
   registerConfig(program);

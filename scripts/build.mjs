@@ -44,7 +44,8 @@ const cesu8 = () => { let real = null; return {
 // it, so bytes that a verb never runs still cost time: `--help` needs none of these, `instances
 // ls` only mysql2 and kysely. bin/sayclaw compiles each chunk with its own code cache
 // (globalThis.__sayclawChunk); without it (plain node dist/main.cjs) they are plain require()s.
-const CHUNKS = ['mysql2', 'kysely', 'yaml', 'luxon'];
+// ansi-escapes: the terminal layer of `sayclaw top` (src/tui/terminal.ts), loaded by top only.
+const CHUNKS = ['mysql2', 'kysely', 'yaml', 'luxon', 'ansi-escapes'];
 const chunks = {
   name: 'chunks',
   setup(b) {

@@ -323,6 +323,23 @@ export class SshPool {
     });
   }
 
+  /**
+   * Forget one server's connection (closing it if it is open), so the next get() connects again.
+   * For long runs (`sayclaw top`) that reconnect after a failure or a dropped connection.
+   */
+  forget(key: string): void {
+    const p = this.conns.get(key);
+    this.conns.delete(key);
+    p?.then((c) => { c.close(); this.live.delete(c); }, () => undefined);
+  }
+
+  /** The server's connection if one was made and is still open (no new handshake). */
+  async openConn(key: string): Promise<SshConn | null> {
+    const p = this.conns.get(key);
+    if (!p) return null;
+    try { const c = await p; return c.isClosed ? null : c; } catch { return null; }
+  }
+
   /** Close every connection (on abort and at the end of the run). */
   closeAll(): void {
     for (const c of this.live) c.close();

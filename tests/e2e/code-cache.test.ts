@@ -48,12 +48,33 @@ test('written once per verb after a success, then read; a different verb gets it
   expect(readdirSync(join(dir, 'c')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 });
 
+test('--help: the text a run of this build printed is printed again without the bundle, per words asked and per NO_COLOR', async () => {
+  const env = { ...t.env, SAYCLAW_CACHE_DIR: join(dir, 'h') };
+  const helps = () => readdirSync(join(dir, 'h')).filter((f) => /^help-[0-9a-f]{8}-[0-9a-f]{8}\.txt$/.test(f));
+  const first = await runBin(['instances', '--help'], env);
+  expect(first).toMatchObject({ code: 0, stderr: '' });
+  expect(first.stdout).toMatch(/^Usage: sayclaw instances/);
+  expect(helps()).toHaveLength(1);
+  expect(statSync(join(dir, 'h', helps()[0]!)).mode & 0o777).toBe(0o600);
+  expect(readFileSync(join(dir, 'h', helps()[0]!), 'utf8')).toBe(first.stdout);
+  // the kept text is what is printed (marked here to see it is the file that answered)
+  writeFileSync(join(dir, 'h', helps()[0]!), `${first.stdout}kept\n`);
+  expect((await runBin(['instances', '--help'], env)).stdout).toBe(`${first.stdout}kept\n`);
+  // other words, or other colour settings: their own text
+  expect((await runBin(['instances', 'ls', '--help'], env)).stdout).toMatch(/^Usage: sayclaw instances ls/);
+  expect((await runBin(['instances', '--help'], { ...env, NO_COLOR: '1' })).stdout).toBe(first.stdout);
+  expect(helps()).toHaveLength(3);
+  // anything but plain words before --help goes through the bundle and is not kept
+  expect((await runBin(['instances', '--prefix', 'x', '--help'], env)).code).toBe(0);
+  expect(helps()).toHaveLength(3);
+});
+
 test('a corrupt cache is rejected by V8, the command runs as usual and the file is replaced', async () => {
   const env = { ...t.env, SAYCLAW_CACHE_DIR: dir };
-  const good = await runBin(['--help'], env);
+  const good = await runBin(['help', 'exit-codes'], env);
   const [name] = caches(dir);
   writeFileSync(join(dir, name!), Buffer.from('not a V8 code cache'.repeat(100)));
-  const again = await runBin(['--help'], env);
+  const again = await runBin(['help', 'exit-codes'], env);
   expect(again).toEqual(good);
   expect(readFileSync(join(dir, name!)).toString('latin1')).not.toContain('not a V8 code cache');
 });

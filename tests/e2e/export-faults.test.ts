@@ -214,7 +214,7 @@ describe('the database connection lost mid raw export', () => {
 });
 
 describe('the legacy PostgreSQL connection lost mid raw export', () => {
-  test('exit 5 with one line; no crash, no temp file, lock released', async () => {
+  test('exit 5 with one line; no crash, no temp file, the final name untouched, lock released, job failed', async () => {
     const { createTestEnv: mk } = await import('../support/testenv.js');
     const { pgParts } = await import('../support/services.js');
     const t2 = await mk({ withPg: true, noDeleteUser: false });
@@ -230,13 +230,18 @@ describe('the legacy PostgreSQL connection lost mid raw export', () => {
       const dir = join(t2.tmp, 'pgcut');
       mkdirSync(dir);
       const argv = ['--set', `usage.legacyUntil=${BASE + 10 * 86400}`, 'usage', 'export', '--raw', '--since', '2026-10-31', '--until', '2026-11-08', '--out', join(dir, 'raw.csv')];
+      writeFileSync(join(dir, 'raw.csv'), 'yesterday\n');
       pgProxy.cutAfterBytes(400_000);
       const r = await spawnBin(argv, e2, { killAfterMs: 30000 });
       noCrash(r);
       expect(r.code).toBe(5);
       expect(errors(r)).toHaveLength(1);
       expect(errors(r)[0]).toMatch(/PostgreSQL|connection/i);
-      expect(readdirSync(dir)).toEqual([]);
+      // yesterday's file stands, no temp file beside it, the run is recorded as failed
+      expect(readdirSync(dir)).toEqual(['raw.csv']);
+      expect(readFileSync(join(dir, 'raw.csv'), 'utf8')).toBe('yesterday\n');
+      const job = (await sql<{ status: string }>`SELECT status FROM ${sql.table('admin.job_runs')} WHERE job = 'usage export' ORDER BY started_at DESC LIMIT 1`.execute(t2.db)).rows[0];
+      expect(job).toMatchObject({ status: 'failed' });
       pgProxy.cutAfterBytes(null);
       const ok = await spawnBin([...argv, '--quiet'], e2);
       expect(ok).toMatchObject({ code: 0, stderr: '' });

@@ -61,6 +61,8 @@ const SKIPPED: Record<string, string> = {
   'sayclaw instances decommission oc-ai-jp-2-07 --reason "left the company"': PROMPT,
   'sayclaw instances recommission oc-ai-jp-2-07 --yes': SSH,
   'sayclaw audit ls --run 05b97073-75df-49fc-b70e': 'names a run by a placeholder id (tests/integration/audit.test.ts lists the rows of a real run)',
+  'sayclaw top': 'the live screen needs a terminal (tests/e2e/top-tty.test.ts drives it in tmux)',
+  'sayclaw top --prefix oc-ai-jp-2- --interval 10s --remote-interval 1m': 'the live screen needs a terminal (tests/e2e/top-tty.test.ts drives it in tmux)',
   'sayclaw usage export --since today --format prometheus --out /var/lib/node_exporter/textfile/sayclaw_usage.prom': 'writes into node_exporter\'s textfile directory (the usage suite checks the file with promtool)',
 };
 

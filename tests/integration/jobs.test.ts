@@ -161,7 +161,7 @@ describe('jobs check', () => {
       [['jobs', 'check', '--max-age', 'usage.rollup=1h', '--stuck-after', 'x'], /^error: invalid duration "x"/],
       [['jobs', 'check', '--max-age', 'usage.rollup=1h', '--out', out], /^error: --out is for --format prometheus/],
       [['jobs', 'check', '--max-age', 'usage.rollup=1h', '--format', 'prometheus', '--out', join(t.tmp, 'no-dir', 'x.prom')], /^error: --out .*does not exist/],
-      [['jobs', 'check', '--max-age', 'usage.rollup=1h', '--format', 'csv'], /^error: option '--format <format>' argument 'csv' is invalid/],
+      [['jobs', 'check', '--max-age', 'usage.rollup=1h', '--format', 'csv'], /^error: --format: unknown value csv \(use one of prometheus\)/],
     ];
     for (const [argv, re] of cases) {
       const r = await run(argv);

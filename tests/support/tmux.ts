@@ -7,6 +7,18 @@ import { randomBytes } from 'node:crypto';
 export interface Terminal {
   /** Type text (literally) and, unless enter is false, press Enter. */
   type(text: string, enter?: boolean): void;
+  /** Press keys by tmux name (Tab, Escape, Down, C-c, ...), not literally. */
+  keys(...names: string[]): void;
+  /** A tmux format about the pane, e.g. '#{alternate_on}' or '#{cursor_flag}'. */
+  display(format: string): string;
+  /** Resize the window (the program gets SIGWINCH). */
+  resize(width: number, height: number): void;
+  /** The pid of the pane's shell. */
+  shellPid(): number;
+  /** What the screen shows now with its colour and attribute sequences (capture-pane -e). */
+  styled(): string;
+  /** Only what the screen shows now (no scrollback), without colours. */
+  visible(): string;
   /** The visible screen and its scrollback, without colours. */
   screen(): string;
   /** Wait until the screen matches (or fail with what it shows). */
@@ -32,6 +44,24 @@ export function openTerminal(env: Record<string, string>, opts: { cwd?: string; 
     type(text, enter = true) {
       tmux('send-keys', '-t', 't', '-l', text);
       if (enter) tmux('send-keys', '-t', 't', 'Enter');
+    },
+    keys(...names) {
+      tmux('send-keys', '-t', 't', ...names);
+    },
+    display(format) {
+      return tmux('display-message', '-p', '-t', 't', format).trim();
+    },
+    resize(width, height) {
+      tmux('resize-window', '-t', 't', '-x', String(width), '-y', String(height));
+    },
+    shellPid() {
+      return Number(tmux('display-message', '-p', '-t', 't', '#{pane_pid}').trim());
+    },
+    styled() {
+      return tmux('capture-pane', '-p', '-e', '-t', 't');
+    },
+    visible() {
+      return tmux('capture-pane', '-p', '-t', 't').replace(/\s+$/, '');
     },
     screen() {
       return tmux('capture-pane', '-p', '-J', '-S', '-5000', '-t', 't').replace(/\s+$/, '');

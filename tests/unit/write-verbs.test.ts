@@ -21,6 +21,7 @@ const NO_PLAN: Record<string, string> = {
   'keys reveal': 'prints a secret (audited); it changes no row, and asks unless --yes',
   'usage export': 'writes a report file or stdout, no database row',
   'jobs check': 'a check; --out writes a Prometheus textfile, no database row',
+  'top': 'a live view; its one write, r (restart), asks for the id on the screen every time and is audited like instances restart',
 };
 
 function verbs(): Array<{ path: string; flags: Map<string, string | undefined> }> {

@@ -130,8 +130,9 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
     let factsText = '';
     const sysP = remote.dockerOverSsh ? Promise.resolve() : conn.exec(FACTS).then((sys) => { factsText = sys.stdout; },
       (err: Error) => { rep.error = `ssh exec: ${err.message}`; });
+    let docker: import('dockerode') | undefined;
     try {
-      const docker = remote.dockerOverSsh ? await remote.dockerWithPreamble(s, FACTS, (x) => { factsText += x; }) : await remote.docker(s);
+      docker = remote.dockerOverSsh ? await remote.dockerWithPreamble(s, FACTS, (x) => { factsText += x; }) : await remote.docker(s);
       const ver = await docker.version();
       const list = await docker.listContainers({ all: true });
       dbg('docker calls done');
@@ -146,6 +147,10 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
     } catch (err) {
       rep.status = 'failed';
       rep.error = (await dockerFailure(err, await remote.dockerConn(s))).message;
+    } finally {
+      // the preamble agent's keep-alive channel would hold one of the connection's sessions for
+      // as long as the connection lives: a long run (sayclaw top) checks again and again
+      if (docker && remote.dockerOverSsh) (docker.modem as unknown as { agent?: { destroy(): void } }).agent?.destroy();
     }
     await sysP;
     applyFacts(factsText);

@@ -60,6 +60,12 @@ export class RemoteSession {
     return d;
   }
 
+  /** Drop a server's connection and its dockerodes: the next call connects again (top's reconnects). */
+  forget(serverId: string): void {
+    this.pool.forget(serverId);
+    for (const k of [...this.dockers.keys()]) if (k.startsWith(`${serverId}:`)) this.dockers.delete(k);
+  }
+
   get dockerOverSsh(): boolean { return this.cfg.docker.transport !== 'tls'; }
 
   /** A dockerode (not cached) whose dial-stdio channels first run `preamble` (output to onStderr). */
