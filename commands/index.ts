@@ -18,6 +18,7 @@ import { registerKeys } from './keys/index.js';
 import { registerUsage } from './usage/index.js';
 import { registerAudit } from './audit/index.js';
 import { registerJobs } from './jobs/index.js';
+import { registerTemplates } from './templates/index.js';
 import { registerTop } from './top/index.js';
 import { VERSION } from './version.js';
 
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerUsage(program);
   registerAudit(program);
   registerJobs(program);
+  registerTemplates(program);
   registerTop(program);
   registerDoctor(program);
   registerSchema(program);

@@ -40,7 +40,7 @@ export function registerRm(g: Command): void {
   verb<WriteOpts>(g, {
     name: 'rm',
     args: '[ids...]',
-    summary: 'soft-delete instances (deleted_at = now), with preview, confirmation and audit',
+    summary: 'soft-delete instances in the database only (deleted_at = now; the container keeps running: see decommission), with preview, confirmation and audit',
     examples: [
       'sayclaw instances rm oc-ai-jp-2-07 --reason "left the company"',
       'sayclaw instances rm --prefix oc-ai-jp-2- --unassigned --dry-run',

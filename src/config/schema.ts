@@ -68,6 +68,8 @@ export const dockerSchema = z.strictObject({
 export const gatewaySchema = z.strictObject({
   /** PEM file of a CA trusted for https gateway URLs, beside the default ones. */
   caFile: nullPath(),
+  /** The One API base URL new instances get for their model provider (OPENAI_BASE_URL); null = none set. */
+  oneApiBaseUrl: nullPath(),
 });
 
 /** A positive decimal, e.g. 500000 or "7.5" (a string keeps every digit exact). */

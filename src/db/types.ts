@@ -157,6 +157,28 @@ export interface JobRunsTable {
   deleted_at: DtNull;
 }
 
+export interface InstanceTemplatesTable {
+  id: Def<string>;
+  name: string;
+  image: string;
+  /** JSON array of strings; NULL = the image's own command */
+  command_json: string | null;
+  /** JSON object of non-secret variables; NULL = none */
+  env_json: string | null;
+  network: Def<string>;
+  container_port: Def<number>;
+  model: string | null;
+  /** One API quota per token; NULL = unlimited */
+  token_quota: BigNull;
+  memory_mb: number | null;
+  port_min: Def<number>;
+  port_max: Def<number>;
+  notes: string | null;
+  created_at: Dt;
+  updated_at: Dt;
+  deleted_at: DtNull;
+}
+
 export interface PortalUsersTable {
   id: Def<string>;
   email: string;
@@ -270,6 +292,7 @@ export interface MysqlDB {
   'admin.oc_api_keys': OcApiKeysTable;
   'admin.usage_daily': UsageDailyTable;
   'admin.job_runs': JobRunsTable;
+  'admin.instance_templates': InstanceTemplatesTable;
   'portal.users': PortalUsersTable;
   'portal.user_instances': UserInstancesTable;
   'portal.chat_messages': ChatMessagesTable;

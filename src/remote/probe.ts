@@ -225,7 +225,7 @@ export async function waitReady(t: GatewayTarget, timeoutMs: number, signal?: Ab
   let last: GatewayHealth | null = null;
   for (;;) {
     const left = timeoutMs - (performance.now() - t0);
-    const h = await probeGateway(t, Math.max(1, Math.min(opts.probeTimeoutMs ?? 5000, left)), signal);
+    const h = await probeGateway(t, Math.max(1, Math.round(Math.min(opts.probeTimeoutMs ?? 5000, left))), signal);
     if (!last || last.state !== h.state || last.reason !== h.reason) onProgress?.(h, Math.round(performance.now() - t0));
     last = h;
     if (h.state === 'healthy' || signal?.aborted) return h;

@@ -175,8 +175,9 @@ function listening(): Set<number> {
 export function gatewayPort(): number {
   mkdirSync(GATEWAY_CLAIMS, { recursive: true });
   const busy = listening();
-  // below the kernel's ephemeral range (32768-60999 here), where every listen(0) of the tests lands
-  const first = Math.ceil(20000 / GATEWAY_BLOCK);
+  // below the kernel's ephemeral range (32768-60999 here), where every listen(0) of the tests lands,
+  // and above 23000: the lifecycle tests' templates name fixed port ranges in 21000-22999
+  const first = Math.ceil(23000 / GATEWAY_BLOCK);
   const blocks = Math.floor(32000 / GATEWAY_BLOCK) - first;
   const start = Math.floor(Math.random() * blocks);
   for (let k = 0; k < blocks; k++) {
@@ -199,7 +200,7 @@ export function gatewayPort(): number {
     myClaims.add(claim);
     return base;
   }
-  throw new Error('test lab: no free block of gateway ports between 20000 and 32000');
+  throw new Error('test lab: no free block of gateway ports between 23000 and 32000');
 }
 
 export function releaseGatewayPorts(): void {

@@ -9,7 +9,7 @@ const READ_ONLY = new Set([
   'servers ls', 'servers show', 'servers check', 'servers inventory', 'servers history',
   'users ls', 'users show', 'users admins ls', 'users history', 'audit ls', 'audit show', 'jobs ls',
   'keys ls', 'keys verify', 'keys oc ls', 'keys oneapi ls',
-  'usage summary', 'usage quota',
+  'usage summary', 'usage quota', 'templates ls', 'templates show',
   'doctor', 'schema diff', 'schema print', 'config show', 'config validate', 'completion', 'help',
 ]);
 
@@ -47,7 +47,7 @@ test('every write verb takes -n/--dry-run and -y/--yes', () => {
   expect([...READ_ONLY, ...Object.keys(NO_PLAN)].filter((p) => !names.has(p))).toEqual([]);
   // the ones the report named
   for (const p of ['users restore', 'users add', 'users quota', 'users admins enable', 'users admins add', 'users admins passwd',
-    'servers add', 'servers update', 'keys add', 'usage rollup', 'schema init']) expect(writes.map((v) => v.path)).toContain(p);
+    'servers add', 'servers update', 'keys add', 'usage rollup', 'schema init', 'templates add', 'templates rm', 'instances create']) expect(writes.map((v) => v.path)).toContain(p);
 });
 
 test('read-only verbs do not pretend: no --yes where nothing is asked or changed', () => {
@@ -56,7 +56,7 @@ test('read-only verbs do not pretend: no --yes where nothing is asked or changed
 });
 
 test('bulk writes take --max (the guards of src/plan.ts)', () => {
-  const bulk = ['instances rm', 'instances restore', 'instances restart', 'instances stop', 'instances start', 'servers rm', 'servers restore'];
+  const bulk = ['instances rm', 'instances restore', 'instances decommission', 'instances recommission', 'instances restart', 'instances stop', 'instances start', 'servers rm', 'servers restore'];
   const byPath = new Map(verbs().map((v) => [v.path, v.flags]));
   expect(bulk.filter((p) => !byPath.get(p)?.has('--max'))).toEqual([]);
 });
