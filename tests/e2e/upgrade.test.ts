@@ -218,6 +218,9 @@ test('real gateways in batches of 2 (built binary): ports, token, volume data an
   expect(a.map((x) => `${x.id} ${x.before.image} -> ${x.after.image} ${x.after.result}`).sort())
     .toEqual(REAL.map((id) => `${id} ${OPENCLAW_IMAGE} -> ${OPENCLAW_IMAGE_2} upgraded`));
   expect(JSON.stringify(a)).not.toMatch(/gwt_/);
+  // the instance's timeline shows its upgrade (issue #18: "its upgrades")
+  const hist = JSON.parse((await t.run(['instances', 'history', 'oc-up-01', '-o', 'json'])).stdout) as Array<{ event: string; detail: string }>;
+  expect(hist.filter((e) => e.event === 'instances.upgrade')).toEqual([expect.objectContaining({ detail: expect.stringContaining(OPENCLAW_IMAGE_2) })]);
   // again: all on the image already
   const again = await t.run(['instances', 'upgrade', '--prefix', 'oc-up-0', '--image', OPENCLAW_IMAGE_2, '--yes']);
   expect(again.code).toBe(0);
