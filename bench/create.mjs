@@ -51,7 +51,7 @@ try {
     const r = ++round;
     const lines = ['set -e', 'pids=""'];
     for (let i = 1; i <= N; i++) {
-      const p = port++;
+      const p = port; port += 20; // spaced like sayclaw's host-network picks (the gateway's derived ports)
       const name = `oc-plain-${r}-${i}`;
       lines.push(`( ${dockerCli} -H unix://${s.engine.sock} run -d --name ${name} --network host --restart unless-stopped --memory 2048m `
         + `--label sayclaw.instance=${name} -e OPENCLAW_GATEWAY_PORT=${p} -e OPENCLAW_GATEWAY_TOKEN=tok${r}${i}${'0'.repeat(40)} -e OPENAI_API_KEY=sk-bench `
