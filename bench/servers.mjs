@@ -22,9 +22,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'sayclaw-bench-'));
 // the bundle must sit under the repo so its bare imports resolve from node_modules
 const outDir = mkdtempSync(join(root, 'node_modules', '.cache-sayclaw-bench-'));
 const entry = join(tmp, 'entry.ts');
-writeFileSync(entry, `export { startLab, runLabGateways, LAB_USER } from '${root}tests/support/lab.ts';\nexport { createTestEnv } from '${root}tests/support/testenv.ts';\n`);
+writeFileSync(entry, `export { startLab, runLabGateways, labEnvFileText, LAB_USER } from '${root}tests/support/lab.ts';\nexport { createTestEnv } from '${root}tests/support/testenv.ts';\n`);
 await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', outfile: join(outDir, 'lab.mjs'), packages: 'external', logLevel: 'error', absWorkingDir: root, nodePaths: [join(root, 'node_modules')] });
-const { startLab, runLabGateways, LAB_USER, createTestEnv } = await import(join(outDir, 'lab.mjs'));
+const { startLab, runLabGateways, labEnvFileText, LAB_USER, createTestEnv } = await import(join(outDir, 'lab.mjs'));
 
 const engines = Math.min(4, N);
 console.log(`servers bench: ${N} sshd endpoints on 127.0.0.1 (${engines} dockerd behind them), ${process.env.SAYCLAW_BENCH_RUNS ?? 9} runs each`);
@@ -38,8 +38,7 @@ if (up) {
   const cfgFile = join(lab.dir, 'config.json');
   writeFileSync(cfgFile, JSON.stringify({ ssh: { knownHostsFile: join(lab.dir, 'known_hosts') } }, null, 2) + '\n');
   const envFile = join(lab.dir, 'env.sh');
-  const vars = { ...Object.fromEntries(Object.entries(t.env).filter(([k]) => k.startsWith('SAYCLAW_'))), SAYCLAW_CONFIG: cfgFile };
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `export ${k}='${v}'`).join('\n') + '\n');
+  writeFileSync(envFile, labEnvFileText(t.env, cfgFile));
   console.log(`lab up: ${lab.servers.map((s) => `${s.name}=127.0.0.1:${s.sshPort}`).join(' ')}`);
   console.log('instances with running gateway containers:');
   for (const g of gateways) console.log(`  ${g.id.padEnd(13)} ${g.server.padEnd(8)} ${g.url.padEnd(23)} ${g.kind}`);

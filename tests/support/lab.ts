@@ -155,6 +155,15 @@ export function freePort(): Promise<number> {
  * taken over), and none of a block's ports may be listening; they lie below the ephemeral range,
  * so no listen(0) elsewhere lands in one. Released by releaseGatewayPorts() (lab.close()).
  */
+/**
+ * The env file `scripts/lab.sh up` prints for another shell: only sayclaw's own variables (the
+ * shell keeps its HOME, USER and PATH), each single-quoted for sh.
+ */
+export function labEnvFileText(env: Record<string, string | undefined>, configFile: string): string {
+  const vars = { ...Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('SAYCLAW_') && v !== undefined)), SAYCLAW_CONFIG: configFile };
+  return Object.entries(vars).map(([k, v]) => `export ${k}='${String(v).replace(/'/g, `'\\''`)}'`).join('\n') + '\n';
+}
+
 export const GATEWAY_BLOCK = 128;
 const GATEWAY_CLAIMS = join(tmpdir(), 'sayclaw-lab-ports');
 const myClaims = new Set<string>();
