@@ -154,7 +154,8 @@ describe('decommission / recommission (stand-in gateway)', () => {
     r = await t.run(['instances', 'decommission', 'oc-lc-01', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/will decommission 1 instance:[\s\S]*oc-lc-01[\s\S]*dry run: would decommission 1 instance; nothing changed/);
-    r = await t.run(['instances', 'decommission', 'oc-lc-01', '--reason', 'left'], { tty: true, answers: ['oc-lc-01'] });
+    // busybox ignores SIGTERM: --time 1 instead of waiting out the 60 s a real gateway gets
+    r = await t.run(['instances', 'decommission', 'oc-lc-01', '--reason', 'left', '--time', '1'], { tty: true, answers: ['oc-lc-01'] });
     expect(r.stderr).toMatch(/decommissioned 1 instance\nundo: sayclaw instances recommission oc-lc-01\n/);
     expect(r.code).toBe(0);
     expect(containers(0)).toContain('oc-lc-01 exited');
@@ -218,7 +219,7 @@ describe('faults', () => {
 
   test('the database is cut in the middle of the transaction of decommission: the container is started again', async () => {
     proxy.add({ match: /update `[^`]+`\.`oc_instances`/i, action: 'cut' });
-    const r = await t.run(['instances', 'decommission', 'oc-lc-02', '--yes'], { env: { SAYCLAW_MYSQL_URL: proxy.url(t.env.SAYCLAW_MYSQL_URL) } });
+    const r = await t.run(['instances', 'decommission', 'oc-lc-02', '--yes', '--time', '1'], { env: { SAYCLAW_MYSQL_URL: proxy.url(t.env.SAYCLAW_MYSQL_URL) } });
     expect(r.stdout).toMatch(/oc-lc-02 .*failed/);
     expect(r.stdout).toMatch(/the container was started again/);
     expect(r.code).toBe(1);
