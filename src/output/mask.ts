@@ -61,7 +61,8 @@ const SHAPES: Array<[RegExp, (m: string, ...g: string[]) => string]> = [
   // OpenAI-style and One API keys (sk-..., sk-ant-...)
   [/(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{6,}/g, (m) => maskSecret(m)!],
   // Telegram bot tokens: digits, a colon, 30 or more of [A-Za-z0-9_-]
-  [/(?<!\d)\d+:[A-Za-z0-9_-]{30,}/g, (m) => maskSecret(m)!],
+  // (not a digest: sha256:<hex> names an image, it is no token)
+  [/(?<!\d)(?<!sha)\d+:[A-Za-z0-9_-]{30,}/g, (m) => maskSecret(m)!],
 ];
 
 /** A string with every secret-shaped part masked (the rest kept). */

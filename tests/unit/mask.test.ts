@@ -44,7 +44,9 @@ test('secret shapes inside any string, under any key', () => {
   expect(maskShapes('bearer short')).toBe('bearer ****');
   // left alone: look-alikes that are not secrets
   for (const s of ['task-1234567', 'risk-assessment-2026', 'sk-...a1b2', 'sk-ant-...a1b2 3f9c2e1a', 'https://host:8443/path', '2026-12-01T19:38:46.528+00:00',
-    'oc-ai-jp-2-03', 'user@example.com', '12345:short']) expect(maskShapes(s)).toBe(s);
+    'oc-ai-jp-2-03', 'user@example.com', '12345:short',
+    // an image digest is no Telegram token
+    `sha256:${'0123456789abcdef'.repeat(4)}`, `image sha512:${'ab'.repeat(64)}`]) expect(maskShapes(s)).toBe(s);
   expect(maskDeep({ bot: '1234567890:AAHk-abcdefghijklmnopqrstuvwxyz012', note: ['see Bearer tok_abcdefghijkl'] }))
     .toEqual({ bot: '****z012', note: ['see Bearer ****ijkl'] });
 });
