@@ -7,7 +7,6 @@ import type Dockerode from 'dockerode';
 import type { Context } from '../../context.js';
 import type { SshConn, SshPool } from '../../remote/ssh.js';
 import type { Config } from '../../config/schema.js';
-import { expandHome } from '../../config/load.js';
 import { sshTargetOf, type ServerRef } from '../servers/remote.js';
 import type { GatewayTarget } from '../../remote/probe.js';
 
@@ -54,15 +53,7 @@ export class LifecycleRemote {
 }
 
 export async function openLifecycleRemote(ctx: Context): Promise<LifecycleRemote> {
-  const cfg = ctx.config();
-  const { SshPool } = await import('../../remote/ssh.js');
-  const pool = new SshPool({
-    knownHostsFile: expandHome(cfg.ssh.knownHostsFile, ctx.io.env),
-    hostKeyPolicy: cfg.ssh.hostKeyPolicy,
-    connectTimeoutMs: cfg.ssh.connectTimeoutMs,
-    commandTimeoutMs: cfg.ssh.commandTimeoutMs,
-    sessionsPerConnection: cfg.ssh.sessionsPerConnection,
-  });
-  ctx.onClose(() => pool.closeAll());
-  return new LifecycleRemote(ctx, pool, cfg);
+  const { openSshPool } = await import('../servers/remote.js');
+  // no signal: the connections outlive Ctrl-C, for the undo (see the top of this file)
+  return new LifecycleRemote(ctx, await openSshPool(ctx, undefined), ctx.config());
 }

@@ -91,6 +91,15 @@ export class RemoteSession {
  * flight, and closes them itself).
  */
 export async function openRemote(ctx: Context, o: { signal?: AbortSignal } = {}): Promise<RemoteSession> {
+  return new RemoteSession(ctx, await openSshPool(ctx, o.signal ?? ctx.signal), ctx.config(), o.signal);
+}
+
+/**
+ * The run's SSH pool from the ssh.* config, closed with the Context. `signal` tears its
+ * connections down early (undefined: only the Context's close does, for verbs that must still
+ * undo after Ctrl-C).
+ */
+export async function openSshPool(ctx: Context, signal: AbortSignal | undefined): Promise<SshPool> {
   const cfg = ctx.config();
   const { SshPool } = await import('../../remote/ssh.js');
   const pool = new SshPool({
@@ -99,8 +108,8 @@ export async function openRemote(ctx: Context, o: { signal?: AbortSignal } = {})
     connectTimeoutMs: cfg.ssh.connectTimeoutMs,
     commandTimeoutMs: cfg.ssh.commandTimeoutMs,
     sessionsPerConnection: cfg.ssh.sessionsPerConnection,
-    signal: o.signal ?? ctx.signal,
+    ...(signal ? { signal } : {}),
   });
   ctx.onClose(() => pool.closeAll());
-  return new RemoteSession(ctx, pool, cfg, o.signal);
+  return pool;
 }
