@@ -154,7 +154,7 @@ describe('decommission / recommission (stand-in gateway)', () => {
     r = await t.run(['instances', 'decommission', 'oc-lc-01', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/will decommission 1 instance:[\s\S]*oc-lc-01[\s\S]*dry run: would decommission 1 instance; nothing changed/);
-    // busybox ignores SIGTERM: --time 1 instead of waiting out the 60 s a real gateway gets
+    // --time 1: a stand-in that hung on SIGTERM would not hold the test up for the 60 s a real gateway gets
     r = await t.run(['instances', 'decommission', 'oc-lc-01', '--reason', 'left', '--time', '1'], { tty: true, answers: ['oc-lc-01'] });
     expect(r.stderr).toMatch(/decommissioned 1 instance\nundo: sayclaw instances recommission oc-lc-01\n/);
     expect(r.code).toBe(0);

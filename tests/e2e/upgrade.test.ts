@@ -83,14 +83,13 @@ beforeAll(async () => {
   }
   await Promise.all([lab.openclawImage(s0, 2), lab.openclawImage(s1, 2)]);
   const cids: Record<string, string> = {};
-  // one at a time: three Node gateways starting together on a loaded 2-core machine starve each other
   // as lab.runOpenclaw starts them, plus a restart policy as a fleet would have: on a loaded
   // machine a gateway now and then gives up starting (its 5 s state-lease heartbeat timeout) and
-  // docker starts it again; the upgrade keeps the policy for the new container
+  // docker starts it again; the upgrade keeps the policy for the new container. Started together
+  // (waitReadyz below starts one again if it exited all the same)
   for (const id of REAL) {
     cids[id] = lab.docker(serverOf(id), ['run', '-d', '--name', id, '--network', 'host', '--restart', 'on-failure:20',
       '-e', `OPENCLAW_GATEWAY_PORT=${port[id]}`, '-e', `OPENCLAW_GATEWAY_TOKEN=${token[id]}`, '-v', `${id}-state:/home/node/.openclaw`, OPENCLAW_IMAGE]);
-    await waitReadyz(id);
   }
   // a second ready stand-in image: the same filesystem under another image id
   lab.docker(s2, ['create', '--name', 'tmp-build2', LAB_IMAGE]);
@@ -317,7 +316,7 @@ test('an image that is not there: skipped without --pull; a failed --pull change
 
 test('the server lost in the middle of a batch: the rollback cannot finish and says so, per step (exit 3)', async () => {
   const old = inspect(s2, 'oc-up-s4');
-  const p = t.run(['instances', 'upgrade', 'oc-up-s4', '--image', LAB_IMAGE_NEVER_READY, '--health-timeout', '30s', '--stop-timeout', '1', '--yes', '-o', 'json']);
+  const p = t.run(['instances', 'upgrade', 'oc-up-s4', '--image', LAB_IMAGE_NEVER_READY, '--health-timeout', '15s', '--stop-timeout', '1', '--yes', '-o', 'json']);
   for (let i = 0; i < 300; i++) {
     const cur = exists(s2, 'oc-up-s4') ? inspect(s2, 'oc-up-s4') : null;
     if (cur && cur.Id !== old.Id && cur.State.Running) break;
@@ -329,7 +328,7 @@ test('the server lost in the middle of a batch: the rollback cannot finish and s
   expect(r.code).toBe(3);
   const [res] = JSON.parse(r.stdout);
   expect(res).toMatchObject({ id: 'oc-up-s4', result: 'rollback-failed' });
-  expect(res.error).toMatch(/^new container not ready within 30 s: .*; rollback: remove the new container: .*rename oc-up-s4\.prev back: /);
+  expect(res.error).toMatch(/^new container not ready within 15 s: .*; rollback: remove the new container: .*rename oc-up-s4\.prev back: /);
   // what is on the server afterwards is what the error says: the old container still named oc-up-s4.prev
   expect(inspect(s2, 'oc-up-s4.prev').Id).toBe(old.Id);
   const [a] = (await audits('instances.upgrade')).filter((x) => x.id === 'oc-up-s4');

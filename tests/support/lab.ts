@@ -257,7 +257,13 @@ function buildRootfs(dir: string): string {
     'echo \'{"ok":true,"status":"live"}\' > /tmp/www/healthz',
     'echo "gateway $HOSTNAME listening on 127.0.0.1:$PORT (live=${LIVE:-1} ready=${READY:-1})${GW_MODE:+ mode=$GW_MODE}"',
     'echo "starting channels" >&2',
-    'exec nc -ll -p "$PORT" 127.0.0.1 -e /bin/gateway-http',
+    // PID 1 of a container gets no SIGTERM it has no handler for: like the real gateway (which
+    // drains and exits at once), the stand-in ends on SIGTERM instead of making `docker stop`
+    // wait out its timeout
+    'nc -ll -p "$PORT" 127.0.0.1 -e /bin/gateway-http &',
+    'nc=$!',
+    "trap 'kill $nc 2>/dev/null; exit 0' TERM INT",
+    'wait $nc',
     '',
   ].join('\n'), { mode: 0o755 });
   // One HTTP request on stdin/stdout. LIVE=0: /healthz 404. READY=0: /readyz 503 with
