@@ -4,6 +4,8 @@
 // rarely used packages stay external (node_modules) and load lazily.
 import { build } from 'esbuild';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -46,14 +48,25 @@ const cesu8 = () => { let real = null; return {
 // (globalThis.__sayclawChunk); without it (plain node dist/main.cjs) they are plain require()s.
 // ansi-escapes: the terminal layer of `sayclaw top` (src/tui/terminal.ts), loaded by top only.
 const CHUNKS = ['mysql2', 'kysely', 'yaml', 'luxon', 'ansi-escapes'];
+const ESM_SHIM = ['kysely', 'yaml', 'luxon'];
+const requireHere = createRequire(import.meta.url);
 const chunks = {
   name: 'chunks',
   setup(b) {
     b.onResolve({ filter: new RegExp(`^(${CHUNKS.join('|')})$`) }, (a) => ({ path: a.path, namespace: 'chunk' }));
-    b.onLoad({ filter: /.*/, namespace: 'chunk' }, (a) => ({
-      loader: 'js',
-      contents: `module.exports = (globalThis.__sayclawChunk || require)(require('node:path').join(__dirname, 'vendor', ${JSON.stringify(`${a.path}.cjs`)}));`,
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'chunk' }, (a) => {
+      const load = `(globalThis.__sayclawChunk || require)(require('node:path').join(__dirname, 'vendor', ${JSON.stringify(`${a.path}.cjs`)}))`;
+      // A CommonJS shim costs every module that imports it a copy of all the package's exports
+      // (esbuild's __toESM: ~240 properties for kysely, imported by some 40 modules). An ES
+      // module shim that names the exports once costs one copy. Only for packages whose exports
+      // are read at once without side effects (re-export getters at most; mysql2's getters load
+      // more of mysql2 and must stay lazy).
+      if (ESM_SHIM.includes(a.path)) {
+        const names = Object.keys(requireHere(a.path)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+        return { loader: 'js', contents: `const m = ${load};\nexport const { ${names.join(', ')} } = m;\nexport default m;` };
+      }
+      return { loader: 'js', contents: `module.exports = ${load};` };
+    });
   },
 };
 // Node built-ins that a start would load for nothing: commander requires child_process (which
@@ -110,9 +123,34 @@ await build({
   define: { ...common.define, 'import.meta.url': '__scImportMetaUrl' },
   banner: { js: "const __scImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// mysql2's table of server error names (~4,000 assignments, run at load) is only read when the
+// server sends an error: its own chunk, loaded on the first lookup.
+const MYSQL2_ERRORS = 'mysql2/lib/constants/errors.js';
+const lazyMysqlErrors = {
+  name: 'lazy-mysql2-errors',
+  setup(b) {
+    b.onResolve({ filter: /constants[/\\]errors\.js$/ }, (a) => (/[/\\]mysql2[/\\]/.test(a.importer) ? { path: a.path, namespace: 'mysql2-errors' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'mysql2-errors' }, () => ({
+      loader: 'js',
+      contents: `let m; const load = () => m || (m = (globalThis.__sayclawChunk || require)(require('node:path').join(__dirname, 'mysql2-errors.cjs')));
+module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, k) => Object.getOwnPropertyDescriptor(load(), k) });`,
+    }));
+  },
+};
+await build({
+  ...common,
+  entryPoints: [fileURLToPath(new URL(`../node_modules/${MYSQL2_ERRORS}`, import.meta.url))],
+  outfile: 'dist/vendor/mysql2-errors.cjs',
+  minifyWhitespace: true,
+  format: 'cjs',
+  charset: 'ascii',
+  sourcemap: false,
+});
 for (const name of CHUNKS) {
   await build({
     ...common,
+    ...(name === 'mysql2' ? { plugins: [...common.plugins, lazyMysqlErrors] } : {}),
     entryPoints: [name],
     outfile: `dist/vendor/${name}.cjs`,
     minifyWhitespace: !process.env.SAYCLAW_BUILD_PLAIN,

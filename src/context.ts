@@ -51,7 +51,8 @@ export interface GlobalOptions {
 
 /** Prompts through @inquirer/prompts, loaded only when a prompt is really shown. */
 export function inquirerPrompter(io: IO, signal?: AbortSignal): Prompter {
-  const ctxOpts = { input: io.stdin, output: io.stderr as unknown as NodeJS.WritableStream, signal } as const;
+  // io.stdin only when a prompt is shown (building process.stdin costs a start that never prompts)
+  const ctxOpts = { get input() { return io.stdin; }, output: io.stderr as unknown as NodeJS.WritableStream, signal } as const;
   return {
     async input(message, opts) {
       if (opts?.accept) {

@@ -1,6 +1,7 @@
 // The process entry: real streams, SIGINT handling, and the only process.exit.
 // Bundled as CommonJS (dist/main.cjs, so bin/sayclaw can keep V8's code cache for it): no top-level await.
 import { runCli } from '../commands/index.js';
+import { isatty } from 'node:tty';
 
 const controller = new AbortController();
 let interrupted = false;
@@ -32,9 +33,11 @@ async function main(): Promise<void> {
     io: {
       stdout: process.stdout,
       stderr: process.stderr,
-      stdin: process.stdin,
+      // process.stdin is built on first use (a stream, and the fs or net code behind it): only
+      // the verbs that read stdin pay for it; whether it is a terminal is asked of fd 0 directly
+      get stdin() { return process.stdin; },
       stdoutIsTTY: !!process.stdout.isTTY,
-      stdinIsTTY: !!process.stdin.isTTY,
+      stdinIsTTY: isatty(0),
       stderrIsTTY: !!process.stderr.isTTY,
       env: process.env,
       cwd: process.cwd(),

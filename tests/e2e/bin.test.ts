@@ -68,3 +68,17 @@ test('unknown verb exits 2 from the binary', async () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/unknown command 'nope'/);
 });
+
+test('the built mysql2 chunk still names server errors (its error table is a chunk of its own, loaded on first lookup)', async () => {
+  const { createRequire } = await import('node:module');
+  const req = createRequire(import.meta.url);
+  const dist = new URL('../../dist/vendor/', import.meta.url).pathname;
+  const mysql = req(`${dist}mysql2.cjs`) as typeof import('mysql2');
+  const u = new URL(t.env.SAYCLAW_MYSQL_URL!);
+  const conn = mysql.createConnection({ host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) });
+  try {
+    const err = await new Promise<{ code?: string; errno?: number }>((resolve) => conn.query(`SELECT 1 FROM \`${t.names.admin}\`.no_such_table`, (e) => resolve(e as never)));
+    expect({ code: err.code, errno: err.errno }).toEqual({ code: 'ER_NO_SUCH_TABLE', errno: 1146 });
+    expect(req(`${dist}mysql2-errors.cjs`)[1049]).toBe('ER_BAD_DB_ERROR');
+  } finally { conn.destroy(); }
+});
