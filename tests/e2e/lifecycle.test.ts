@@ -13,15 +13,21 @@ import { spawnBin } from '../support/bin.js';
 let t: TestEnv;
 let lab: Lab;
 jest.setTimeout(180000);
+// the templates' port ranges: blocks of ports claimed for this file (host networking: a run of
+// this file beside another, e.g. the Node 24 pass beside npm test, must not meet its containers)
+let P = 0; // bb, never, missing: P .. P+511
+let TINY = 0; // tiny: the one port TINY; two: TINY+40 .. TINY+41; containers run by hand: TINY+80, TINY+100
+let REAL_BASE = 0; // real: REAL_BASE .. REAL_BASE+99
 
 beforeAll(async () => {
   [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'lc' })]);
   await lab.register(t.db);
+  [P, TINY, REAL_BASE] = [lab.gatewayPort(4), lab.gatewayPort(), lab.gatewayPort()];
   const add = async (args: string[]) => { const r = await t.run(['templates', 'add', ...args]); if (r.code) throw new Error(r.stderr); };
-  await add(['bb', '--image', LAB_IMAGE, '--model', 'gpt-4o', '--quota', '500000', '--memory-mb', '256', '--port-range', '21000-21999']);
-  await add(['never', '--image', LAB_IMAGE_NEVER_READY, '--port-range', '21000-21999']);
-  await add(['missing', '--image', 'sayclaw-lab-nothing:1', '--port-range', '21000-21099']);
-  await add(['tiny', '--image', LAB_IMAGE, '--port-range', '21200-21200']);
+  await add(['bb', '--image', LAB_IMAGE, '--model', 'gpt-4o', '--quota', '500000', '--memory-mb', '256', '--port-range', `${P}-${P + 511}`]);
+  await add(['never', '--image', LAB_IMAGE_NEVER_READY, '--port-range', `${P}-${P + 511}`]);
+  await add(['missing', '--image', 'sayclaw-lab-nothing:1', '--port-range', `${P}-${P + 99}`]);
+  await add(['tiny', '--image', LAB_IMAGE, '--port-range', `${TINY}-${TINY}`]);
   await t.db.insertInto('portal.users').values({ id: 'u-1', email: 'li.na@sayclaw.test', name: '李娜' }).execute();
 }, 180000);
 afterAll(async () => { await Promise.all([lab?.close(), t?.close()]); }, 120000);
@@ -39,9 +45,9 @@ describe('create with the stand-in gateway', () => {
     expect(r.stderr).toMatch(/will create oc-lc-01 on lc-01 from template bb/);
     expect(r.code).toBe(0);
     const [res] = JSON.parse(r.stdout);
-    expect(res).toMatchObject({ id: 'oc-lc-01', server_name: 'lc-01', result: 'created', gateway_port: 21000 });
+    expect(res).toMatchObject({ id: 'oc-lc-01', server_name: 'lc-01', result: 'created', gateway_port: P });
     const row = (await q(sql<Record<string, unknown>>`SELECT * FROM ${sql.table('admin.oc_instances')} WHERE id = 'oc-lc-01'`))[0]!;
-    expect(row).toMatchObject({ gateway_port: 21000, gateway_url: 'http://127.0.0.1:21000', model: 'gpt-4o', assigned_user_id: 'u-1', server_id: lab.servers[0]!.id });
+    expect(row).toMatchObject({ gateway_port: P, gateway_url: `http://127.0.0.1:${P}`, model: 'gpt-4o', assigned_user_id: 'u-1', server_id: lab.servers[0]!.id });
     const token = row.gateway_token as string;
     expect(token).toMatch(/^[0-9a-f]{48}$/);
     const tok = (await q(sql<Record<string, unknown>>`SELECT * FROM ${sql.table('oneapi.tokens')} WHERE name = 'oc-lc-01'`))[0]!;
@@ -54,7 +60,7 @@ describe('create with the stand-in gateway', () => {
     expect(await q(sql`SELECT user_email FROM ${sql.table('admin.instance_users')} WHERE instance_id = 'oc-lc-01'`)).toEqual([{ user_email: 'li.na@sayclaw.test' }]);
     const audit = (await q(sql<{ after_json: string }>`SELECT after_json FROM ${sql.table('admin.admin_logs')} WHERE action = 'instances.create' AND target_id = 'oc-lc-01'`));
     expect(audit).toHaveLength(1);
-    expect(JSON.parse(audit[0]!.after_json)).toMatchObject({ template: 'bb', server: 'lc-01', gateway_port: 21000 });
+    expect(JSON.parse(audit[0]!.after_json)).toMatchObject({ template: 'bb', server: 'lc-01', gateway_port: P });
     // no secret in output, audit or config display
     for (const text of [r.stdout, r.stderr, audit[0]!.after_json]) { expect(text).not.toContain(token); expect(text).not.toContain(String(tok.key)); }
     const show = await t.run(['instances', 'show', 'oc-lc-01', '-o', 'json']);
@@ -62,10 +68,10 @@ describe('create with the stand-in gateway', () => {
     expect(show.stdout).not.toContain(String(tok.key));
     // the container as specified
     const info = JSON.parse(lab.docker(lab.servers[0]!, ['inspect', 'oc-lc-01']))[0];
-    expect(info.Config.Labels).toMatchObject({ 'sayclaw.instance': 'oc-lc-01', 'sayclaw.port': '21000', 'sayclaw.template': 'bb' });
+    expect(info.Config.Labels).toMatchObject({ 'sayclaw.instance': 'oc-lc-01', 'sayclaw.port': String(P), 'sayclaw.template': 'bb' });
     expect(info.HostConfig).toMatchObject({ NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' }, Memory: 256 * 1024 * 1024 });
     expect(info.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: 'oc-lc-01-state', Destination: '/home/node/.openclaw' })]);
-    expect(info.Config.Env).toEqual(expect.arrayContaining(['OPENCLAW_GATEWAY_PORT=21000', `OPENCLAW_GATEWAY_TOKEN=${token}`, `OPENAI_API_KEY=sk-${tok.key}`]));
+    expect(info.Config.Env).toEqual(expect.arrayContaining([`OPENCLAW_GATEWAY_PORT=${P}`, `OPENCLAW_GATEWAY_TOKEN=${token}`, `OPENAI_API_KEY=sk-${tok.key}`]));
     expect(info.State.Running).toBe(true);
   });
 
@@ -74,7 +80,7 @@ describe('create with the stand-in gateway', () => {
     let r = await t.run(['instances', 'create', '--prefix', 'oc-lc-', '--template', 'bb', '--region', 'lab-east', '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/will create 1 instance:/);
-    expect(r.stderr).toMatch(/oc-lc-02 +lc-01 +21020 \(checked again at create\)/);
+    expect(r.stderr).toMatch(new RegExp(`oc-lc-02 +lc-01 +${P + 20} \\(checked again at create\\)`));
     expect(r.stderr).toMatch(/dry run: would create 1 instance; nothing changed/);
     expect(await rowCounts()).toEqual(before);
     expect(containers(0)).toEqual(['oc-lc-01 running']);
@@ -115,28 +121,28 @@ describe('create with the stand-in gateway', () => {
   });
 
   test('the only port of the range is taken on the host by something sayclaw does not know: step port fails', async () => {
-    // a foreign listener on 21200, the only port of template tiny: no free port
+    // a foreign listener on TINY, the only port of template tiny: no free port
     const net = await import('node:net');
-    const srv = net.createServer().listen(21200, '127.0.0.1');
+    const srv = net.createServer().listen(TINY, '127.0.0.1');
     await new Promise((r) => srv.once('listening', r));
     try {
       const before = await rowCounts();
       const r = await t.run(['instances', 'create', 'oc-lc-92', '--template', 'tiny', '--server', 'lc-02']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/oc-lc-92: port failed on lc-02: no free port in 21200-21200 on lc-02; nothing to undo; nothing committed/);
+      expect(r.stderr).toMatch(new RegExp(`oc-lc-92: port failed on lc-02: no free port in ${TINY}-${TINY} on lc-02; nothing to undo; nothing committed`));
       expect(await rowCounts()).toEqual(before);
     } finally { srv.close(); }
   });
 
   test('a port taken on the host is passed over: the next free one is chosen', async () => {
     const net = await import('node:net');
-    const srv = net.createServer().listen(21300, '127.0.0.1');
+    const srv = net.createServer().listen(TINY + 40, '127.0.0.1');
     await new Promise((r) => srv.once('listening', r));
     try {
-      expect((await t.run(['templates', 'add', 'two', '--image', LAB_IMAGE, '--port-range', '21300-21301'])).code).toBe(0);
+      expect((await t.run(['templates', 'add', 'two', '--image', LAB_IMAGE, '--port-range', `${TINY + 40}-${TINY + 41}`])).code).toBe(0);
       const r = await t.run(['instances', 'create', 'oc-lc-50', '--template', 'two', '--server', 'lc-01', '-o', 'json']);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)[0]).toMatchObject({ id: 'oc-lc-50', gateway_port: 21301, result: 'created' });
+      expect(JSON.parse(r.stdout)[0]).toMatchObject({ id: 'oc-lc-50', gateway_port: TINY + 41, result: 'created' });
     } finally { srv.close(); }
   });
 });
@@ -177,7 +183,7 @@ describe('decommission / recommission (stand-in gateway)', () => {
   test('the port of a decommissioned instance whose container still exists stays reserved', async () => {
     const r = await t.run(['instances', 'create', 'oc-lc-02', '--template', 'bb', '--server', 'lc-01', '-o', 'json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)[0].gateway_port).toBe(21020);
+    expect(JSON.parse(r.stdout)[0].gateway_port).toBe(P + 20);
   });
 
   test('recommission: start, ready, row restored, token and mapping enabled; the assignment is not restored', async () => {
@@ -240,7 +246,7 @@ describe('faults', () => {
 
   test('a crash between container start and commit leaves a labelled container that servers check reports', async () => {
     // what a kill -9 after the start leaves: the container, no row
-    lab.docker(lab.servers[1]!, ['run', '-d', '--name', 'oc-lc-crash', '--label', 'sayclaw.instance=oc-lc-crash', '--network', 'host', '-e', 'OPENCLAW_GATEWAY_PORT=21600', LAB_IMAGE]);
+    lab.docker(lab.servers[1]!, ['run', '-d', '--name', 'oc-lc-crash', '--label', 'sayclaw.instance=oc-lc-crash', '--network', 'host', '-e', `OPENCLAW_GATEWAY_PORT=${TINY + 100}`, LAB_IMAGE]);
     try {
       const r = await t.run(['servers', 'check', 'lc-02', '-o', 'json']);
       expect(r.code).toBe(3);
@@ -266,7 +272,7 @@ describe('faults', () => {
 describe('--count and the port race', () => {
   test('--count 3 in parallel: a table of results, exit 3 when one failed, the others stand', async () => {
     // a container already has the name the second id will get: that one fails at the container step
-    lab.runGateway(lab.servers[1]!, 'oc-lc-c-02', 21500);
+    lab.runGateway(lab.servers[1]!, 'oc-lc-c-02', TINY + 80);
     try {
       const r = await t.run(['instances', 'create', '--prefix', 'oc-lc-c-', '--count', '3', '--template', 'bb', '--server', 'lc-02', '--yes', '-o', 'json']);
       expect(r.code).toBe(3);
@@ -308,7 +314,7 @@ describe('--count and the port race', () => {
 describe('the real OpenClaw gateway', () => {
   test('create 2 real gateways, decommission them, recommission them', async () => {
     await Promise.all(lab.servers.map((s) => lab.openclawImage(s)));
-    expect((await t.run(['templates', 'add', 'real', '--image', OPENCLAW_IMAGE, '--model', 'claude-sonnet-4', '--quota', 'unlimited', '--memory-mb', '2048', '--port-range', '22000-22099'])).code).toBe(0);
+    expect((await t.run(['templates', 'add', 'real', '--image', OPENCLAW_IMAGE, '--model', 'claude-sonnet-4', '--quota', 'unlimited', '--memory-mb', '2048', '--port-range', `${REAL_BASE}-${REAL_BASE + 99}`])).code).toBe(0);
     let r = await t.run(['instances', 'create', '--prefix', 'oc-real-', '--count', '2', '--template', 'real', '--region', 'lab-west', '--wait', '300s', '--yes', '-o', 'json']);
     expect({ code: r.code, out: r.code ? r.stdout + r.stderr : '' }).toEqual({ code: 0, out: '' });
     const made = JSON.parse(r.stdout) as Array<{ id: string; gateway_port: number; gateway_url: string }>;

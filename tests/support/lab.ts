@@ -104,8 +104,8 @@ export interface Lab {
   /** insert the servers into admin.servers; returns their ids in order */
   register(db: Kysely<MysqlDB>): Promise<string[]>;
   freePort(): Promise<number>;
-  /** a base port for a real OpenClaw gateway on the host network (see gatewayPort()) */
-  gatewayPort(): number;
+  /** a base port for a real OpenClaw gateway on the host network, or of a port range (see gatewayPort()) */
+  gatewayPort(blocks?: number): number;
   close(): Promise<void>;
 }
 
@@ -127,8 +127,16 @@ function ensureLabUser(): void {
     } catch { /* checked below */ }
     if (!exists()) throw new Error(`test lab: cannot create the user ${LAB_USER} (run as root, or: ${HOW})`);
   }
-  // a system account is created locked ("!"); sshd without PAM refuses locked accounts
-  execFileSync('usermod', ['-p', '*', LAB_USER], { stdio: 'ignore' });
+  // a system account is created locked ("!"); sshd without PAM refuses locked accounts. Only
+  // when it is still locked: usermod takes the lock of /etc/passwd, which another test process
+  // starting its lab may hold just then (usermod then exits 16: try again)
+  const unlocked = () => readFileSync('/etc/shadow', 'utf8').split('\n').some((l) => l.startsWith(`${LAB_USER}:*:`));
+  for (let i = 0; !unlocked(); i++) {
+    try { execFileSync('usermod', ['-p', '*', LAB_USER], { stdio: 'ignore' }); } catch (e) {
+      if (i >= 20) throw new Error(`test lab: cannot unlock the user ${LAB_USER}: ${(e as Error).message}`);
+      execFileSync('sleep', ['0.1']);
+    }
+  }
 }
 
 function need(path: string, what: string): void {
@@ -181,35 +189,50 @@ function listening(): Set<number> {
   return out;
 }
 
-export function gatewayPort(): number {
+/**
+ * A base port with `blocks` blocks of GATEWAY_BLOCK ports after it that nothing listens on and
+ * no other test process (live) has claimed: for real gateways (which listen on derived ports
+ * too) and for templates' port ranges, so test files and test runs side by side never meet.
+ */
+export function gatewayPort(blocks = 1): number {
   mkdirSync(GATEWAY_CLAIMS, { recursive: true });
   const busy = listening();
-  // below the kernel's ephemeral range (32768-60999 here), where every listen(0) of the tests lands,
-  // and above 23000: the lifecycle tests' templates name fixed port ranges in 21000-22999
-  const first = Math.ceil(23000 / GATEWAY_BLOCK);
-  const blocks = Math.floor(32000 / GATEWAY_BLOCK) - first;
-  const start = Math.floor(Math.random() * blocks);
-  for (let k = 0; k < blocks; k++) {
-    const base = (first + ((start + k) % blocks)) * GATEWAY_BLOCK;
-    let free = true;
-    for (let p = base; p < base + GATEWAY_BLOCK && free; p++) if (busy.has(p)) free = false;
-    if (!free) continue;
-    const claim = join(GATEWAY_CLAIMS, String(base));
+  // below the kernel's ephemeral range (32768-60999 here), where every listen(0) of the tests
+  // lands, and above 20000 (fixed ports in templates tests that never listen)
+  const first = Math.ceil(21000 / GATEWAY_BLOCK);
+  const count = Math.floor(32000 / GATEWAY_BLOCK) - first - blocks + 1;
+  const start = Math.floor(Math.random() * count);
+  const claimOne = (claim: string): boolean => {
     try {
       writeFileSync(claim, String(process.pid), { flag: 'wx' });
+      return true;
     } catch {
       // taken: by a live process, or left by a dead one (take it over)
       let pid = 0;
-      try { pid = Number(readFileSync(claim, 'utf8')); } catch { continue; }
+      try { pid = Number(readFileSync(claim, 'utf8')); } catch { return false; }
       let alive = true;
       try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
-      if (alive || pid === process.pid) continue;
+      if (alive || pid === process.pid) return false;
       writeFileSync(claim, String(process.pid));
+      return true;
     }
-    myClaims.add(claim);
+  };
+  for (let k = 0; k < count; k++) {
+    const base = (first + ((start + k) % count)) * GATEWAY_BLOCK;
+    let free = true;
+    for (let p = base; p < base + blocks * GATEWAY_BLOCK && free; p++) if (busy.has(p)) free = false;
+    if (!free) continue;
+    const got: string[] = [];
+    for (let b = 0; b < blocks; b++) {
+      const claim = join(GATEWAY_CLAIMS, String(base + b * GATEWAY_BLOCK));
+      if (!claimOne(claim)) break;
+      got.push(claim);
+    }
+    if (got.length < blocks) { for (const c of got) rmSync(c, { force: true }); continue; }
+    for (const c of got) myClaims.add(c);
     return base;
   }
-  throw new Error('test lab: no free block of gateway ports between 23000 and 32000');
+  throw new Error(`test lab: no ${blocks} free block(s) of gateway ports between 21000 and 32000`);
 }
 
 export function releaseGatewayPorts(): void {
