@@ -6,6 +6,7 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }] },
   testMatch: ['<rootDir>/tests/**/*.test.ts'],
   globalSetup: '<rootDir>/tests/support/global-setup.mjs',
+  testSequencer: '<rootDir>/tests/support/sequencer.cjs',
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -85,11 +85,12 @@ beforeAll(async () => {
   const cids: Record<string, string> = {};
   // as lab.runOpenclaw starts them, plus a restart policy as a fleet would have: on a loaded
   // machine a gateway now and then gives up starting (its 5 s state-lease heartbeat timeout) and
-  // docker starts it again; the upgrade keeps the policy for the new container. Started together
-  // (waitReadyz below starts one again if it exited all the same)
+  // docker starts it again; the upgrade keeps the policy for the new container. One at a time:
+  // three Node gateways starting together on a loaded 2-core machine starve each other
   for (const id of REAL) {
     cids[id] = lab.docker(serverOf(id), ['run', '-d', '--name', id, '--network', 'host', '--restart', 'on-failure:20',
       '-e', `OPENCLAW_GATEWAY_PORT=${port[id]}`, '-e', `OPENCLAW_GATEWAY_TOKEN=${token[id]}`, '-v', `${id}-state:/home/node/.openclaw`, OPENCLAW_IMAGE]);
+    await waitReadyz(id);
   }
   // a second ready stand-in image: the same filesystem under another image id
   lab.docker(s2, ['create', '--name', 'tmp-build2', LAB_IMAGE]);
