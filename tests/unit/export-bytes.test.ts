@@ -103,7 +103,7 @@ test('readCells splits text-protocol rows (every length encoding, NULL) and refu
     }), { numRuns: 300 });
 });
 
-const RATES = ['500000', '7.5', '1', '3', '0.002', '123456.789', '300000', '0.000001', '999999999', '1000000.5'].map((r) => parseQuotaRate(r, 'test')!);
+const RATES = ['500000', '7.5', '1', '3', '0.002', '123456.789', '300000', '0.000001', '999999999', '1000000.5', '2000000', '64000000', '24000000', '0.6', '1e-12', '98765432109876.5'].map((r) => parseQuotaRate(r, 'test')!);
 const writeCost = (rate: QuotaRate, q: number) => {
   const out = Buffer.alloc(200);
   return out.toString('latin1', 0, costBytesWriter(rate)(q, out, 0));

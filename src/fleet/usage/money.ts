@@ -79,11 +79,10 @@ export function costBytesWriter(rate: QuotaRate): (quota: number, out: Uint8Arra
   const g = gcd(rate.den * MICRO, rate.num);
   const mulB = (rate.den * MICRO) / g;
   const divB = rate.num / g;
-  // micros = floor((2 |q| mul + div) / (2 div)): exact on Numbers while 2 |q| mul + div < 2^53
-  const small = mulB < 2n ** 26n && divB < 2n ** 26n;
+  // micros = floor((2 |q| mul + div) / (2 div)): exact on Numbers while 2 |q| mul + div <= 2^53 - 1
   const mul = Number(mulB);
   const div = Number(divB);
-  const limit = small ? Math.floor((SAFE - div) / (2 * mul)) : -1;
+  const limit = divB <= BigInt(SAFE) ? Number((BigInt(SAFE) - divB) / (2n * mulB)) : -1;
   const digits = new Uint8Array(20);
   return (quota, out, at) => {
     const a = quota < 0 ? -quota : quota;
