@@ -45,8 +45,13 @@ const CHUNK = 256 * 1024;
  * spans two chunks, so every chunk holds whole characters.
  */
 abstract class Buffered implements Sink {
-  private chunk = Buffer.allocUnsafe(CHUNK);
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
   private used = 0;
+  /**
+   * Chunks the destination is done with, for reuse: a fast export allocates little else, so
+   * without this the chunks (external memory) would pile up until a GC notices them.
+   */
+  private readonly spare: Buffer[] = [];
   abstract readonly path: string | null;
   abstract readonly tmpPath: string | null;
   constructor(protected readonly signal: AbortSignal) {}
@@ -79,9 +84,13 @@ abstract class Buffered implements Sink {
   private emitChunk(): boolean {
     if (!this.used) return true;
     const full = this.chunk.subarray(0, this.used);
-    this.chunk = Buffer.allocUnsafe(CHUNK);
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK);
     this.used = 0;
     return this.emit(full);
+  }
+  /** b, handed to emit(), is written and no longer held by the destination: a whole chunk is reused */
+  protected reuse(b: Buffer): void {
+    if (b.byteOffset === 0 && b.buffer.byteLength === CHUNK && this.spare.length < 4) this.spare.push(Buffer.from(b.buffer, 0, CHUNK));
   }
   async write(s: string): Promise<void> {
     if (!this.push(s)) await this.drained();
@@ -211,6 +220,7 @@ class FileSink extends Buffered {
           const b = this.queue.shift()!;
           for (let off = 0; off < b.length;) off += (await this.fh.write(b, off, b.length - off)).bytesWritten;
           this.queued -= b.length;
+          this.reuse(b);
           if (this.queued < FILE_HIGH_WATER) this.wake(null);
         }
       } catch (e) {
