@@ -210,3 +210,27 @@ test('the sink takes byte rows across chunk boundaries and rows bigger than a ch
   // a writer that runs past the room it asked for fails instead of corrupting the next chunk
   expect(() => sink.pushBytes(4, (_out, at) => at + 5)).toThrow(/overran/);
 });
+
+test('a file sink reuses a chunk only once it is written: a burst of rows pushed without waiting lands intact', async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'sayclaw-sink-reuse-'));
+  try {
+    for (let round = 0; round < 5; round++) {
+      const sink = await openSink({ stdout: { write: () => true }, cwd: dir, signal: new AbortController().signal, onClose: () => undefined }, 'out.bin');
+      const want: Buffer[] = [];
+      // 60 x 100 KB, each its own byte, pushed in one go (backpressure ignored): many chunks in flight
+      for (let i = 0; i < 60; i++) {
+        const b = Buffer.alloc(100_000, (i * 7 + round) % 251);
+        want.push(b);
+        sink.pushBytes(b.length, (out, at) => at + b.copy(out, at));
+        if (i % 20 === 19) await new Promise((r) => setImmediate(r)); // let some writes finish: their chunks come back
+      }
+      await sink.commit();
+      expect(readFileSync(join(dir, 'out.bin')).equals(Buffer.concat(want))).toBe(true);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
