@@ -6,7 +6,7 @@
 // time (user+sys of the process, from GNU time, and of the database server during the run, from
 // /proc), with the load average: CPU figures survive a loaded machine much better than wall time.
 // Prints figures, asserts nothing.
-// Usage: npm run build && node bench/usage.mjs [rows...]   (default 200000 2000000)
+// Usage: npm run build && node bench/usage.mjs [rows...]   (default 200000 2000000; BENCH_RUNS=N runs per side)
 // Needs the local MariaDB (root, no password) and the built bin/sayclaw. Creates and drops
 // databases named bench_usage_* (BENCH_DB_PREFIX_*).
 import { spawnSync } from 'node:child_process';
@@ -134,7 +134,7 @@ try {
     const t0 = Date.now();
     setup(n);
     console.log(`\n== ${n.toLocaleString('en')} log rows (loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s) ==`);
-    const runs = n >= 1000000 ? 3 : 9;
+    const runs = Number(process.env.BENCH_RUNS) || (n >= 1000000 ? 3 : 9);
     const peak = { cli: 0, mysql: 0 };
     const res = compare(`raw export ${n} rows: sayclaw CSV vs mysql --batch --quick`,
       () => { const r = timed(process.execPath, [BIN, ...cli], cliOut); peak.cli = Math.max(peak.cli, r.kb); return r; },
