@@ -308,8 +308,9 @@ function shortInteger(buf: Uint8Array, s: number, e: number): number | null {
  * The MySQL raw rows written from their wire bytes (no string or number per cell): what the
  * mysql2 path writes, byte for byte, when the columns are integers and UTF-8 text (checked on
  * the column definitions; otherwise mysql2 parses as usual). Digits are copied, text is
- * quoted or escaped from its bytes, created_at is formatted into the output, and the cost and
- * the four attribution cells are cached as encoded bytes (per quota value, per instance id).
+ * quoted or escaped from its bytes, created_at is formatted into the output, cost_usd is
+ * computed into it (costBytesWriter: exact), and the four attribution cells are written from
+ * bytes encoded once per instance id.
  */
 export function rawMysqlRows(parts: RowParts, iso: IsoFormatter, rate: QuotaRate,
   attribution: (instance: string | null) => Attribution, sink: Sink) {
@@ -402,8 +403,9 @@ export function rawMysqlRows(parts: RowParts, iso: IsoFormatter, rate: QuotaRate
 
 /**
  * Stream a MySQL result as arrays on a dedicated mysql2 connection (no per-row promise), or as
- * row bytes to raw.row when raw.accept takes the columns: rows go to onRow (raw.row) synchronously; when it returns false the connection is paused until drained()
- * resolves (backpressure from the output). Ctrl-C destroys the connection and rejects.
+ * row bytes to raw.row when raw.accept takes the columns: rows go to onRow (raw.row)
+ * synchronously; when it returns false the connection is paused until drained() resolves
+ * (backpressure from the output). Ctrl-C destroys the connection and rejects.
  * Same connection settings as src/db/mysql.ts (utf8mb4, exact BIGINT/DECIMAL, session zone).
  * before(), when given, runs first, inside the same read-only consistent-snapshot transaction.
  */
