@@ -2,21 +2,26 @@
 // same rows (same SELECT with the attribution joins) to a file, at 200,000 and 2,000,000 log
 // rows; peak RSS of each (GNU time); and `usage summary --group department,model` against the
 // bare SQL GROUP BY run by the mysql client; both also against sayclaw's own (lighter) SQL run
-// by the mysql client, to show sayclaw's overhead over its queries. Prints figures, asserts nothing.
-// Usage: npm run build && node bench/usage.mjs [rows...]   (default 200000 2000000)
+// by the mysql client, to show sayclaw's overhead over its queries. Each side's wall time and CPU
+// time (user+sys of the process, from GNU time, and of the database server during the run, from
+// /proc), with the load average: CPU figures survive a loaded machine much better than wall time.
+// Prints figures, asserts nothing.
+// Usage: npm run build && node bench/usage.mjs [rows...]   (default 200000 2000000; BENCH_RUNS=N runs per side)
 // Needs the local MariaDB (root, no password) and the built bin/sayclaw. Creates and drops
-// databases named bench_usage_*.
+// databases named bench_usage_* (BENCH_DB_PREFIX_*).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compare } from './lib.mjs';
 
 const BIN = fileURLToPath(new URL('../bin/sayclaw', import.meta.url));
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 const SIZES = sizes.length ? sizes : [200000, 2000000];
-const DB = { admin: 'bench_usage_admin', portal: 'bench_usage_portal', oneapi: 'bench_usage_oneapi' };
+// BENCH_DB_PREFIX: other names, so that two runs on one server do not drop each other's databases
+const PREFIX = process.env.BENCH_DB_PREFIX ?? 'bench_usage';
+const DB = { admin: `${PREFIX}_admin`, portal: `${PREFIX}_portal`, oneapi: `${PREFIX}_oneapi` };
 const BASE = Math.floor(Date.UTC(2026, 9, 1) / 1000);
 const SINCE = `@${BASE}`;
 const UNTIL = '2026-12-31';
@@ -86,14 +91,35 @@ LEFT JOIN ${DB.admin}.oc_instances i ON i.id = k.instance_id
 LEFT JOIN ${DB.portal}.users u ON u.id = i.assigned_user_id
 GROUP BY 1, 2`;
 
-/** Wall ms and peak RSS (KB) of one run, through GNU time. */
+// The database server's CPU time (utime + stime of its process, in ms) from /proc: a run's
+// share of the work done in SQL (the baseline's joins). It counts whatever else the server did
+// meanwhile too (other clients on this machine); null when the server process is not readable.
+const serverPid = (() => {
+  for (const name of ['mariadbd', 'mysqld']) {
+    const r = spawnSync('pidof', ['-s', name], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  return null;
+})();
+const TICK_MS = 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+function serverCpuMs() {
+  if (!serverPid) return null;
+  try {
+    const f = readFileSync(`/proc/${serverPid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime (fields 14 and 15)
+  } catch { return null; }
+}
+
+/** Wall ms, CPU ms (user+sys of the process and its children), server CPU ms and peak RSS (KB) of one run, through GNU time. */
 function timed(cmd, args, outFile) {
+  const s0 = serverCpuMs();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const s1 = serverCpuMs();
   if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr}`);
-  const kb = Number(r.stderr.trim().split('\n').pop());
-  return { ms, kb, bytes: outFile ? statSync(outFile).size : 0 };
+  const [kb, user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { ms, kb, cpu_ms: (user + sys) * 1000, server_cpu_ms: s0 === null || s1 === null ? undefined : s1 - s0, bytes: outFile ? statSync(outFile).size : 0 };
 }
 
 const cliOut = join(tmp, 'cli.csv');
@@ -108,24 +134,26 @@ try {
     const t0 = Date.now();
     setup(n);
     console.log(`\n== ${n.toLocaleString('en')} log rows (loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s) ==`);
-    const runs = n >= 1000000 ? 3 : 9;
+    const runs = Number(process.env.BENCH_RUNS) || (n >= 1000000 ? 3 : 9);
     const peak = { cli: 0, mysql: 0 };
     const res = compare(`raw export ${n} rows: sayclaw CSV vs mysql --batch --quick`,
-      () => { const r = timed(process.execPath, [BIN, ...cli], cliOut); peak.cli = Math.max(peak.cli, r.kb); return r.ms; },
-      () => { const r = timed(mysqlRaw[0], mysqlRaw[1], myOut); peak.mysql = Math.max(peak.mysql, r.kb); return r.ms; },
+      () => { const r = timed(process.execPath, [BIN, ...cli], cliOut); peak.cli = Math.max(peak.cli, r.kb); return r; },
+      () => { const r = timed(mysqlRaw[0], mysqlRaw[1], myOut); peak.mysql = Math.max(peak.mysql, r.kb); return r; },
       { runs, warmup: 1 });
     const rawOwn = compare(`raw export ${n} rows: sayclaw vs its own SELECT in the mysql client`,
-      () => timed(process.execPath, [BIN, ...cli], cliOut).ms,
-      () => timed('sh', ['-c', `mysql -uroot -h127.0.0.1 --batch --quick -e "${RAW_OWN_SQL.replace(/"/g, '\\"').replace(/\n/g, ' ')}" > ${myOut}`], myOut).ms,
+      () => timed(process.execPath, [BIN, ...cli], cliOut),
+      () => timed('sh', ['-c', `mysql -uroot -h127.0.0.1 --batch --quick -e "${RAW_OWN_SQL.replace(/"/g, '\\"').replace(/\n/g, ' ')}" > ${myOut}`], myOut),
       { runs, warmup: 1 });
     console.log(`   peak RSS: sayclaw ${(peak.cli / 1024).toFixed(0)} MB, mysql client ${(peak.mysql / 1024).toFixed(0)} MB; files ${(statSync(cliOut).size / 1e6).toFixed(0)} MB / ${(statSync(myOut).size / 1e6).toFixed(0)} MB`);
     const agg = compare(`summary ${n} rows: sayclaw --group department,model vs SQL GROUP BY`,
-      () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']).ms,
-      () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', AGG_SQL]).ms, { runs, warmup: 1 });
+      () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']),
+      () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', AGG_SQL]), { runs, warmup: 1 });
     const own = compare(`summary ${n} rows: sayclaw vs its own SQL in the mysql client`,
-      () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']).ms,
-      () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', PRE_SQL]).ms, { runs, warmup: 1 });
-    results.push({ rows: n, raw: res, raw_same_sql: rawOwn, peak_mb: { sayclaw: +(peak.cli / 1024).toFixed(1), mysql: +(peak.mysql / 1024).toFixed(1) }, aggregate: agg, aggregate_same_sql: own });
+      () => timed(process.execPath, [BIN, ...LEGACY, 'usage', 'summary', '--since', SINCE, '--until', UNTIL, '--group', 'department,model', '-o', 'json']),
+      () => timed('mysql', ['-uroot', '-h127.0.0.1', '--batch', '-e', PRE_SQL]), { runs, warmup: 1 });
+    const load = loadavg().map((x) => +x.toFixed(2));
+    console.log(`   load average now: ${load.join(' ')} (${serverPid ? `server CPU from /proc/${serverPid}` : 'no server CPU: its process is not readable'})`);
+    results.push({ rows: n, load, raw: res, raw_same_sql: rawOwn, peak_mb: { sayclaw: +(peak.cli / 1024).toFixed(1), mysql: +(peak.mysql / 1024).toFixed(1) }, aggregate: agg, aggregate_same_sql: own });
   }
   console.log(`\n${JSON.stringify(results)}`);
 } finally {

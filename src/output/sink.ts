@@ -13,6 +13,11 @@ export interface Sink {
   write(s: string): Promise<void>;
   /** Append without waiting; false means "wait for drained() before pushing much more". */
   push(s: string): boolean;
+  /**
+   * Append what fill writes into buf from offset at (at most n bytes; it returns where it
+   * stopped), without a string in between; false as for push().
+   */
+  pushBytes(n: number, fill: (buf: Buffer, at: number) => number): boolean;
   drained(): Promise<void>;
   /** flush and, for files, rename into place */
   commit(): Promise<void>;
@@ -40,8 +45,13 @@ const CHUNK = 256 * 1024;
  * spans two chunks, so every chunk holds whole characters.
  */
 abstract class Buffered implements Sink {
-  private chunk = Buffer.allocUnsafe(CHUNK);
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
   private used = 0;
+  /**
+   * Chunks the destination is done with, for reuse: a fast export allocates little else, so
+   * without this the chunks (external memory) would pile up until a GC notices them.
+   */
+  private readonly spare: Buffer[] = [];
   abstract readonly path: string | null;
   abstract readonly tmpPath: string | null;
   constructor(protected readonly signal: AbortSignal) {}
@@ -59,12 +69,28 @@ abstract class Buffered implements Sink {
     else this.used = this.chunk.write(s, 0, 'utf8');
     return ok;
   }
+  pushBytes(n: number, fill: (buf: Buffer, at: number) => number): boolean {
+    if (this.used + n <= CHUNK) {
+      this.used = checkedEnd(fill(this.chunk, this.used), this.used, n);
+      return true;
+    }
+    let ok = this.emitChunk();
+    if (n > CHUNK) {
+      const big = Buffer.allocUnsafe(n);
+      ok = this.emit(big.subarray(0, checkedEnd(fill(big, 0), 0, n))) && ok;
+    } else this.used = checkedEnd(fill(this.chunk, 0), 0, n);
+    return ok;
+  }
   private emitChunk(): boolean {
     if (!this.used) return true;
     const full = this.chunk.subarray(0, this.used);
-    this.chunk = Buffer.allocUnsafe(CHUNK);
+    this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK);
     this.used = 0;
     return this.emit(full);
+  }
+  /** b, handed to emit(), is written and no longer held by the destination: a whole chunk is reused */
+  protected reuse(b: Buffer): void {
+    if (b.byteOffset === 0 && b.buffer.byteLength === CHUNK && this.spare.length < 4) this.spare.push(Buffer.from(b.buffer, 0, CHUNK));
   }
   async write(s: string): Promise<void> {
     if (!this.push(s)) await this.drained();
@@ -76,6 +102,12 @@ abstract class Buffered implements Sink {
   }
   abstract commit(): Promise<void>;
   abstract abort(): Promise<void>;
+}
+
+/** A byte writer that ran past the room it asked for would have overwritten the next chunk's bytes. */
+function checkedEnd(end: number, at: number, n: number): number {
+  if (!(end >= at && end <= at + n)) throw new Error(`byte row writer overran its room: wrote ${end - at} of ${n} bytes`);
+  return end;
 }
 
 /** Wait for p, but give up with InterruptedError on Ctrl-C (a stuck reader must not hang us). */
@@ -188,6 +220,7 @@ class FileSink extends Buffered {
           const b = this.queue.shift()!;
           for (let off = 0; off < b.length;) off += (await this.fh.write(b, off, b.length - off)).bytesWritten;
           this.queued -= b.length;
+          this.reuse(b);
           if (this.queued < FILE_HIGH_WATER) this.wake(null);
         }
       } catch (e) {
@@ -325,36 +358,62 @@ export function csvField(v: Cell): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-export interface Encoder { head(): string; row(values: Cell[]): string; tail(): string }
+export interface Encoder { head(): string; row(values: Cell[]): string; tail(): string; readonly parts: RowParts }
+
+/**
+ * What row() writes, piece by piece: writers that build rows from bytes (the raw export's MySQL
+ * path, src/output/byte-rows.ts) use the same pieces, and row() itself is made of them, so the
+ * two cannot drift apart.
+ */
+export interface RowParts {
+  readonly format: DataFormat;
+  /** start of the first row, and of every later one (JSON's array separator) */
+  readonly openFirst: string;
+  readonly openNext: string;
+  /** before cell i: the separator (and the key, for JSON) */
+  readonly pre: readonly string[];
+  readonly close: string;
+  /** what a NULL cell is written as */
+  readonly nullCell: string;
+  readonly plain: readonly boolean[];
+  /** a non-NULL cell that may need quoting or escaping */
+  text(v: string): string;
+  /** rows written so far (by row() or a byte writer): decides openFirst/openNext and the tail */
+  rows: number;
+}
+
+function rowParts(format: DataFormat, columns: string[], plain: boolean[]): RowParts {
+  const csv = format === 'csv';
+  const open = format === 'json' ? ['\n  {', ',\n  {'] : format === 'ndjson' ? ['{', '{'] : ['', ''];
+  return {
+    format,
+    openFirst: open[0]!,
+    openNext: open[1]!,
+    pre: columns.map((c, i) => `${i ? ',' : ''}${csv ? '' : `${JSON.stringify(c)}:`}`),
+    close: format === 'csv' ? '\r\n' : format === 'ndjson' ? '}\n' : '}',
+    nullCell: csv ? '' : 'null',
+    // plain cells skip the CSV check; JSON writes every cell through JSON.stringify
+    plain: columns.map((_, i) => csv && !!plain[i]),
+    text: csv ? csvField : (v) => JSON.stringify(v),
+    rows: 0,
+  };
+}
 
 /** plain[i]: column i never needs CSV quoting (numbers, ISO times), so it skips the check. */
 export function encoder(format: DataFormat, columns: string[], plain: boolean[] = []): Encoder {
-  if (format === 'csv') {
-    return {
-      head: () => `${columns.map(csvField).join(',')}\r\n`,
-      row: (v) => {
-        let s = '';
-        for (let i = 0; i < v.length; i++) {
-          const x = v[i] ?? null;
-          s += i ? ',' : '';
-          s += plain[i] ? (x ?? '') : csvField(x);
-        }
-        return `${s}\r\n`;
-      },
-      tail: () => '',
-    };
-  }
-  const keys = columns.map((c) => `${JSON.stringify(c)}:`);
-  const obj = (v: Cell[]) => {
-    let s = '{';
-    for (let i = 0; i < keys.length; i++) s += `${i ? ',' : ''}${keys[i]}${v[i] === null ? 'null' : JSON.stringify(v[i])}`;
-    return `${s}}`;
-  };
-  if (format === 'ndjson') return { head: () => '', row: (v) => `${obj(v)}\n`, tail: () => '' };
-  let first = true;
+  const p = rowParts(format, columns, plain);
   return {
-    head: () => '[',
-    row: (v) => { const s = `${first ? '\n' : ',\n'}  ${obj(v)}`; first = false; return s; },
-    tail: () => (first ? ']\n' : '\n]\n'),
+    parts: p,
+    head: () => (format === 'csv' ? `${columns.map(csvField).join(',')}\r\n` : format === 'json' ? '[' : ''),
+    row: (v) => {
+      let s = p.rows++ ? p.openNext : p.openFirst;
+      for (let i = 0; i < p.pre.length; i++) {
+        const x = v[i] ?? null;
+        s += p.pre[i];
+        s += x === null ? p.nullCell : p.plain[i] ? x : p.text(x);
+      }
+      return s + p.close;
+    },
+    tail: () => (format !== 'json' ? '' : p.rows ? '\n]\n' : ']\n'),
   };
 }
