@@ -69,20 +69,20 @@ const gcd = (a: bigint, b: bigint): bigint => { while (b) [a, b] = [b, a % b]; r
 
 /**
  * costUsd for one rate, for a quota given as a JS integer, written as ASCII bytes: for the raw
- * export, which writes one per row. The rate's fraction is reduced once (BigInt); then, while
- * every intermediate is an integer below 2^53, the arithmetic runs on Numbers, which are exact
- * there (integers only: no fraction is ever formed, the quotient of the one division is
- * corrected by its remainder). Otherwise, and for quotas that are not safe integers: costUsd.
- * Property-tested equal to costUsd.
+ * export, which writes one per row. The rate's fraction is reduced once (BigInt). When one quota
+ * unit is a whole number of micro-dollars (One API's QuotaPerUnit 500,000 is 2 micro-dollars; any
+ * QuotaPerUnit that divides 1,000,000), the cost is quota x that number, on Numbers while the
+ * product stays below 2^53: integer multiplication, subtraction and remainder only, which are
+ * exact there (no division that could form a fraction, no rounding). Every other rate, and any
+ * quota past that bound, goes through costUsd (BigInt). Property-tested equal to costUsd.
  */
 export function costBytesWriter(rate: QuotaRate): (quota: number, out: Uint8Array, at: number) => number {
   const g = gcd(rate.den * MICRO, rate.num);
   const mulB = (rate.den * MICRO) / g;
   const divB = rate.num / g;
-  // micros = floor((2 |q| mul + div) / (2 div)): exact on Numbers while 2 |q| mul + div <= 2^53 - 1
-  const mul = Number(mulB);
-  const div = Number(divB);
-  const limit = divB <= BigInt(SAFE) ? Number((BigInt(SAFE) - divB) / (2n * mulB)) : -1;
+  // micro-dollars per quota unit, when whole; else -1 (every quota takes the BigInt path)
+  const mul = divB === 1n && mulB <= BigInt(SAFE) ? Number(mulB) : -1;
+  const limit = mul > 0 ? Number(BigInt(SAFE) / mulB) : -1;
   const digits = new Uint8Array(20);
   return (quota, out, at) => {
     const a = quota < 0 ? -quota : quota;
@@ -91,25 +91,16 @@ export function costBytesWriter(rate: QuotaRate): (quota: number, out: Uint8Arra
       for (let k = 0; k < s.length; k++) out[at++] = s.charCodeAt(k);
       return at;
     }
-    let micros: number;
-    if (div === 1) micros = a * mul;
-    else {
-      const n = 2 * a * mul + div;
-      const d = 2 * div;
-      micros = Math.floor(n / d);
-      const r = n - micros * d;
-      if (r < 0) micros--;
-      else if (r >= d) micros++;
-    }
+    const micros = a * mul;
     if (quota < 0 && micros !== 0) out[at++] = 0x2d;
-    let whole = Math.floor(micros / 1_000_000);
-    let frac = micros - whole * 1_000_000;
-    if (frac < 0) { whole--; frac += 1_000_000; } else if (frac >= 1_000_000) { whole++; frac -= 1_000_000; }
+    let frac = micros % 1_000_000;
+    // an exact multiple of 1,000,000 divided by it: an exact integer
+    let whole = (micros - frac) / 1_000_000;
     let n = 0;
-    do { digits[n++] = 48 + (whole % 10); whole = Math.floor(whole / 10); } while (whole > 0);
+    do { const d = whole % 10; digits[n++] = 48 + d; whole = (whole - d) / 10; } while (whole > 0);
     while (n > 0) out[at++] = digits[--n]!;
     out[at++] = 0x2e;
-    for (let k = 5; k >= 0; k--) { out[at + k] = 48 + (frac % 10); frac = Math.floor(frac / 10); }
+    for (let k = 5; k >= 0; k--) { const d = frac % 10; out[at + k] = 48 + d; frac = (frac - d) / 10; }
     return at + 6;
   };
 }
