@@ -30,6 +30,8 @@ export interface ServerCheck {
   mem_free_mb: number | null;
   mem_total_mb: number | null;
   drift: number;
+  /** How the Docker API was reached: streamlocal (the socket over SSH), dial-stdio (the docker CLI over SSH), tls. */
+  docker_via: 'streamlocal' | 'dial-stdio' | 'tls' | null;
   error: string | null;
 }
 
@@ -86,7 +88,7 @@ function parseMeminfo(text: string): { free_mb: number; total_mb: number } | nul
 export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, servers: ServerRow[],
   opts: { namePattern?: string; debug?: (msg: string) => void; onDone?: (o: Outcome<ServerRow, unknown>, done: number, total: number) => void }): Promise<CheckReport> {
   const { fanOut } = await import('../../remote/fanout.js');
-  const { dockerFailure } = await import('../../remote/docker.js');
+  const { dockerFailure, dockerRouteOf, parseDockerHostLine, PRINT_DOCKER_HOST } = await import('../../remote/docker.js');
   const pattern = new RegExp(opts.namePattern ?? DEFAULT_INSTANCE_PATTERN);
   // load dockerode while the SSH handshakes are in flight
   void import('dockerode').catch(() => undefined);
@@ -105,7 +107,7 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
     const name = s.name ?? s.id;
     const rep: ServerCheck = {
       server_name: name, ip: s.ip, status: 'ok', ssh_ms: null, docker_version: null, containers_running: null, containers_total: null,
-      disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, error: null,
+      disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, docker_via: null, error: null,
     };
     const t0 = performance.now();
     const dbg = (m: string) => opts.debug?.(`${name}: ${m} at ${Math.round(performance.now() - t0)} ms`);
@@ -119,7 +121,10 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.error = `ssh: ${(err as Error).message}`;
       return rep;
     }
-    const FACTS = "df -Pk / 2>/dev/null | tail -n 1; grep -E '^(MemTotal|MemAvailable|MemFree):' /proc/meminfo";
+    // the facts: one cheap shell per server (no docker CLI), beside the Docker API calls on the
+    // same connection; its first line is the session's DOCKER_HOST, which says where the
+    // engine's socket is unless the config does (no exec of its own to learn it)
+    const FACTS = `${PRINT_DOCKER_HOST}; df -Pk / 2>/dev/null | tail -n 1; grep -E '^(MemTotal|MemAvailable|MemFree):' /proc/meminfo`;
     const applyFacts = (text: string) => {
       const df = parseDf(text);
       const mem = parseMeminfo(text);
@@ -128,16 +133,27 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.mem_free_mb = mem?.free_mb ?? null;
       rep.mem_total_mb = mem?.total_mb ?? null;
     };
-    // over SSH the facts ride on the dial-stdio channel (one remote shell per server);
-    // with Docker over TLS they need their own exec
     let factsText = '';
-    const sysP = remote.dockerOverSsh ? Promise.resolve() : conn.exec(FACTS).then((sys) => { factsText = sys.stdout; },
-      (err: Error) => { rep.error = `ssh exec: ${err.message}`; });
+    let hostLine: (v: string) => void = () => undefined;
+    let hostFailed: (e: Error) => void = () => undefined;
+    const dockerHost = new Promise<string>((res, rej) => { hostLine = res; hostFailed = rej; });
+    dockerHost.catch(() => undefined);
+    // the Docker calls wait only for that first line, not for df
+    let head = '';
+    const onStdout = (d: string) => {
+      if (head.includes('\n')) return;
+      head += d;
+      if (head.includes('\n')) hostLine(parseDockerHostLine(head.split('\n')[0]!) ?? '');
+    };
+    const sysP = conn.exec(FACTS, { onStdout }).then((sys) => {
+      factsText = sys.stdout;
+      hostLine(parseDockerHostLine(sys.stdout.split('\n')[0]!) ?? '');
+    }, (err: Error) => { rep.error = `ssh exec: ${err.message}`; hostFailed(err); });
     let docker: import('dockerode') | undefined;
     try {
-      docker = remote.dockerOverSsh ? await remote.dockerWithPreamble(s, FACTS, (x) => { factsText += x; }) : await remote.docker(s);
-      const ver = await docker.version();
-      const list = await docker.listContainers({ all: true });
+      docker = await remote.dockerForCheck(s, dockerHost);
+      // two channels at once: nothing on the server side is started for them
+      const [ver, list] = await Promise.all([docker.version(), docker.listContainers({ all: true })]);
       dbg('docker calls done');
       rep.docker_version = ver.Version;
       const containers = list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State }));
@@ -151,10 +167,11 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.status = 'failed';
       rep.error = (await dockerFailure(err, await remote.dockerConn(s))).message;
     } finally {
-      // the preamble agent's keep-alive channel would hold one of the connection's sessions for
-      // as long as the connection lives: a long run (sayclaw top) checks again and again
+      // the agent's keep-alive channels would hold two of the connection's sessions for as long
+      // as the connection lives: a long run (sayclaw top) checks again and again
       if (docker && remote.dockerOverSsh) (docker.modem as unknown as { agent?: { destroy(): void } }).agent?.destroy();
     }
+    rep.docker_via = remote.dockerOverSsh ? (dockerRouteOf(conn)?.via ?? null) : 'tls';
     await sysP;
     applyFacts(factsText);
     if (rep.error && rep.status !== 'failed') rep.status = 'failed';
@@ -162,7 +179,7 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
   });
   const checks = results.map((o) => (o.ok ? o.value : {
     server_name: o.item.name ?? o.item.id, ip: o.item.ip, status: 'failed' as const, ssh_ms: null, docker_version: null, containers_running: null,
-    containers_total: null, disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, error: o.error.message,
+    containers_total: null, disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, docker_via: null, error: o.error.message,
   }));
   // an "unknown" container whose name is an instance the database places on another server
   const allIds = new Set((await unknownNamesKnown(db, drift.filter((d) => d.kind === 'unknown_container').map((d) => d.container!))));
