@@ -4,7 +4,7 @@
 import type Dockerode from 'dockerode';
 import type { Context } from '../../context.js';
 import type { SshConn, SshPool, SshTarget } from '../../remote/ssh.js';
-import type { DockerSshOptions } from '../../remote/docker.js';
+import type { DockerSshOptions, EngineClient } from '../../remote/docker.js';
 import type { Config } from '../../config/schema.js';
 import { expandHome } from '../../config/load.js';
 
@@ -85,13 +85,13 @@ export class RemoteSession {
   get dockerOverSsh(): boolean { return this.cfg.docker.transport !== 'tls'; }
 
   /**
-   * A dockerode (not cached: the caller destroys its agent) for `servers check`, which learns the
+   * An engine client (not cached: the caller closes it) for `servers check`, which learns the
    * session's DOCKER_HOST in its facts shell anyway and hands it over (no exec of its own for it).
    */
-  async dockerForCheck(s: ServerRef, dockerHost: Promise<string>): Promise<Dockerode> {
-    const { dockerOverSsh, dockerOverTls } = await import('../../remote/docker.js');
-    if (this.cfg.docker.transport === 'tls') return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, this.commandTimeoutMs);
-    return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, dockerSshOptions(s, this.cfg, (m) => this.ctx.debug(m), dockerHost), this.signal);
+  async engineForCheck(s: ServerRef, dockerHost: Promise<string>): Promise<EngineClient> {
+    const { engineOverSsh, engineOverTls } = await import('../../remote/docker.js');
+    if (this.cfg.docker.transport === 'tls') return engineOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, this.commandTimeoutMs);
+    return engineOverSsh(await this.conn(s), this.commandTimeoutMs, dockerSshOptions(s, this.cfg, (m) => this.ctx.debug(m), dockerHost), this.signal);
   }
 
   /** The connection used for Docker calls, when Docker goes over SSH (for error messages). */
