@@ -25,6 +25,8 @@ export interface DockerSshOptions {
    * DEFAULT_DOCKER_SOCKET.
    */
   socket: string | null;
+  /** Where `socket` comes from, for messages (e.g. docker.sockets.jp-2-srv-01). */
+  socketFrom?: string;
   /** auto: direct-streamlocal to the socket, dial-stdio when the sshd refuses it; dial-stdio: always the docker CLI. */
   channel: DockerSshChannel;
   /** For messages and the config hint (docker.sockets.<name>). */
@@ -75,10 +77,10 @@ async function learnDockerHost(conn: SshConn, signal?: AbortSignal): Promise<str
 }
 
 async function socketOf(conn: SshConn, o: DockerSshOptions, signal?: AbortSignal): Promise<{ socket: string | null; from: string }> {
-  if (o.socket) return { socket: o.socket, from: 'from the config' };
+  if (o.socket) return { socket: o.socket, from: o.socketFrom ?? 'the config' };
   const host = await (o.dockerHost ?? learnDockerHost(conn, signal));
-  if (!host) return { socket: DEFAULT_DOCKER_SOCKET, from: 'the default: DOCKER_HOST is not set there' };
-  if (host.startsWith('unix://')) return { socket: host.slice('unix://'.length), from: `from the server's DOCKER_HOST` };
+  if (!host) return { socket: DEFAULT_DOCKER_SOCKET, from: 'the default; DOCKER_HOST is not set there' };
+  if (host.startsWith('unix://')) return { socket: host.slice('unix://'.length), from: "the session's DOCKER_HOST" };
   return { socket: null, from: `DOCKER_HOST=${host} there` };
 }
 
@@ -90,16 +92,19 @@ function isStreamlocalRefusal(err: unknown): boolean {
 }
 
 async function decide(conn: SshConn, o: DockerSshOptions, signal?: AbortSignal): Promise<Decision> {
-  if (o.channel === 'dial-stdio') return { route: { via: 'dial-stdio', socket: o.socket, why: 'docker.sshChannel is dial-stdio', fallback: false } };
+  if (o.channel === 'dial-stdio') {
+    return { route: { via: 'dial-stdio', socket: o.socket, why: `docker.sshChannel is dial-stdio${o.socket ? `; socket ${o.socket} from ${o.socketFrom ?? 'the config'}` : ''}`, fallback: false } };
+  }
   const { socket, from } = await socketOf(conn, o, signal);
   if (!socket) return { route: { via: 'dial-stdio', socket: null, why: `${from}, which only the docker CLI follows`, fallback: false } };
   try {
     const first = await conn.openStream({ socketPath: socket }, signal);
-    return { route: { via: 'streamlocal', socket, why: `socket ${from}`, fallback: false }, first };
+    return { route: { via: 'streamlocal', socket, why: `socket from ${from}`, fallback: false }, first };
   } catch (err) {
     if (!isStreamlocalRefusal(err)) throw err;
     const refused = sshReason(err);
-    return { route: { via: 'dial-stdio', socket, why: `the sshd refused direct-streamlocal to ${socket} (${refused}): forwarding not allowed there, or no socket / no access for ${conn.target.user}`, fallback: true, refused } };
+    return { route: { via: 'dial-stdio', socket, fallback: true, refused,
+      why: `the sshd refused direct-streamlocal to ${socket} (socket from ${from}): ${refused}; forwarding is not allowed there, or the socket is missing or closed to ${conn.target.user}` } };
   }
 }
 
@@ -111,7 +116,7 @@ export async function openDockerStream(conn: SshConn, o: DockerSshOptions, signa
     routes.set(conn, p);
     p.then((d) => {
       decided.set(conn, d.route);
-      o.debug?.(`${o.serverName}: Docker API over ${d.route.via === 'streamlocal' ? `direct-streamlocal to ${d.route.socket}` : 'docker system dial-stdio'} (${d.route.why})`);
+      o.debug?.(`${o.serverName}: Docker API over ${d.route.via === 'streamlocal' ? `direct-streamlocal to ${d.route.socket}` : 'docker system dial-stdio'}: ${d.route.why}`);
     }, () => routes.delete(conn));
   }
   const d = await p;

@@ -38,8 +38,10 @@ export function sshTargetOf(s: ServerRef, cfg: Config, home: string | undefined)
  */
 export function dockerSshOptions(s: ServerRef, cfg: Config, debug: (m: string) => void, dockerHost?: Promise<string>): DockerSshOptions {
   const d = cfg.docker;
-  const own = (s.name !== null ? d.sockets[s.name] : undefined) ?? d.sockets[s.id];
-  return { socket: own ?? d.socket, channel: d.sshChannel, serverName: s.name ?? s.id, debug, ...(dockerHost ? { dockerHost } : {}) };
+  const key = [s.name, s.id].find((k) => k !== null && d.sockets[k] !== undefined);
+  const socket = key ? d.sockets[key]! : d.socket;
+  const socketFrom = key ? `docker.sockets.${key}` : 'docker.socket';
+  return { socket, socketFrom, channel: d.sshChannel, serverName: s.name ?? s.id, debug, ...(dockerHost ? { dockerHost } : {}) };
 }
 
 export class RemoteSession {
