@@ -62,16 +62,19 @@ const routes = new WeakMap<SshConn, Promise<Decision>>();
 const decided = new WeakMap<SshConn, DockerRoute>();
 export function dockerRouteOf(conn: SshConn): DockerRoute | undefined { return decided.get(conn); }
 
-/** DOCKER_HOST as one line of `printf 'DOCKER_HOST=%s\n' "$DOCKER_HOST"` printed it ('' when unset). */
+/**
+ * DOCKER_HOST from the output of PRINT_DOCKER_HOST ('' when unset): its value on the first whole
+ * line `DOCKER_HOST=...` (a login banner or a profile's echo may come before); null if none yet.
+ */
 export const PRINT_DOCKER_HOST = `printf 'DOCKER_HOST=%s\\n' "$DOCKER_HOST"`;
-export function parseDockerHostLine(line: string): string | null {
-  const m = /^DOCKER_HOST=(.*)$/.exec(line.replace(/\r$/, ''));
+export function dockerHostIn(text: string): string | null {
+  const m = /^DOCKER_HOST=(.*)\r?\n/m.exec(text);
   return m ? m[1]!.trim() : null;
 }
 
 async function learnDockerHost(conn: SshConn, signal?: AbortSignal): Promise<string> {
   const r = await conn.exec(PRINT_DOCKER_HOST, { signal });
-  const v = parseDockerHostLine(r.stdout.split('\n')[0] ?? '');
+  const v = dockerHostIn(r.stdout);
   if (r.code !== 0 || v === null) throw new RemoteError('docker', `docker: cannot learn DOCKER_HOST on ${conn.target.name}: \`${PRINT_DOCKER_HOST}\` exited ${r.code ?? r.signal}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`);
   return v;
 }

@@ -89,7 +89,7 @@ function parseMeminfo(text: string): { free_mb: number; total_mb: number } | nul
 export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, servers: ServerRow[],
   opts: { namePattern?: string; debug?: (msg: string) => void; onDone?: (o: Outcome<ServerRow, unknown>, done: number, total: number) => void }): Promise<CheckReport> {
   const { fanOut } = await import('../../remote/fanout.js');
-  const { dockerFailure, dockerRouteOf, engineVersionOf, parseDockerHostLine, PRINT_DOCKER_HOST } = await import('../../remote/docker.js');
+  const { dockerFailure, dockerHostIn, dockerRouteOf, engineVersionOf, PRINT_DOCKER_HOST } = await import('../../remote/docker.js');
   const pattern = new RegExp(opts.namePattern ?? DEFAULT_INSTANCE_PATTERN);
   const ids = servers.map((s) => s.id);
   const rows = ids.length
@@ -121,7 +121,7 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       return rep;
     }
     // the facts: one cheap shell per server (no docker CLI), beside the Docker API calls on the
-    // same connection; its first line is the session's DOCKER_HOST, which says where the
+    // same connection; it first prints the session's DOCKER_HOST, which says where the
     // engine's socket is unless the config does (no exec of its own to learn it)
     // (shell builtins but df, which the shell becomes: one process on the server, like `true`)
     const FACTS = `${PRINT_DOCKER_HOST}; while read -r k v _; do case $k in MemTotal:|MemAvailable:|MemFree:) echo "$k $v";; esac; done < /proc/meminfo; exec df -Pk / 2>/dev/null`;
@@ -138,16 +138,17 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
     let hostFailed: (e: Error) => void = () => undefined;
     const dockerHost = new Promise<string>((res, rej) => { hostLine = res; hostFailed = rej; });
     dockerHost.catch(() => undefined);
-    // the Docker calls wait only for that first line, not for df
-    let head = '';
+    // the Docker calls wait only for that line, not for df
+    let head: string | null = '';
     const onStdout = (d: string) => {
-      if (head.includes('\n')) return;
+      if (head === null) return;
       head += d;
-      if (head.includes('\n')) hostLine(parseDockerHostLine(head.split('\n')[0]!) ?? '');
+      const v = dockerHostIn(head);
+      if (v !== null || head.length > 65536) { hostLine(v ?? ''); head = null; }
     };
     const sysP = conn.exec(FACTS, { onStdout }).then((sys) => {
       factsText = sys.stdout;
-      hostLine(parseDockerHostLine(sys.stdout.split('\n')[0]!) ?? '');
+      hostLine(dockerHostIn(sys.stdout) ?? '');
     }, (err: Error) => { rep.error = `ssh exec: ${err.message}`; hostFailed(err); });
     let engine: EngineClient | undefined;
     try {
