@@ -1,8 +1,8 @@
-// dockerode for one server: its HTTP requests travel over the server's pooled SSH connection to
-// the engine's unix socket (OpenSSH direct-streamlocal channels: no remote process at all), or
-// over `docker system dial-stdio` exec channels when the sshd refuses that (decided once per
-// connection), or over TCP+TLS on docker_port when docker.transport is tls. dockerode is
-// imported lazily.
+// The Docker API of one server, as dockerode or as a bare client for a few GETs (servers check):
+// its HTTP requests travel over the server's pooled SSH connection to the engine's unix socket
+// (OpenSSH direct-streamlocal channels: no remote process at all), or over `docker system
+// dial-stdio` exec channels where the sshd refuses that (decided once per connection), or over
+// TCP+TLS on docker_port when docker.transport is tls. dockerode is imported lazily.
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -88,10 +88,18 @@ async function socketOf(conn: SshConn, o: DockerSshOptions, signal?: AbortSignal
 }
 
 function isStreamlocalRefusal(err: unknown): boolean {
-  const e = err as { message?: string; reason?: unknown };
-  // OpenSSH answers "open failed" (administratively prohibited) both when forwarding is not
-  // allowed and when it cannot connect to the socket; a non-OpenSSH server is refused by ssh2 itself
-  return /Channel open failure|strictVendor|not OpenSSH/i.test(e.message ?? '');
+  // OpenSSH answers "open failed" both when forwarding is not allowed and when it cannot connect
+  // to the socket; a server that is not OpenSSH is refused by ssh2 itself (strictVendor)
+  return /Channel open failure|strictVendor|not OpenSSH/i.test((err as Error).message ?? '');
+}
+
+const sshReason = (err: unknown) => ((err as Error).message ?? String(err)).replace(/^\(SSH\) (Channel open failure: )?/, '');
+
+/** The one-line failure naming the socket and how to fix it. */
+function unreachableSocket(conn: SshConn, socket: string, why: string, extra: { cause?: unknown } = {}): RemoteError {
+  const name = conn.target.name;
+  return new RemoteError('docker', `docker: cannot reach the Docker engine socket ${socket} on ${name} (${why}); `
+    + `start dockerd there, or set docker.socket (docker.sockets.${name} for this server alone) to the engine's socket`, extra);
 }
 
 async function decide(conn: SshConn, o: DockerSshOptions, signal?: AbortSignal): Promise<Decision> {
@@ -134,19 +142,10 @@ export async function openDockerStream(conn: SshConn, o: DockerSshOptions, signa
   // the same engine either way: the socket (when known) is named to the docker CLI too
   const s = await conn.openStream({ exec: r.socket ? `docker -H ${shellQuote(`unix://${r.socket}`)} system dial-stdio` : 'docker system dial-stdio' }, signal);
   // a fallback that does not work either is not kept: the next call decides again (an engine
-  // that was down when the run started, in a long `sayclaw top`)
-  // (dockerRouteOf still says what was tried, for the failure message)
+  // that was down when the run started, in a long `sayclaw top`); dockerRouteOf still says what
+  // was tried, for the failure message
   if (r.fallback) s.once('exit', (c: number | null) => { if (c && routes.get(conn) === p) routes.delete(conn); });
   return s;
-}
-
-const sshReason = (err: unknown) => ((err as Error).message ?? String(err)).replace(/^\(SSH\) (Channel open failure: )?/, '');
-
-/** The one-line failure naming the socket and how to fix it. */
-function unreachableSocket(conn: SshConn, socket: string, why: string, extra: { cause?: unknown } = {}): RemoteError {
-  const name = conn.target.name;
-  return new RemoteError('docker', `docker: cannot reach the Docker engine socket ${socket} on ${name} (${why}); `
-    + `start dockerd there, or set docker.socket (docker.sockets.${name} for this server alone) to the engine's socket`, extra);
 }
 
 /**
