@@ -92,15 +92,21 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
   const { dockerFailure, dockerHostIn, dockerRouteOf, engineVersionOf, PRINT_DOCKER_HOST } = await import('../../remote/docker.js');
   const pattern = new RegExp(opts.namePattern ?? DEFAULT_INSTANCE_PATTERN);
   const ids = servers.map((s) => s.id);
-  const rows = ids.length
-    ? await db.selectFrom('admin.oc_instances').select(['id', 'container_id', 'deleted_at', 'server_id']).where('server_id', 'in', ids).execute()
-    : [];
-  const byServer = new Map<string, InstanceOnServer[]>();
-  for (const r of rows) {
-    const list = byServer.get(r.server_id!) ?? [];
-    list.push(r);
-    byServer.set(r.server_id!, list);
-  }
+  // the instance rows come while the SSH handshakes are in flight (a failed query is thrown
+  // after the fan-out, as the run's error)
+  const byServerP = (async () => {
+    const rows = ids.length
+      ? await db.selectFrom('admin.oc_instances').select(['id', 'container_id', 'deleted_at', 'server_id']).where('server_id', 'in', ids).execute()
+      : [];
+    const byServer = new Map<string, InstanceOnServer[]>();
+    for (const r of rows) {
+      const list = byServer.get(r.server_id!) ?? [];
+      list.push(r);
+      byServer.set(r.server_id!, list);
+    }
+    return byServer;
+  })();
+  byServerP.catch(() => undefined);
   const drift: DriftItem[] = [];
   const results = await fanOut(servers, { concurrency: remote.concurrency, signal: remote.ctx.signal, onDone: opts.onDone }, async (s) => {
     const name = s.name ?? s.id;
@@ -161,6 +167,7 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       const containers = list.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), state: c.State }));
       rep.containers_total = containers.length;
       rep.containers_running = containers.filter((c) => c.state === 'running').length;
+      const byServer = await byServerP.catch(() => new Map<string, InstanceOnServer[]>());
       const d = computeDrift(name, byServer.get(s.id) ?? [], containers, pattern, new Set());
       rep.drift = d.length;
       drift.push(...d);
@@ -179,6 +186,7 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
     if (rep.error && rep.status !== 'failed') rep.status = 'failed';
     return rep;
   });
+  await byServerP;
   const checks = results.map((o) => (o.ok ? o.value : {
     server_name: o.item.name ?? o.item.id, ip: o.item.ip, status: 'failed' as const, ssh_ms: null, docker_version: null, containers_running: null,
     containers_total: null, disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, docker_via: null, error: o.error.message,
