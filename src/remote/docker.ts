@@ -224,7 +224,12 @@ function engineClient(request: Requester, close: () => void, timeoutMs: number):
 export async function engineOverSsh(conn: SshConn, timeoutMs: number, o: DockerSshOptions, signal?: AbortSignal): Promise<EngineClient> {
   const http = await import('node:http');
   const agent = await dockerAgent(conn, o, signal);
-  return engineClient((opts, cb) => http.request({ ...opts, host: 'docker', agent }, cb), () => agent.destroy(), timeoutMs);
+  // servername given: else the agent asks net.isIP() of the host, whose first call compiles a
+  // large regular expression (~10-30 ms of CPU)
+  return engineClient((opts, cb) => {
+    const o2: import('node:http').RequestOptions & { servername: string } = { ...opts, host: 'docker', servername: 'docker', agent };
+    return http.request(o2, cb);
+  }, () => agent.destroy(), timeoutMs);
 }
 
 export async function engineOverTls(host: string, port: number, tls: DockerTls, timeoutMs: number): Promise<EngineClient> {
