@@ -172,8 +172,8 @@ try {
   const fails = readFileSync(failLog, 'utf8').split('\n').filter(Boolean).length;
   if (fails) console.log(`baseline ssh failures (exit != 0) over all runs: ${fails}`);
   if (sayclawFails) console.log(`sayclaw exec runs with a failed server over all runs: ${sayclawFails}`);
-  console.log(`summary: exec ${r1.ratio}x of xargs -P (target <= 1.2; ${r1k.ratio}x with the same KEX), ${(1 / r3.ratio).toFixed(1)}x faster than sequential (target >= 10); `
-    + `check ${r2.ratio}x of xargs -P, ${(1 / r4.ratio).toFixed(1)}x faster than sequential (target >= 10), ${r5.ratio}x of itself over dial-stdio; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`summary: exec ${r1.ratio}x of xargs -P (target <= 1.2; ${r1k.ratio}x with the same KEX), ${(r3.baseline_ms / r3.candidate_ms).toFixed(1)}x faster than sequential (target >= 10); `
+    + `check ${r2.ratio}x of xargs -P, ${(r4.baseline_ms / r4.candidate_ms).toFixed(1)}x faster than sequential (target >= 10), ${r5.ratio}x of itself over dial-stdio; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   relay?.kill();
   await Promise.all([lab.close(), t.close()]);
