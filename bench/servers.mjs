@@ -2,13 +2,16 @@
 // --all` (built binary) over N real sshd endpoints on loopback, against `xargs -P N` running
 // plain ssh and against a sequential loop, in the same run. Also counts SSH handshakes per
 // server per command from the sshd logs. Needs the lab packages (bash scripts/lab.sh install),
-// MariaDB, and `npm run build`. Usage: node bench/servers.mjs [N=24]
+// MariaDB, and `npm run build`. Also `check` against itself with docker.sshChannel=dial-stdio, and
+// the CPU seconds of one run: sayclaw, the sshds with their children, the dockerds.
+// Usage: node bench/servers.mjs [N=24]
 import { build } from 'esbuild';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, rmSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compare, timeOnce } from './lib.mjs';
+import { compare, median, timeOnce } from './lib.mjs';
 
 const up = process.argv.includes('--up');
 // --rtt MS: put a delaying TCP relay (separate process, MS/2 each way, order kept) in front of
@@ -27,7 +30,7 @@ await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm
 const { startLab, runLabGateways, labEnvFileText, LAB_USER, createTestEnv } = await import(join(outDir, 'lab.mjs'));
 
 const engines = Math.min(4, N);
-console.log(`servers bench: ${N} sshd endpoints on 127.0.0.1 (${engines} dockerd behind them), ${process.env.SAYCLAW_BENCH_RUNS ?? 9} runs each`);
+console.log(`servers bench: ${N} sshd endpoints on 127.0.0.1 (${engines} dockerd behind them), ${process.env.SAYCLAW_BENCH_RUNS ?? 9} runs each; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: N, engines, namePrefix: 'bench' })]);
 if (up) {
   // `bash scripts/lab.sh up [N]`: keep a lab and its database running for manual use
@@ -61,6 +64,7 @@ for (let i = 0; i < pairs.length; i += 2) net.createServer((c) => { const u = ne
 process.stdout.write('ready\\n');
 `;
 let relay = null;
+const cgroups = [];
 try {
   await lab.register(t.db);
   if (rtt > 0) {
@@ -117,14 +121,64 @@ try {
   const r2 = compare(`check --all vs xargs -P${N} ssh docker...`, sayclaw(['servers', 'check', '--all'], true), xargs(DOCKER_WORK), { runs, warmup: 1 });
   const r3 = compare('exec --all -- true vs sequential ssh loop', sayclaw(['servers', 'exec', '--all', '--', 'true']), loop('true'), { runs: 3, warmup: 0 });
   const r4 = compare('check --all vs sequential ssh loop', sayclaw(['servers', 'check', '--all'], true), loop(DOCKER_WORK), { runs: 3, warmup: 0 });
+  // the same binary with Docker over docker system dial-stdio (docker.sshChannel): what the
+  // streamlocal channel saves, in the same run
+  const r5 = compare('check --all vs check with docker.sshChannel=dial-stdio', sayclaw(['servers', 'check', '--all'], true),
+    sayclaw(['--set', 'docker.sshChannel=dial-stdio', 'servers', 'check', '--all'], true), { runs, warmup: 1 });
+  // What is on the CPU for one run: sayclaw itself (user+sys from /usr/bin/time), the sshds and
+  // everything they start (per-connection sshd, shells, docker CLIs: the processes a channel
+  // leaves behind as orphans too), the dockerds with their containerd; medians of `runs` runs.
+  // The lab's processes go into cgroups of their own (v2 cpu.stat, which needs no controller);
+  // where that is not possible, /proc's utime+cutime of the listeners (orphans are missed).
+  const procCpu = (pid) => {
+    try { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100; } catch { return 0; }
+  };
+  const childrenOf = (pids) => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try { return pids.has(Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1])); } catch { return false; }
+  }).map(Number);
+  const sshdPids = lab.servers.map((s) => s.proc.pid);
+  const dockerdPids = lab.engines.map((e) => e.proc.pid);
+  const meter = (name, pids) => {
+    const root = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((r) => existsSync(join(r, 'cgroup.procs')) && existsSync(join(r, 'cgroup.controllers')));
+    if (root) {
+      const dir = join(root, `sayclaw-bench-${process.pid}-${name}`);
+      try {
+        mkdirSync(dir);
+        cgroups.push(dir);
+        for (const p of pids) writeFileSync(join(dir, 'cgroup.procs'), String(p));
+        return { how: 'cgroup', read: () => Number(/usage_usec (\d+)/.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))[1]) / 1e6 };
+      } catch { /* /proc below */ }
+    }
+    return { how: '/proc', read: () => pids.reduce((a, p) => a + procCpu(p), 0) };
+  };
+  const sshdCpu = meter('sshd', sshdPids);
+  const dockerdCpu = meter('dockerd', [...dockerdPids, ...childrenOf(new Set(dockerdPids))]);
+  const timeFile = join(tmp, 'time');
+  const cpuRow = (name, args) => {
+    const rows = [];
+    for (let i = 0; i < runs; i++) {
+      const s0 = sshdCpu.read(), d0 = dockerdCpu.read();
+      timeOnce('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, process.execPath, bin, ...args], { env, allowFail: true });
+      spawnSync('sleep', ['0.3']);
+      const [u, sy] = readFileSync(timeFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+      rows.push([u + sy, sshdCpu.read() - s0, dockerdCpu.read() - d0]);
+    }
+    const med = (k) => median(rows.map((r) => r[k])).toFixed(2);
+    console.log(`cpu s, ${name.padEnd(40)} sayclaw ${med(0)}   sshd+children ${med(1)}   dockerd+containerd ${med(2)}   (${sshdCpu.how})`);
+  };
+  cpuRow('servers exec --all -- true', ['servers', 'exec', '--all', '--', 'true']);
+  cpuRow('servers check --all', ['servers', 'check', '--all']);
+  cpuRow('check, docker.sshChannel=dial-stdio', ['--set', 'docker.sshChannel=dial-stdio', 'servers', 'check', '--all']);
   const fails = readFileSync(failLog, 'utf8').split('\n').filter(Boolean).length;
   if (fails) console.log(`baseline ssh failures (exit != 0) over all runs: ${fails}`);
   if (sayclawFails) console.log(`sayclaw exec runs with a failed server over all runs: ${sayclawFails}`);
-  console.log(`summary: exec ${r1.ratio}x of xargs -P (target <= 1.2; ${r1k.ratio}x with the same KEX), ${(1 / r3.ratio).toFixed(1)}x faster than sequential (target >= 10); `
-    + `check ${r2.ratio}x of xargs -P, ${(1 / r4.ratio).toFixed(1)}x faster than sequential`);
+  console.log(`summary: exec ${r1.ratio}x of xargs -P (target <= 1.2; ${r1k.ratio}x with the same KEX), ${(r3.baseline_ms / r3.candidate_ms).toFixed(1)}x faster than sequential (target >= 10); `
+    + `check ${r2.ratio}x of xargs -P, ${(r4.baseline_ms / r4.candidate_ms).toFixed(1)}x faster than sequential (target >= 10), ${r5.ratio}x of itself over dial-stdio; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   relay?.kill();
   await Promise.all([lab.close(), t.close()]);
+  // empty once the lab's processes are gone
+  for (const d of cgroups) for (let i = 0; i < 50; i++) { try { rmdirSync(d); break; } catch { spawnSync('sleep', ['0.1']); } }
   rmSync(tmp, { recursive: true, force: true });
   rmSync(outDir, { recursive: true, force: true });
 }

@@ -32,7 +32,7 @@ export function registerServersCheck(g: Command): void {
           { key: 'docker_version', header: 'DOCKER' }, { key: 'containers_running', header: 'RUNNING' }, { key: 'containers_total', header: 'CONTAINERS', wide: true },
           { key: 'disk_free_gb', header: 'DISK_FREE_GB' }, { key: 'disk_used_pct', header: 'DISK_USED%', wide: true },
           { key: 'mem_free_mb', header: 'MEM_FREE_MB' }, { key: 'mem_total_mb', header: 'MEM_TOTAL_MB', wide: true },
-          { key: 'drift' }, { key: 'ip', wide: true }, { key: 'error' }] });
+          { key: 'drift' }, { key: 'docker_via', header: 'DOCKER_VIA', wide: true }, { key: 'ip', wide: true }, { key: 'error' }] });
         if (rep.drift.length) {
           ctx.print('\nDrift:\n');
           await renderList(ctx.out, rep.drift, { format: f, columns: [{ key: 'server_name', header: 'SERVER' }, { key: 'kind' },

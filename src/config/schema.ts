@@ -56,8 +56,19 @@ export const sshSchema = z.strictObject({
   sessionsPerConnection: def(int(1, 9), 8),
 });
 
+const socketPath = () => z.string().check(z.regex(/^\/\S*$/, 'must be an absolute path on the server, like /var/run/docker.sock'));
+
 export const dockerSchema = z.strictObject({
   transport: def(z.enum(['ssh', 'tls']), 'ssh'),
+  /**
+   * The engine's unix socket on every server (over SSH). null: DOCKER_HOST as the server's SSH
+   * session sees it when it is unix://PATH, else /var/run/docker.sock.
+   */
+  socket: def(z.nullable(socketPath()), null),
+  /** Per server (name or id): its engine's socket, over docker.socket. */
+  sockets: def(z.record(z.string(), socketPath()), {}),
+  /** auto: direct-streamlocal to the socket, dial-stdio where the sshd refuses it; dial-stdio: always `docker system dial-stdio`. */
+  sshChannel: def(z.enum(['auto', 'dial-stdio']), 'auto'),
   tls: z.prefault(z.strictObject({
     caFile: def(z.nullable(z.string()), null),
     certFile: def(z.nullable(z.string()), null),

@@ -173,7 +173,7 @@ interface ListEncoder<R> {
   head(): string;
   batch(rows: R[]): string;
   /** After the last batch: the rest of the text, in pieces. */
-  tail(count: number): Iterable<string>;
+  tail(count: number): Iterable<string> | Promise<Iterable<string>>;
 }
 
 async function listEncoder<R>(out: RenderTarget, opts: ListOptions<R>): Promise<ListEncoder<R>> {
@@ -206,7 +206,7 @@ async function listEncoder<R>(out: RenderTarget, opts: ListOptions<R>): Promise<
           return '';
         },
         // an empty list prints nothing (the count line on a TTY says so)
-        tail: () => (t.size ? t.chunks() : []),
+        tail: async () => { if (!t.size) return []; await t.ready(); return t.chunks(); },
       };
     }
     case 'name': {
@@ -291,7 +291,7 @@ export async function renderList<R extends object>(out: RenderTarget, rows: R[] 
       throwIfAborted(out);
     }
   }
-  for (const s of enc.tail(n)) await emit(out, s);
+  for (const s of await enc.tail(n)) await emit(out, s);
   return n;
 }
 
@@ -351,6 +351,7 @@ export async function renderObject(out: RenderTarget, data: Record<string, unkno
             const keys = Object.keys(rows[0]!);
             const t = new TextTable(keys.map((k) => bold(escapeControl(k.toUpperCase()))));
             for (const r of rows) t.push(keys.map((k) => escapeControl(toCell(r[k], { relative: out.isTTY, now: out.now }))));
+            await t.ready();
             body = t.toString();
           }
         } else body = keyValueLines(maskDeep(s.data));

@@ -3,13 +3,32 @@
 // Linear in the cells: a cell's display width is measured once when it is added (cli-table3,
 // used before, laid out every cell against every other for row/col spans: quadratic, 15.7 s for
 // 10,000 rows). Rows are kept as one string each until the widths are known.
-import stringWidth from 'string-width';
-
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const SGR = /\x1b\[[0-9;]*m/g;
+
+/**
+ * string-width, for text beyond printable ASCII. Building its Unicode tables takes ~27 ms of
+ * CPU, more than rendering most tables: it is loaded only for a table that has such a cell.
+ */
+let wideWidth: ((s: string) => number) | undefined;
+export async function loadDisplayWidth(): Promise<void> {
+  wideWidth ??= (await import('string-width')).default;
+}
+
+/** The width of printable ASCII with or without colour codes; null for anything else. */
+function asciiWidth(s: string): number | null {
+  if (PRINTABLE_ASCII.test(s)) return s.length;
+  if (!s.includes('\x1b')) return null;
+  const t = s.replace(SGR, '');
+  return PRINTABLE_ASCII.test(t) ? t.length : null;
+}
 
 /** Columns a string takes on a terminal (CJK and most emoji two each); ANSI colour codes none. */
 export function displayWidth(s: string): number {
-  return PRINTABLE_ASCII.test(s) ? s.length : stringWidth(s);
+  const n = asciiWidth(s);
+  if (n !== null) return n;
+  if (!wideWidth) throw new Error('displayWidth: await loadDisplayWidth() first (text beyond ASCII)');
+  return wideWidth(s);
 }
 
 /** Separates the cells of a kept row; cells are escaped text (escapeControl), so it never occurs in one. */
@@ -20,21 +39,42 @@ const CHUNK_CHARS = 64 * 1024;
 export class TextTable {
   private readonly widths: number[];
   private readonly rows: string[] = [];
+  /** A cell beyond ASCII waits for ready() to be measured. */
+  private unmeasured = false;
 
   /** head: header cells (may carry colour codes); every cell must already be escaped. */
   constructor(private readonly head: string[]) {
-    this.widths = head.map(displayWidth);
+    this.widths = head.map((h) => this.measure(h));
   }
 
   get size(): number { return this.rows.length; }
 
+  private measure(s: string): number {
+    const n = asciiWidth(s);
+    if (n !== null) return n;
+    if (wideWidth) return wideWidth(s);
+    this.unmeasured = true;
+    return 0;
+  }
+
   push(cells: string[]): void {
     const w = this.widths;
     for (let i = 0; i < cells.length; i++) {
-      const n = displayWidth(cells[i]!);
+      const n = this.measure(cells[i]!);
       if (n > w[i]!) w[i] = n;
     }
     this.rows.push(cells.join(SEP));
+  }
+
+  /** Before chunks()/toString(): loads string-width if a cell needs it and measures those cells. */
+  async ready(): Promise<void> {
+    if (!this.unmeasured) return;
+    await loadDisplayWidth();
+    const w = this.widths;
+    const widen = (cells: string[]) => cells.forEach((c, i) => { if (asciiWidth(c) === null) w[i] = Math.max(w[i]!, wideWidth!(c)); });
+    widen(this.head);
+    for (const r of this.rows) widen(r.split(SEP));
+    this.unmeasured = false;
   }
 
   private line(cells: string[]): string {
@@ -50,6 +90,7 @@ export class TextTable {
 
   /** The table, header first, as pieces of text (each a run of whole lines); rows are released as they go. */
   *chunks(): Generator<string> {
+    if (this.unmeasured) throw new Error('TextTable: await ready() before chunks()');
     let buf = `${this.line(this.head)}\n`;
     const rows = this.rows;
     for (let i = 0; i < rows.length; i++) {

@@ -1,5 +1,6 @@
 // SSH pool: one ssh2 connection per server per command run, reused for every exec, every
-// Docker API call (dial-stdio channels) and every forwarded TCP probe on that server.
+// Docker API call (direct-streamlocal channels to the engine's socket, or dial-stdio exec
+// channels) and every forwarded TCP probe on that server.
 // Channels on one connection are bounded (below OpenSSH's MaxSessions); host keys are checked
 // against a known-hosts file (strict / accept-new / off); connect and command timeouts; both
 // stdout and stderr are always drained. ssh2 is imported lazily (only verbs that reach servers).
@@ -71,6 +72,11 @@ export interface ExecOptions {
   keep?: boolean;
   stdin?: string;
   signal?: AbortSignal;
+}
+
+/** One word for a POSIX shell on the server: left bare when plainly safe, else single-quoted. */
+export function shellQuote(a: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** SHA256:base64 of the key blob, as `ssh-keygen -lf` prints it. */
@@ -182,11 +188,12 @@ export class SshConn {
   }
 
   /**
-   * A raw byte stream on this connection: an exec channel (`docker system dial-stdio`) or a
-   * forwarded TCP connection to host:port as seen from the server. The channel slot is released
-   * when the stream closes.
+   * A raw byte stream on this connection: an exec channel (`docker system dial-stdio`), a
+   * forwarded TCP connection to host:port as seen from the server, or a connection to a unix
+   * socket on the server (OpenSSH direct-streamlocal: no remote process). The channel slot is
+   * released when the stream closes.
    */
-  async openStream(spec: { exec: string; onStderr?: (s: string) => void } | { host: string; port: number }, signal?: AbortSignal): Promise<Duplex> {
+  async openStream(spec: { exec: string; onStderr?: (s: string) => void } | { host: string; port: number } | { socketPath: string }, signal?: AbortSignal): Promise<Duplex> {
     const release = await this.sessions.acquire(signal ?? this.opts.signal);
     return new Promise<Duplex>((resolve, reject) => {
       if (this.closed) { release(); reject(new RemoteError('connect', `connection to ${this.where()} is closed`)); return; }
@@ -214,6 +221,7 @@ export class SshConn {
         resolve(ch);
       };
       if ('exec' in spec) this.client.exec(spec.exec, (e, ch) => cb(e, ch));
+      else if ('socketPath' in spec) this.client.openssh_forwardOutStreamLocal(spec.socketPath, (e, ch) => cb(e, ch));
       else this.client.forwardOut('127.0.0.1', 0, spec.host, spec.port, (e, ch) => cb(e, ch));
     });
   }

@@ -55,7 +55,7 @@ export interface LabOptions {
   namePrefix?: string;
   /** engines also listen on a 127.0.0.1 TCP port with mutual TLS (docker.transport=tls) */
   tls?: boolean;
-  /** extra sshd_config lines for server i (e.g. PermitOpen) */
+  /** extra sshd_config lines for server i (e.g. PermitOpen, LogLevel DEBUG1); they come first, and sshd keeps a keyword's first value */
   sshdConfig?: (i: number) => string[];
 }
 
@@ -507,11 +507,14 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       const port = await freePort();
       const engine = engines.length ? engines[i % engines.length]! : { index: -1, dir: sdir, sock: join(sdir, 'no-engine.sock'), proc: null };
       const log = join(sdir, 'sshd.log');
+      // sshd takes the first value of a keyword: the extra lines come first so they can override
+      // the lab's own (LogLevel DEBUG1, DisableForwarding yes); SetEnv among them would replace the lab's
       writeFileSync(join(sdir, 'sshd_config'), [
+        ...(opts.sshdConfig?.(i) ?? []),
         `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(sdir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
         'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel VERBOSE', 'MaxStartups 200:30:400',
-        'AllowTcpForwarding yes', 'PrintMotd no', `SetEnv DOCKER_HOST=unix://${engine.sock}`, ...(opts.sshdConfig?.(i) ?? []), '',
+        'AllowTcpForwarding yes', 'PrintMotd no', `SetEnv DOCKER_HOST=unix://${engine.sock}`, '',
       ].join('\n'));
       const proc = spawn('/usr/sbin/sshd', ['-D', '-f', join(sdir, 'sshd_config'), '-E', log], { stdio: 'ignore' });
       procs.push(proc);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { computeDrift } from '../../src/fleet/servers/check.js';
 import { KnownHosts, fingerprintOf, hostPattern } from '../../src/remote/ssh.js';
 import { shellJoin } from '../../src/fleet/servers/exec.js';
+import { dockerHostIn, engineVersionOf } from '../../src/remote/docker.js';
 import { parseSince } from '../../src/fleet/instances/containers.js';
 import { buildInventory, groupName } from '../../src/fleet/servers/inventory.js';
 import { validateServerInput, type ServerRow } from '../../src/fleet/servers/registry.js';
@@ -100,4 +101,19 @@ test('semaphore bounds concurrency and lets waiters leave on abort', async () =>
   ac.abort();
   await expect(waiting).rejects.toThrow(/interrupted/);
   r1(); r2();
+});
+
+test('DOCKER_HOST line of the facts shell and the engine version from its Server header', () => {
+  expect(dockerHostIn('DOCKER_HOST=unix:///run/user/1000/docker.sock\n')).toBe('unix:///run/user/1000/docker.sock');
+  expect(dockerHostIn('DOCKER_HOST=\r\nMemTotal: 1\n')).toBe('');
+  expect(dockerHostIn('DOCKER_HOST=tcp://10.0.0.1:2375 \n')).toBe('tcp://10.0.0.1:2375');
+  // a login banner first: the line is still found; a line not yet ended is not taken
+  expect(dockerHostIn('Welcome to jp-2-srv-01\nDOCKER_HOST=unix:///x.sock\n')).toBe('unix:///x.sock');
+  expect(dockerHostIn('DOCKER_HOST=unix:///x.so')).toBeNull();
+  expect(dockerHostIn('Welcome to jp-2-srv-01\n')).toBeNull();
+  expect(engineVersionOf('Docker/20.10.24+dfsg1 (linux)')).toBe('20.10.24+dfsg1');
+  expect(engineVersionOf('Docker/29.1.3 (linux)')).toBe('29.1.3');
+  // Podman's compat API and a missing header: no version from there (check asks GET /version)
+  expect(engineVersionOf('Libpod/5.2.0 (linux)')).toBeNull();
+  expect(engineVersionOf(null)).toBeNull();
 });

@@ -33,7 +33,7 @@ test('assembleSnapshot: recorded health until top probes; servers unknown until 
   expect(s.instances.map((i) => [i.id, i.requests_today, i.tokens_today])).toEqual([['oc-1', '3', '300'], ['oc-2', '0', '0'], ['oc-3', '0', '0'], ['oc-4', '0', '0']]);
   const r = emptyRemote();
   const check = (name: string, up: boolean) => ({ server_name: name, ip: null, status: up ? 'ok' as const : 'failed' as const, ssh_ms: up ? 12 : null, docker_version: up ? '24.0' : null,
-    containers_running: null, containers_total: null, disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: up ? 1 : 0, error: up ? null : 'ssh: refused' });
+    containers_running: null, containers_total: null, disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: up ? 1 : 0, docker_via: up ? 'streamlocal' as const : null, error: up ? null : 'ssh: refused' });
   r.servers.set('s1', { check: check('s1', true), at: now, failures: 0, retry_at: null });
   r.servers.set('s2', { check: check('s2', false), at: now, failures: 1, retry_at: now });
   r.drift = [{ server_name: 's1', kind: 'stopped_container', instance_id: 'oc-4', container: 'oc-4', state: 'exited', detail: 'container is exited' },

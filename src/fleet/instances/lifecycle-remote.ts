@@ -7,7 +7,7 @@ import type Dockerode from 'dockerode';
 import type { Context } from '../../context.js';
 import type { SshConn, SshPool } from '../../remote/ssh.js';
 import type { Config } from '../../config/schema.js';
-import { sshTargetOf, type ServerRef } from '../servers/remote.js';
+import { dockerSshOptions, sshTargetOf, type ServerRef } from '../servers/remote.js';
 import type { GatewayTarget } from '../../remote/probe.js';
 
 export class LifecycleRemote {
@@ -23,7 +23,7 @@ export class LifecycleRemote {
         const { dockerOverSsh, dockerOverTls } = await import('../../remote/docker.js');
         if (this.cfg.docker.transport === 'tls') return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, this.cfg.ssh.commandTimeoutMs);
         // no signal: calls made while undoing after Ctrl-C must still go through
-        return dockerOverSsh(await this.conn(s), this.cfg.ssh.commandTimeoutMs);
+        return dockerOverSsh(await this.conn(s), this.cfg.ssh.commandTimeoutMs, dockerSshOptions(s, this.cfg, (m) => this.ctx.debug(m)));
       })();
       d.catch(() => this.dockers.delete(s.id));
       this.dockers.set(s.id, d);

@@ -7,6 +7,7 @@ import type { MysqlDB } from '../../db/types.js';
 import type { ServerRow } from './registry.js';
 import type { RemoteSession } from './remote.js';
 import type { Outcome } from '../../remote/fanout.js';
+import type { EngineClient } from '../../remote/docker.js';
 
 export interface DriftItem {
   server_name: string;
@@ -30,6 +31,8 @@ export interface ServerCheck {
   mem_free_mb: number | null;
   mem_total_mb: number | null;
   drift: number;
+  /** How the Docker API was reached: streamlocal (the socket over SSH), dial-stdio (the docker CLI over SSH), tls. */
+  docker_via: 'streamlocal' | 'dial-stdio' | 'tls' | null;
   error: string | null;
 }
 
@@ -86,26 +89,30 @@ function parseMeminfo(text: string): { free_mb: number; total_mb: number } | nul
 export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, servers: ServerRow[],
   opts: { namePattern?: string; debug?: (msg: string) => void; onDone?: (o: Outcome<ServerRow, unknown>, done: number, total: number) => void }): Promise<CheckReport> {
   const { fanOut } = await import('../../remote/fanout.js');
-  const { dockerFailure } = await import('../../remote/docker.js');
+  const { dockerFailure, dockerHostIn, dockerRouteOf, engineVersionOf, PRINT_DOCKER_HOST } = await import('../../remote/docker.js');
   const pattern = new RegExp(opts.namePattern ?? DEFAULT_INSTANCE_PATTERN);
-  // load dockerode while the SSH handshakes are in flight
-  void import('dockerode').catch(() => undefined);
   const ids = servers.map((s) => s.id);
-  const rows = ids.length
-    ? await db.selectFrom('admin.oc_instances').select(['id', 'container_id', 'deleted_at', 'server_id']).where('server_id', 'in', ids).execute()
-    : [];
-  const byServer = new Map<string, InstanceOnServer[]>();
-  for (const r of rows) {
-    const list = byServer.get(r.server_id!) ?? [];
-    list.push(r);
-    byServer.set(r.server_id!, list);
-  }
+  // the instance rows come while the SSH handshakes are in flight (a failed query is thrown
+  // after the fan-out, as the run's error)
+  const byServerP = (async () => {
+    const rows = ids.length
+      ? await db.selectFrom('admin.oc_instances').select(['id', 'container_id', 'deleted_at', 'server_id']).where('server_id', 'in', ids).execute()
+      : [];
+    const byServer = new Map<string, InstanceOnServer[]>();
+    for (const r of rows) {
+      const list = byServer.get(r.server_id!) ?? [];
+      list.push(r);
+      byServer.set(r.server_id!, list);
+    }
+    return byServer;
+  })();
+  byServerP.catch(() => undefined);
   const drift: DriftItem[] = [];
   const results = await fanOut(servers, { concurrency: remote.concurrency, signal: remote.ctx.signal, onDone: opts.onDone }, async (s) => {
     const name = s.name ?? s.id;
     const rep: ServerCheck = {
       server_name: name, ip: s.ip, status: 'ok', ssh_ms: null, docker_version: null, containers_running: null, containers_total: null,
-      disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, error: null,
+      disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, docker_via: null, error: null,
     };
     const t0 = performance.now();
     const dbg = (m: string) => opts.debug?.(`${name}: ${m} at ${Math.round(performance.now() - t0)} ms`);
@@ -119,7 +126,11 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.error = `ssh: ${(err as Error).message}`;
       return rep;
     }
-    const FACTS = "df -Pk / 2>/dev/null | tail -n 1; grep -E '^(MemTotal|MemAvailable|MemFree):' /proc/meminfo";
+    // the facts: one cheap shell per server (no docker CLI), beside the Docker API calls on the
+    // same connection; it first prints the session's DOCKER_HOST, which says where the
+    // engine's socket is unless the config does (no exec of its own to learn it)
+    // (shell builtins but df, which the shell becomes: one process on the server, like `true`)
+    const FACTS = `${PRINT_DOCKER_HOST}; while read -r k v _; do case $k in MemTotal:|MemAvailable:|MemFree:) echo "$k $v";; esac; done < /proc/meminfo; exec df -Pk / 2>/dev/null`;
     const applyFacts = (text: string) => {
       const df = parseDf(text);
       const mem = parseMeminfo(text);
@@ -128,21 +139,35 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.mem_free_mb = mem?.free_mb ?? null;
       rep.mem_total_mb = mem?.total_mb ?? null;
     };
-    // over SSH the facts ride on the dial-stdio channel (one remote shell per server);
-    // with Docker over TLS they need their own exec
     let factsText = '';
-    const sysP = remote.dockerOverSsh ? Promise.resolve() : conn.exec(FACTS).then((sys) => { factsText = sys.stdout; },
-      (err: Error) => { rep.error = `ssh exec: ${err.message}`; });
-    let docker: import('dockerode') | undefined;
+    let hostLine: (v: string) => void = () => undefined;
+    let hostFailed: (e: Error) => void = () => undefined;
+    const dockerHost = new Promise<string>((res, rej) => { hostLine = res; hostFailed = rej; });
+    dockerHost.catch(() => undefined);
+    // the Docker calls wait only for that line, not for df
+    let head: string | null = '';
+    const onStdout = (d: string) => {
+      if (head === null) return;
+      head += d;
+      const v = dockerHostIn(head);
+      if (v !== null || head.length > 65536) { hostLine(v ?? ''); head = null; }
+    };
+    const sysP = conn.exec(FACTS, { onStdout }).then((sys) => {
+      factsText = sys.stdout;
+      hostLine(dockerHostIn(sys.stdout) ?? '');
+    }, (err: Error) => { rep.error = `ssh exec: ${err.message}`; hostFailed(err); });
+    let engine: EngineClient | undefined;
     try {
-      docker = remote.dockerOverSsh ? await remote.dockerWithPreamble(s, FACTS, (x) => { factsText += x; }) : await remote.docker(s);
-      const ver = await docker.version();
-      const list = await docker.listContainers({ all: true });
+      engine = await remote.engineForCheck(s, dockerHost);
+      // one request: the engine's version is in the Server header of every answer (GET /version
+      // would have the engine run `runc --version` and `docker-init --version`, ~7 ms of CPU each time)
+      const { body: list, server } = await engine.get<Array<{ Id: string; Names?: string[]; State: string }>>('/containers/json?all=1');
+      rep.docker_version = engineVersionOf(server) ?? (await engine.get<{ Version?: string }>('/version')).body.Version ?? null;
       dbg('docker calls done');
-      rep.docker_version = ver.Version;
-      const containers = list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), state: c.State }));
+      const containers = list.map((c) => ({ id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), state: c.State }));
       rep.containers_total = containers.length;
       rep.containers_running = containers.filter((c) => c.state === 'running').length;
+      const byServer = await byServerP.catch(() => new Map<string, InstanceOnServer[]>());
       const d = computeDrift(name, byServer.get(s.id) ?? [], containers, pattern, new Set());
       rep.drift = d.length;
       drift.push(...d);
@@ -151,18 +176,20 @@ export async function checkServers(db: Kysely<MysqlDB>, remote: RemoteSession, s
       rep.status = 'failed';
       rep.error = (await dockerFailure(err, await remote.dockerConn(s))).message;
     } finally {
-      // the preamble agent's keep-alive channel would hold one of the connection's sessions for
-      // as long as the connection lives: a long run (sayclaw top) checks again and again
-      if (docker && remote.dockerOverSsh) (docker.modem as unknown as { agent?: { destroy(): void } }).agent?.destroy();
+      // keep-alive channels would hold sessions of the connection for as long as it lives: a
+      // long run (sayclaw top) checks again and again
+      engine?.close();
     }
+    rep.docker_via = remote.dockerOverSsh ? (dockerRouteOf(conn)?.via ?? null) : 'tls';
     await sysP;
     applyFacts(factsText);
     if (rep.error && rep.status !== 'failed') rep.status = 'failed';
     return rep;
   });
+  await byServerP;
   const checks = results.map((o) => (o.ok ? o.value : {
     server_name: o.item.name ?? o.item.id, ip: o.item.ip, status: 'failed' as const, ssh_ms: null, docker_version: null, containers_running: null,
-    containers_total: null, disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, error: o.error.message,
+    containers_total: null, disk_free_gb: null, disk_used_pct: null, mem_free_mb: null, mem_total_mb: null, drift: 0, docker_via: null, error: o.error.message,
   }));
   // an "unknown" container whose name is an instance the database places on another server
   const allIds = new Set((await unknownNamesKnown(db, drift.filter((d) => d.kind === 'unknown_container').map((d) => d.container!))));

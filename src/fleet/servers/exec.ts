@@ -4,6 +4,7 @@
 import type { ServerRow } from './registry.js';
 import type { RemoteSession } from './remote.js';
 import type { Outcome } from '../../remote/fanout.js';
+import { shellQuote } from '../../remote/ssh.js';
 
 export interface ExecRow {
   server_name: string;
@@ -19,7 +20,7 @@ export interface ExecRow {
 /** Quote argv for the remote shell (one argument = the command line as typed). */
 export function shellJoin(argv: string[]): string {
   if (argv.length === 1) return argv[0]!;
-  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv.map(shellQuote).join(' ');
 }
 
 /** Splits a stream of chunks into whole lines. */

@@ -4,6 +4,7 @@
 import type Dockerode from 'dockerode';
 import type { Context } from '../../context.js';
 import type { SshConn, SshPool, SshTarget } from '../../remote/ssh.js';
+import type { DockerSshOptions, EngineClient } from '../../remote/docker.js';
 import type { Config } from '../../config/schema.js';
 import { expandHome } from '../../config/load.js';
 
@@ -28,6 +29,19 @@ export function sshTargetOf(s: ServerRef, cfg: Config, home: string | undefined)
     user: cfg.ssh.user ?? s.ssh_user ?? 'root',
     keyPath: expandHome(cfg.ssh.keyPath ?? s.ssh_key_path ?? '~/.ssh/id_ed25519', { HOME: home }),
   };
+}
+
+/**
+ * How Docker calls reach server s over SSH, from the docker.* config: its socket
+ * (docker.sockets.<name or id>, else docker.socket, else learned from the session's DOCKER_HOST)
+ * and the channel. The one place both remote sessions (RemoteSession, LifecycleRemote) take it from.
+ */
+export function dockerSshOptions(s: ServerRef, cfg: Config, debug: (m: string) => void, dockerHost?: Promise<string>): DockerSshOptions {
+  const d = cfg.docker;
+  const key = [s.name, s.id].find((k) => k !== null && d.sockets[k] !== undefined);
+  const socket = key ? d.sockets[key]! : d.socket;
+  const socketFrom = key ? `docker.sockets.${key}` : 'docker.socket';
+  return { socket, socketFrom, channel: d.sshChannel, serverName: s.name ?? s.id, debug, ...(dockerHost ? { dockerHost } : {}) };
 }
 
 export class RemoteSession {
@@ -57,7 +71,7 @@ export class RemoteSession {
         if (this.cfg.docker.transport === 'tls') {
           return dockerOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, timeoutMs);
         }
-        return dockerOverSsh(await this.conn(s), timeoutMs, this.signal);
+        return dockerOverSsh(await this.conn(s), timeoutMs, dockerSshOptions(s, this.cfg, (m) => this.ctx.debug(m)), this.signal);
       })();
       this.dockers.set(key, d);
     }
@@ -72,10 +86,14 @@ export class RemoteSession {
 
   get dockerOverSsh(): boolean { return this.cfg.docker.transport !== 'tls'; }
 
-  /** A dockerode (not cached) whose dial-stdio channels first run `preamble` (output to onStderr). */
-  async dockerWithPreamble(s: ServerRef, preamble: string, onStderr: (x: string) => void): Promise<Dockerode> {
-    const { dockerOverSsh } = await import('../../remote/docker.js');
-    return dockerOverSsh(await this.conn(s), this.commandTimeoutMs, this.signal, { preamble, onStderr });
+  /**
+   * An engine client (not cached: the caller closes it) for `servers check`, which learns the
+   * session's DOCKER_HOST in its facts shell anyway and hands it over (no exec of its own for it).
+   */
+  async engineForCheck(s: ServerRef, dockerHost: Promise<string>): Promise<EngineClient> {
+    const { engineOverSsh, engineOverTls } = await import('../../remote/docker.js');
+    if (this.cfg.docker.transport === 'tls') return engineOverTls(s.ip ?? '', s.docker_port ?? 2376, this.cfg.docker.tls, this.commandTimeoutMs);
+    return engineOverSsh(await this.conn(s), this.commandTimeoutMs, dockerSshOptions(s, this.cfg, (m) => this.ctx.debug(m), dockerHost), this.signal);
   }
 
   /** The connection used for Docker calls, when Docker goes over SSH (for error messages). */
