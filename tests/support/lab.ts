@@ -564,5 +564,9 @@ export async function runLabGateways(lab: Lab, db: Kysely<MysqlDB>): Promise<Lab
     await add(last, 'oc-lab-old', `busybox stand-in (${LAB_IMAGE_OLD}: 200 HTML everywhere, like images before 2026.3)`, (p) => lab.runGateway(last, 'oc-lab-old', p, { old: true }));
   }
   if (!real) out.push({ id: '(none)', server: '-', kind: `no real gateway: ${openclawTarball()} is not built (bash scripts/lab.sh install)`, url: '-' });
+  // the stand-ins answer at once for whoever uses the lab next: wait until each listens (a
+  // container's shell takes a moment to start nc, longer on a loaded machine)
+  await Promise.all(out.filter((g) => g.kind.startsWith('busybox')).map((g) =>
+    waitFor(`stand-in ${g.id} listening on ${g.url}`, 60000, () => tcpOpen(Number(new URL(g.url).port)))));
   return out;
 }
