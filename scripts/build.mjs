@@ -71,9 +71,10 @@ const chunks = {
 };
 // Node built-ins that a start would load for nothing: commander requires child_process (which
 // pulls dgram and more) for executable subcommands sayclaw has none of; mysql2 requires tls and
-// zlib for SSL and compression; the export sink fs/promises (which pulls readline). Each becomes
+// zlib for SSL and compression; the export sink fs/promises (which pulls readline); crypto (on
+// Node 24 ~29 M instructions to load) is wanted only for a password hash, a random name, a cipher. Each becomes
 // an object of getters, named at build time, that loads the real module on first use.
-const LAZY_BUILTINS = ['child_process', 'tls', 'zlib', 'fs/promises'];
+const LAZY_BUILTINS = ['child_process', 'tls', 'zlib', 'fs/promises', 'crypto'];
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {

@@ -82,3 +82,24 @@ test('the built mysql2 chunk still names server errors (its error table is a chu
     expect(req(`${dist}mysql2-errors.cjs`)[1049]).toBe('ER_BAD_DB_ERROR');
   } finally { conn.destroy(); }
 });
+
+test('node:crypto loads on first use: instances ls loads it for the password hash of its login, not without a password', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { TEST_MYSQL_URL } = await import('../support/services.js');
+  // a preload that writes the built-in modules the run loaded, at exit
+  const out = join(t.tmp, 'modules.txt');
+  const preload = join(t.tmp, 'modules.cjs');
+  writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join('\\n')));\n`);
+  const loaded = async (env: Record<string, string | undefined>) => {
+    const r = await runBin(['instances', 'ls', '-o', 'json'], { ...env, NODE_OPTIONS: `--require ${preload}` });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '0 instances\n' });
+    expect(JSON.parse(r.stdout)).toEqual([]);
+    return (await import('node:fs')).readFileSync(out, 'utf8').split('\n').includes('NativeModule crypto');
+  };
+  // the env's account has a password: mysql2 hashes it with the real node:crypto
+  expect(new URL(t.env.SAYCLAW_MYSQL_URL!).password).not.toBe('');
+  expect(await loaded(t.env)).toBe(true);
+  // root without a password (this machine's MariaDB, and CI's): nothing asks for crypto
+  if (new URL(TEST_MYSQL_URL).password === '') expect(await loaded({ ...t.env, SAYCLAW_MYSQL_URL: TEST_MYSQL_URL })).toBe(false);
+});

@@ -11,6 +11,7 @@ import { oneApiSchema, pgOneApiSchema, quotaPerUnit } from '../oneapi/detect.js'
 import type { OneApiSchema } from '../../db/oneapi-schema.js';
 import { attributeRow, attributionMaps, attributionQueries, byTokenId, keyJoins, UNMAPPED_ATTRIBUTION, type Attribution } from './mapping.js';
 import { costBytesWriter, costUsd, type QuotaRate } from './money.js';
+import { isUtc } from './range.js';
 import { aggregateUsage, pgAttribution, pgUsesTokenIds, type UsageQuery } from './report.js';
 import { checkOut, encoder, openSink, type Cell, type DataFormat, type RowParts, type Sink } from '../../output/sink.js';
 import { ascii, ByteRows, copy } from '../../output/byte-rows.js';
@@ -109,9 +110,12 @@ export interface IsoFormatter {
  * once per day.
  */
 export function isoFormatter(zone: string): IsoFormatter {
-  const fmt = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
+  // UTC needs no lookup (and no Intl)
+  const utc = isUtc(zone);
+  let fmt: Intl.DateTimeFormat | undefined;
   const offsetOf = (unix: number) => {
-    const name = fmt.formatToParts(new Date(unix * 1000)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+    fmt ??= utc ? undefined : new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
+    const name = fmt?.formatToParts(new Date(unix * 1000)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
     const m = /GMT(?:([+-])(\d{2}):(\d{2}))?/.exec(name);
     const sign = m?.[1] === '-' ? -1 : 1;
     const sec = m?.[1] ? sign * (Number(m[2]) * 60 + Number(m[3])) * 60 : 0;
@@ -134,7 +138,8 @@ export function isoFormatter(zone: string): IsoFormatter {
   // rows come roughly in time order: the last hour and day looked up answer most rows
   let lastHour = NaN;
   let lastOffset: Offset | null = null;
-  const offsetAt = (unix: number): Offset => {
+  const zero = utc ? offsetOf(0) : null;
+  const offsetAt = zero ? (): Offset => zero : (unix: number): Offset => {
     const h = Math.floor(unix / 3600);
     let o: Offset | null | undefined = h === lastHour ? lastOffset : hours.get(h);
     if (o === undefined) {

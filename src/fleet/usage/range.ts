@@ -1,7 +1,7 @@
 // Time ranges for usage verbs: parse --since/--until/--date expressions in an IANA zone
 // (DST-correct day boundaries through luxon) into a half-open [from, to) range of unix seconds,
 // and split a range into day/week/month periods.
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime, IANAZone } from './luxon.js';
 import { UsageError } from '../../errors.js';
 
 export type Period = 'day' | 'week' | 'month';
@@ -17,7 +17,14 @@ export interface TimeRange {
 
 export interface Bucket { label: string; start: number; end: number }
 
+/**
+ * "UTC" in any case: luxon takes it as its fixed zone without ICU, and nothing about it needs
+ * Intl (whose first use loads ICU's time-zone data, ~25-35 ms of a run's start).
+ */
+export const isUtc = (zone: string): boolean => zone.toLowerCase() === 'utc';
+
 export function assertZone(zone: string): string {
+  if (isUtc(zone)) return zone;
   if (!IANAZone.isValidZone(zone)) {
     throw new UsageError(`unknown time zone "${zone}"`, { hint: 'use an IANA name such as Asia/Shanghai, Europe/Berlin or UTC' });
   }

@@ -3,7 +3,7 @@
 // and only new or changed rows are written (INSERT ... ON DUPLICATE KEY UPDATE), so a re-run
 // changes nothing and a late log row changes only its day. A group that no longer has usage
 // on a day (e.g. an instance reassigned) is soft-deleted, never physically deleted.
-import { DateTime } from 'luxon';
+import { DateTime } from './luxon.js';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { writeAudit } from '../audit/write.js';

@@ -6,7 +6,7 @@
 // LOG_SQL_DSN points at the configured PostgreSQL, which then holds every row.
 // A range is split so no row counts twice, and PostgreSQL is only contacted when the range
 // reaches back to it.
-import { DateTime } from 'luxon';
+import { DateTime } from './luxon.js';
 import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { ConfigError } from '../../errors.js';
