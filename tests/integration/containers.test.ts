@@ -52,10 +52,25 @@ test('logs: stdout and stderr, --tail', async () => {
 
 test('logs -f streams until Ctrl-C (abort)', async () => {
   const ac = new AbortController();
-  const p = t.run(['instances', 'logs', 'oc-ct-01', '-f'], { signal: ac.signal });
-  await new Promise((r) => setTimeout(r, 800));
+  let out = '';
+  let err = '';
+  // act on what the stream shows, not after fixed sleeps (at load 10 the follow had printed
+  // nothing 1.3 s after the start)
+  const until = async (what: string, ok: () => boolean) => {
+    for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() - t0 > 30000) throw new Error(`logs -f: no ${what} within 30 s (stdout ${JSON.stringify(out)})`);
+    }
+  };
+  const p = t.run(['instances', 'logs', 'oc-ct-01', '-f'], {
+    signal: ac.signal, onOutput: (s, x) => { if (s === 'stdout') out += x; else err += x; },
+  });
+  const served = () => (err.match(/response:200/g) ?? []).length;
+  // the log so far: the start line and beforeAll's request
+  await until('log so far', () => /listening/.test(out) && served() >= 1);
+  const before = served();
   await fetch(`http://127.0.0.1:${port['oc-ct-01']}/healthz`);
-  await new Promise((r) => setTimeout(r, 500));
+  // the request made while following reaches the stream
+  await until('line for the new request', () => served() > before);
   ac.abort();
   const r = await p;
   expect({ code: r.code, stderr: r.code === 130 ? '' : r.stderr }).toEqual({ code: 130, stderr: '' });

@@ -30,6 +30,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
   clock?: () => Date;
+  /** sees each write as it happens (to act on a streaming verb's output instead of sleeping) */
+  onOutput?: (stream: 'stdout' | 'stderr', text: string) => void;
 }
 
 export interface TestEnv {
@@ -69,8 +71,8 @@ export async function runIn(argv: string[], env: Record<string, string | undefin
   let stderr = '';
   const code = await runCli(argv, {
     io: {
-      stdout: { write: (s: string) => { stdout += s; return true; } },
-      stderr: { write: (s: string) => { stderr += s; return true; } },
+      stdout: { write: (s: string) => { stdout += s; opts.onOutput?.('stdout', s); return true; } },
+      stderr: { write: (s: string) => { stderr += s; opts.onOutput?.('stderr', s); return true; } },
       stdin: Readable.from(opts.stdin !== undefined ? [opts.stdin] : []),
       stdoutIsTTY: !!opts.tty, stdinIsTTY: !!opts.tty, stderrIsTTY: !!opts.tty,
       env: { ...env, ...opts.env }, cwd: process.cwd(),
