@@ -9,4 +9,6 @@ export default {
   testSequencer: '<rootDir>/tests/support/sequencer.cjs',
   testTimeout: 60000,
   maxWorkers: 2,
+  // SAYCLAW_TEST_TIMELINE=1: when each file started and ended (tests/support/timeline-reporter.cjs)
+  reporters: ['default', ...(process.env.SAYCLAW_TEST_TIMELINE ? ['<rootDir>/tests/support/timeline-reporter.cjs'] : [])],
 };

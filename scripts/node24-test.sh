@@ -14,7 +14,7 @@ if [ ! -x "$node24" ] || [ "$("$node24" --version)" != "v$ver" ]; then
 fi
 node24="$(cd "$(dirname "$node24")" && pwd)/node"
 echo "whole suite under $("$node24" --version)"
-# the files that start real gateways last (tests/support/sequencer.cjs): CI runs this beside npm test,
-# which starts with them
-PATH="$(dirname "$node24"):$PATH" SAYCLAW_TEST_NODE="$node24" SAYCLAW_TEST_HEAVY=last NODE_OPTIONS=--experimental-vm-modules \
+# the files that start real gateways after half of the others (tests/support/sequencer.cjs): CI
+# runs this beside npm test, which starts with them
+PATH="$(dirname "$node24"):$PATH" SAYCLAW_TEST_NODE="$node24" SAYCLAW_TEST_HEAVY=middle NODE_OPTIONS=--experimental-vm-modules \
   "$node24" node_modules/jest/bin/jest.js "$@"

@@ -216,6 +216,10 @@ export async function probeGateway(t: GatewayTarget, timeoutMs: number, signal?:
 /**
  * Poll until the gateway is healthy (live and /readyz says ready), the time is up or the signal
  * fires; returns the last result either way (the caller decides: its state is 'healthy' or not).
+ * A last probe that only timed out because the wait itself ran out (its timeout cut short to the
+ * time left) says nothing about the gateway: then the answer before it is returned (a gateway
+ * seen not ready for minutes is reported as not ready, not as unreachable or "readyz: timed out"
+ * after a 600 ms probe).
  * onProgress sees every result whose state or reason changed.
  */
 export async function waitReady(t: GatewayTarget, timeoutMs: number, signal?: AbortSignal,
@@ -225,7 +229,9 @@ export async function waitReady(t: GatewayTarget, timeoutMs: number, signal?: Ab
   let last: GatewayHealth | null = null;
   for (;;) {
     const left = timeoutMs - (performance.now() - t0);
-    const h = await probeGateway(t, Math.max(1, Math.round(Math.min(opts.probeTimeoutMs ?? 5000, left))), signal);
+    const full = opts.probeTimeoutMs ?? 5000;
+    const h = await probeGateway(t, Math.max(1, Math.round(Math.min(full, left))), signal);
+    if (last && left < full && h.state !== 'healthy' && /timed out after/.test(h.reason ?? '')) return last;
     if (!last || last.state !== h.state || last.reason !== h.reason) onProgress?.(h, Math.round(performance.now() - t0));
     last = h;
     if (h.state === 'healthy' || signal?.aborted) return h;

@@ -50,12 +50,18 @@ test('instances health / logs / exec / restart from the binary', async () => {
 test('SIGINT during a fan-out of the binary: connections closed, exit 130', async () => {
   const { spawn } = await import('node:child_process');
   const { BIN } = await import('../support/bin.js');
+  const before = lab.servers.map((s) => lab.handshakes(s));
   const child = spawn(process.execPath, [BIN, 'servers', 'exec', '--all', '--', 'sleep', '30'], { env: { ...t.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const closed = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  // Ctrl-C once the fan-out is under way: both sshds have accepted the binary's session (on a
+  // loaded machine the binary may take more than a second just to start)
+  for (let i = 0; i < 600 && lab.servers.some((s, k) => lab.handshakes(s) <= before[k]!); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(lab.servers.map((s, k) => lab.handshakes(s) > before[k]!)).toEqual([true, true]);
   const t0 = Date.now();
-  setTimeout(() => child.kill('SIGINT'), 1500);
-  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  child.kill('SIGINT');
+  const code = await closed;
   expect(code).toBe(130);
   expect(Date.now() - t0).toBeLessThan(5000);
   expect(stderr).toMatch(/interrupted/);

@@ -9,7 +9,7 @@ import { BIN, runBin } from '../support/bin.js';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
 import { openTerminal, type Terminal } from '../support/tmux.js';
 import { loadDemoFleet } from '../../scripts/demo-fleet.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { REAL_LAB_SETUP_MS, startLab, type Lab } from '../support/lab.js';
 
 let t: TestEnv;
 let term: Terminal | undefined;
@@ -190,7 +190,7 @@ describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway
   let lab: Lab;
   const TOKEN = 'gwt_top_real_gateway_token_0123456789';
   beforeAll(async () => {
-    [tl, lab] = await Promise.all([createTestEnv(), startLab({ servers: 2, namePrefix: 'top' })]);
+    [tl, lab] = await Promise.all([createTestEnv(), startLab({ servers: 2, namePrefix: 'top', realGateways: 1 })]);
     const ids = await lab.register(tl.db);
     const pReal = lab.gatewayPort(); // a block of its own: the gateway listens on derived ports too
     const pBb = await lab.freePort();
@@ -200,7 +200,7 @@ describe('against the lab: real sshd + Docker engines, the real OpenClaw gateway
       { id: 'oc-top-real', server_id: ids[0]!, name: 'oc-top-real', gateway_port: pReal, gateway_url: `http://127.0.0.1:${pReal}`, gateway_token: TOKEN, model: 'gpt-4o', health_status: 'unknown' },
       { id: 'oc-top-bb', server_id: ids[1]!, name: 'oc-top-bb', gateway_port: pBb, gateway_url: `http://127.0.0.1:${pBb}`, gateway_token: 'gwt_top_bb_0123456789abcdef', model: 'gpt-4o', health_status: 'unknown' },
     ]).execute();
-  }, 300000);
+  }, REAL_LAB_SETUP_MS + 300000);
   afterAll(async () => { await Promise.all([lab?.close(), tl?.close()]); }, 120000);
 
   test('a stopped gateway turns unhealthy on the next remote refresh; r restarts it (type the id, audited); one SSH connection per server', async () => {

@@ -3,7 +3,7 @@
 // the settings check and Ctrl-C, and the never-ready image as the failing upgrade. Some runs go
 // through the built binary (run `npm run build` first), the rest in-process.
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
-import { startLab, LAB_IMAGE, LAB_IMAGE_NEVER_READY, OPENCLAW_IMAGE, OPENCLAW_IMAGE_2, type Lab, type LabServer } from '../support/lab.js';
+import { REAL_LAB_SETUP_MS, startLab, LAB_IMAGE, LAB_IMAGE_NEVER_READY, OPENCLAW_IMAGE, OPENCLAW_IMAGE_2, type Lab, type LabServer } from '../support/lab.js';
 import { runBin } from '../support/bin.js';
 import { execFileSync } from 'node:child_process';
 
@@ -73,7 +73,7 @@ const audits = async (action: string) => (await t.db.selectFrom('admin.admin_log
   .where('action', '=', action).orderBy('created_at').execute()).map((r) => ({ id: r.target_id, before: JSON.parse(r.before_json ?? 'null'), after: JSON.parse(r.after_json ?? 'null') }));
 
 beforeAll(async () => {
-  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 3, namePrefix: 'up' })]);
+  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 3, namePrefix: 'up', realGateways: 2 })]);
   [s0, s1, s2] = lab.servers as [LabServer, LabServer, LabServer];
   const ids = await lab.register(t.db);
   // real gateways listen on derived ports too (base+2, +4, ...): each gets a block of its own
@@ -111,7 +111,7 @@ beforeAll(async () => {
   ]).execute();
   await Promise.all(Object.keys(port).map((id) => waitReadyz(id)));
   for (const id of REAL) lab.docker(serverOf(id), ['exec', id, 'sh', '-c', `echo ${id}-data > /home/node/.openclaw/marker`]);
-}, 1_200_000);
+}, REAL_LAB_SETUP_MS + 1_200_000);
 afterAll(async () => { await Promise.all([lab?.close(), t?.close()]); }, 120_000);
 
 test('bad input: one line, exit 2 (4 for an unknown id), nothing changed', async () => {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
-import { startLab, type Lab } from '../support/lab.js';
+import { REAL_LAB_SETUP_MS, startLab, type Lab } from '../support/lab.js';
 import { NO_PROBE_REASON, waitReady, type GatewayHealth } from '../../src/remote/probe.js';
 
 let t: TestEnv;
@@ -51,7 +51,7 @@ const listen = (s: Server) => new Promise<number>((resolve) => s.listen(0, '127.
 
 beforeAll(async () => {
   // server 2's sshd refuses every forwarded channel: a probe --via ssh through it must fail
-  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'gw', sshdConfig: (i) => (i === 1 ? ['PermitOpen none'] : []) })]);
+  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'gw', realGateways: 1, sshdConfig: (i) => (i === 1 ? ['PermitOpen none'] : []) })]);
   serverIds = await lab.register(t.db);
   const pki = makeCa(join(t.tmp, 'pki'));
   caFile = pki.ca;
@@ -77,7 +77,7 @@ beforeAll(async () => {
   ]).execute();
   // the real image is imported now (lazily: only this file pays for it)
   await lab.openclawImage(lab.servers[0]!);
-}, 300000);
+}, REAL_LAB_SETUP_MS + 300000);
 afterAll(async () => {
   for (const s of servers) s.close();
   await Promise.all([lab?.close(), t?.close()]);

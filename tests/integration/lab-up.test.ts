@@ -1,14 +1,14 @@
 // What `scripts/lab.sh up` gives an operator: registered servers whose instances have running
 // gateway containers (runLabGateways), so instances health/logs work at once.
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
-import { runLabGateways, startLab, type Lab } from '../support/lab.js';
+import { REAL_LAB_SETUP_MS, runLabGateways, startLab, type Lab } from '../support/lab.js';
 
 let t: TestEnv;
 let lab: Lab;
 beforeAll(async () => {
-  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'up' })]);
+  [t, lab] = await Promise.all([createTestEnv({ withPg: false }), startLab({ servers: 2, namePrefix: 'up', realGateways: 1 })]);
   await lab.register(t.db);
-}, 180000);
+}, REAL_LAB_SETUP_MS + 180000);
 afterAll(async () => { await Promise.all([lab?.close(), t?.close()]); }, 120000);
 
 test('every lab server gets an instance with a running gateway container; the stand-ins answer health at once', async () => {

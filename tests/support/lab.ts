@@ -5,11 +5,11 @@
 // OpenSSH servers on 127.0.0.1 ports whose sessions get DOCKER_HOST pointing at "their" engine.
 // Used by the tests (and bundled on the fly by bench/servers.mjs). Fails loudly, never skips.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { homedir, tmpdir } from 'node:os';
+import { getPriority, homedir, setPriority, tmpdir } from 'node:os';
 import type { Kysely } from 'kysely';
 import type { MysqlDB } from '../../src/db/types.js';
 
@@ -57,6 +57,15 @@ export interface LabOptions {
   tls?: boolean;
   /** extra sshd_config lines for server i (e.g. PermitOpen, LogLevel DEBUG1); they come first, and sshd keeps a keyword's first value */
   sshdConfig?: (i: number) => string[];
+  /**
+   * This lab starts real OpenClaw gateways on its first N engines: those engines start with both
+   * real images already in place (openclawDataRoot: no import), and the lab takes the machine-wide
+   * real-gateway lock (realGatewayLock) at start, or with lockAtStart: false when the test calls
+   * holdRealGateways(), and holds it until close().
+   */
+  realGateways?: number;
+  /** false: take the real-gateway lock only when the test calls holdRealGateways() (default: at start when realGateways) */
+  lockAtStart?: boolean;
 }
 
 export interface LabTls { caFile: string; certFile: string; keyFile: string }
@@ -97,6 +106,8 @@ export interface Lab {
   openclawImage(s: LabServer | LabEngine, build?: 1 | 2): Promise<string>;
   /** start a real OpenClaw gateway (--network host, loopback, token auth) on 127.0.0.1:port; returns the container id */
   runOpenclaw(s: LabServer, name: string, port: number, o: OpenclawOptions): Promise<string>;
+  /** take the machine-wide real-gateway lock now (realGatewayLock), if this lab does not hold it yet; held until close() */
+  holdRealGateways(): Promise<void>;
   stopEngine(e: LabEngine): Promise<void>;
   startEngine(e: LabEngine): Promise<void>;
   /** "Accepted publickey" lines in the server's sshd log */
@@ -309,6 +320,129 @@ function buildRootfs(dir: string): string {
   return root;
 }
 
+const DOCKERD = '/usr/sbin/dockerd';
+
+/** dockerd with its own data-root, exec-root, pidfile and socket, and no networking of its own. */
+function spawnDockerd(dataRoot: string, dir: string, sock: string, extra: string[] = [], nice?: number): ChildProcess {
+  // nice(1) execs dockerd in its own process: the pid stays dockerd's; containerd, the shims and
+  // the containers inherit the priority. Its -n is relative to this process's own
+  const by = nice === undefined ? 0 : nice - getPriority();
+  const [cmd, pre] = by ? ['nice', ['-n', String(by), DOCKERD]] : [DOCKERD, []];
+  // stdout/stderr to a file would need an fd; dockerd logs are not needed unless it fails
+  return spawn(cmd, [...pre, '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
+    '--userland-proxy=false', '--data-root', dataRoot, '--exec-root', join(dir, 'x'), '--pidfile', join(dir, 'd.pid'),
+    '-H', `unix://${sock}`, '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'ignore'], detached: false });
+}
+
+/**
+ * The CPU priority of a lab's real gateways and of the test process driving them (while it holds
+ * the real-gateway lock): those files are the suite's critical path (one at a time), and a
+ * gateway starved while starting starts over; the files beside them at the default priority take
+ * what is left. Needs root, as the rest of the lab; without it the priority stays as it is.
+ */
+const REAL_NICE = -10;
+
+/**
+ * Containers do not run at the priority of the dockerd that started them but in a cgroup of
+ * their own under dockerd's cgroup parent (default /docker), whose CPU share is one entity's,
+ * however many containers are in it (all lab engines', both CI passes'), against each busy test
+ * process outside: three real gateways starting in one test file got about one core between them
+ * and that file took twice as long as alone. A lab's real engines put their containers under
+ * /sayclaw-lab-real with 8x the default share (cgroup v1 cpu.shares, v2 cpu.weight). Returns the
+ * dockerd flags, none when the cgroup cannot be made (not root, no cpu controller).
+ */
+function realCgroupFlags(): string[] {
+  const name = 'sayclaw-lab-real';
+  try {
+    if (existsSync('/sys/fs/cgroup/cpu/cpu.shares')) {
+      mkdirSync(`/sys/fs/cgroup/cpu/${name}`, { recursive: true });
+      writeFileSync(`/sys/fs/cgroup/cpu/${name}/cpu.shares`, '8192');
+    } else if (readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8').split(/\s+/).includes('cpu')) {
+      mkdirSync(`/sys/fs/cgroup/${name}`, { recursive: true });
+      writeFileSync(`/sys/fs/cgroup/${name}/cpu.weight`, '800');
+    } else return [];
+    return ['--cgroup-parent', `/${name}`];
+  } catch { return []; }
+}
+
+/** Lazily unmount whatever is mounted under dir (deepest first): dockerd's leftovers, the lab's tmpfs. */
+function unmountUnder(dir: string): void {
+  try { execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' }); } catch { /* none */ }
+}
+
+async function stopProc(p: ChildProcess, ms = 15000): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
+}
+
+/** Import the real gateway's root filesystem as OPENCLAW_IMAGE into the engine on `sock`. */
+async function importOpenclaw(sock: string): Promise<void> {
+  const tar = openclawTarball();
+  if (!existsSync(tar)) throw new Error(`test lab: the OpenClaw gateway root filesystem ${tar} is missing; build it with: bash scripts/lab.sh install`);
+  // FACTS.md: USER node, WORKDIR, HOME and no Bonjour; the command runs the gateway on loopback
+  const changes = ['USER node', 'WORKDIR /home/node', 'ENV HOME=/home/node OPENCLAW_DISABLE_BONJOUR=1', `LABEL sayclaw.lab.openclaw=${OPENCLAW_VERSION}`,
+    'CMD ["/usr/local/bin/node","/app/node_modules/openclaw/openclaw.mjs","gateway","run","--allow-unconfigured","--bind","loopback"]'];
+  await shAsync(`${q(DOCKER)} -H ${q(`unix://${sock}`)} import ${changes.map((c) => `-c ${q(c)}`).join(' ')} - ${OPENCLAW_IMAGE} < ${q(tar)}`, `docker import of ${tar}`);
+}
+
+/** OPENCLAW_IMAGE_2: the same filesystem under another image id (a container's commit with another LABEL; no second import). */
+async function commitOpenclawBuild2(sock: string): Promise<void> {
+  const tmp = `sayclaw-lab-build2-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const d = (args: string[]) => shAsync([DOCKER, '-H', `unix://${sock}`, ...args].map(q).join(' '), `docker ${args[0]}`);
+  await d(['create', '--name', tmp, OPENCLAW_IMAGE]);
+  await d(['commit', '-c', 'LABEL sayclaw.lab.build=2', tmp, OPENCLAW_IMAGE_2]);
+  await d(['rm', tmp]);
+}
+
+/**
+ * A Docker data-root holding both real gateway images, built once per machine next to the
+ * tarball (keyed by it and by the dockerd version) and reused by every lab engine that needs the
+ * real gateway: `docker import` of the 695 MB tarball costs ~17 s of CPU per engine, this costs
+ * a copy of a few hundred small files. The layers' `diff` directories (the root filesystem
+ * itself, ~41,000 files) are kept out of the data-root, in `layers/<id>`, and an engine gets a
+ * symlink to them: overlayfs only ever reads a lower directory, so every container's writes go
+ * to its own upper directory in the engine's tmpfs and the shared layer is never changed (nor
+ * removed: deleting an image or the lab unlinks the symlink). Built by the first lab that needs
+ * it, in a temporary directory of its own renamed into place when complete (two labs building at
+ * once both finish; the first rename wins, the other removes its copy).
+ */
+async function openclawDataRoot(): Promise<{ root: string; layers: string }> {
+  const tar = openclawTarball();
+  const version = /version ([^,\s]+)/.exec(execFileSync(DOCKERD, ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
+  const final = tar.replace(/\.tar$/, `.docker-${version}`);
+  const done = { root: join(final, 'data-root'), layers: join(final, 'layers') };
+  if (existsSync(join(final, 'complete'))) return done;
+  if (!existsSync(tar)) throw new Error(`test lab: the OpenClaw gateway root filesystem ${tar} is missing; build it with: bash scripts/lab.sh install`);
+  const tmp = `${final}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, 'layers'), { recursive: true });
+  const x = mkdtempSync('/tmp/sclab-tpl-');
+  const sock = join(x, 'd.sock');
+  const p = spawnDockerd(join(tmp, 'data-root'), x, sock);
+  try {
+    await waitFor('dockerd (building the real gateway data-root)', 30000, () => dockerPing(sock));
+    await importOpenclaw(sock);
+    await commitOpenclawBuild2(sock);
+  } finally {
+    await stopProc(p, 30000);
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    unmountUnder(x);
+    rmSync(x, { recursive: true, force: true });
+  }
+  const ov = join(tmp, 'data-root', 'overlay2');
+  for (const id of readdirSync(ov)) {
+    if (id === 'l' || !existsSync(join(ov, id, 'diff'))) continue;
+    renameSync(join(ov, id, 'diff'), join(tmp, 'layers', id));
+  }
+  writeFileSync(join(tmp, 'complete'), `${new Date().toISOString()}\n`);
+  try { renameSync(tmp, final); } catch { rmSync(tmp, { recursive: true, force: true }); }
+  return done;
+}
+
 /** Run a shell command without blocking the event loop (imports take seconds). */
 function shAsync(cmd: string, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -322,6 +456,36 @@ function shAsync(cmd: string, what: string): Promise<void> {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** How long a beforeAll that starts a lab with realGateways may take: the lock wait included. */
+export const REAL_LAB_SETUP_MS = 1_800_000;
+
+/**
+ * One lab with real OpenClaw gateways at a time on this machine, across jest workers and across
+ * the two CI passes (Node 20 and Node 24 side by side). A real gateway takes ~16 s of CPU to start
+ * and, starved, misses its own 5 s state-lease heartbeat and starts over: two such labs at once on
+ * 2 cores (5 gateways starting together) were seen to livelock past a 300 s readiness wait. The
+ * lock is a Linux abstract unix socket: nothing on disk, and the kernel frees it when its holder
+ * exits, however it exits. Resolves with the release function once held.
+ */
+export async function realGatewayLock(what: string, name = '\0sayclaw-test-real-gateways'): Promise<() => Promise<void>> {
+  const t0 = Date.now();
+  for (let said = false; ; ) {
+    const server = createServer();
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server.once('error', resolve);
+      server.listen({ path: name, exclusive: true }, () => resolve(null));
+    });
+    if (!err) {
+      server.unref();
+      if (said && process.env.SAYCLAW_LAB_DEBUG) process.stderr.write(`test lab: ${what} got the real-gateway lock after ${Date.now() - t0} ms\n`);
+      return () => new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    if (err.code !== 'EADDRINUSE') throw new Error(`test lab: the real-gateway lock: ${err.message}`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   need('/usr/sbin/sshd', 'OpenSSH server (sshd)');
   need('/bin/busybox', 'busybox-static');
@@ -332,6 +496,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     need('/usr/sbin/dockerd', 'Docker engine (dockerd)');
     if (DOCKER === 'docker') throw new Error(`test lab: docker CLI not found; ${HOW}`);
   }
+  let unlock: (() => Promise<void>) | null = null;
   // short path: unix socket paths are limited to 108 bytes
   ensureLabUser();
   const dir = mkdtempSync('/tmp/sclab-');
@@ -369,15 +534,6 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   }
 
   const openclawImports = new Map<string, Promise<string>>();
-  const importOpenclaw = async (e: LabEngine): Promise<string> => {
-    const tar = openclawTarball();
-    if (!existsSync(tar)) throw new Error(`test lab: the OpenClaw gateway root filesystem ${tar} is missing; build it with: bash scripts/lab.sh install`);
-    // FACTS.md: USER node, WORKDIR, HOME and no Bonjour; the command runs the gateway on loopback
-    const changes = ['USER node', 'WORKDIR /home/node', 'ENV HOME=/home/node OPENCLAW_DISABLE_BONJOUR=1', `LABEL sayclaw.lab.openclaw=${OPENCLAW_VERSION}`,
-      'CMD ["/usr/local/bin/node","/app/node_modules/openclaw/openclaw.mjs","gateway","run","--allow-unconfigured","--bind","loopback"]'];
-    await shAsync(`${q(DOCKER)} -H ${q(`unix://${e.sock}`)} import ${changes.map((c) => `-c ${q(c)}`).join(' ')} - ${OPENCLAW_IMAGE} < ${q(tar)}`, `docker import of ${tar}`);
-    return OPENCLAW_IMAGE;
-  };
 
   const lab: Lab = {
     dir, clientKey, tls, servers, engines,
@@ -395,15 +551,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       const key = `${e.index}:${build}`;
       let p = openclawImports.get(key);
       if (!p) {
-        p = build === 1 ? importOpenclaw(e) : lab.openclawImage(e, 1).then(async () => {
-          // the same filesystem under another image id: a container's commit with another LABEL (no second 8 s import)
-          const tmp = `sayclaw-lab-build2-${process.pid}-${e.index}`;
-          const d = (args: string[]) => shAsync([DOCKER, '-H', `unix://${e.sock}`, ...args].map(q).join(' '), `docker ${args[0]}`);
-          await d(['create', '--name', tmp, OPENCLAW_IMAGE]);
-          await d(['commit', '-c', 'LABEL sayclaw.lab.build=2', tmp, OPENCLAW_IMAGE_2]);
-          await d(['rm', tmp]);
-          return OPENCLAW_IMAGE_2;
-        });
+        // an engine outside realGateways: imported now (~17 s of CPU); build 2 after build 1
+        p = build === 1 ? importOpenclaw(e.sock).then(() => OPENCLAW_IMAGE)
+          : lab.openclawImage(e, 1).then(() => commitOpenclawBuild2(e.sock)).then(() => OPENCLAW_IMAGE_2);
         p.catch(() => openclawImports.delete(key));
         openclawImports.set(key, p);
       }
@@ -416,24 +566,29 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         '-e', `OPENCLAW_GATEWAY_PORT=${port}`, '-e', `OPENCLAW_GATEWAY_TOKEN=${o.token}`,
         '-v', `${o.volume ?? `${name}-state`}:/home/node/.openclaw`, image]);
     },
+    async holdRealGateways() {
+      if (unlock) return;
+      const release = await realGatewayLock(`lab ${opts.namePrefix ?? 'lab'}`);
+      const before = getPriority();
+      try { setPriority(REAL_NICE); } catch { /* not root: as it is */ }
+      unlock = async () => {
+        try { setPriority(before); } catch { /* as it is */ }
+        await release();
+      };
+    },
     async stopEngine(e) {
       const p = e.proc;
       if (!p || p.exitCode !== null) return;
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 15000); })]);
-      clearTimeout(timer);
+      await stopProc(p);
       e.proc = null;
     },
     async startEngine(e) {
       const log = join(e.dir, 'dockerd.log');
-      const p = spawn('/usr/sbin/dockerd', ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
-        '--userland-proxy=false', '--data-root', join(e.dir, 'data'), '--exec-root', join(e.dir, 'x'), '--pidfile', join(e.dir, 'd.pid'),
-        '-H', `unix://${e.sock}`, '--group', LAB_USER, '--log-level', 'warn',
+      const real = e.index < (opts.realGateways ?? 0) && process.getuid?.() === 0;
+      const p = spawnDockerd(join(e.dir, 'data'), e.dir, e.sock, ['--group', LAB_USER,
         ...(serverTls && e.tlsPort ? ['--tlsverify', '--tlscacert', serverTls.ca, '--tlscert', serverTls.cert, '--tlskey', serverTls.key, '-H', `tcp://127.0.0.1:${e.tlsPort}`] : []),
-      ], { stdio: ['ignore', 'ignore', 'ignore'], detached: false });
-      // stdout/stderr to a file would need an fd; dockerd logs are not needed unless it fails
+        ...(real ? realCgroupFlags() : []),
+      ], real ? REAL_NICE : undefined);
       e.proc = p;
       procs.push(p);
       await waitFor(`dockerd ${e.index}`, 30000, () => dockerPing(e.sock), log);
@@ -458,27 +613,31 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     freePort,
     gatewayPort,
     async close() {
-      const t0 = Date.now();
-      const dbg = (m: string) => { if (process.env.SAYCLAW_LAB_DEBUG) process.stderr.write(`lab close: ${m} at ${Date.now() - t0} ms\n`); };
-      for (const s of servers) s.proc.kill('SIGTERM');
-      // dockerd would wait 10 s for containers whose PID 1 ignores SIGTERM (busybox) and real
-      // gateways drain for seconds: the lab needs neither
-      await Promise.all(engines.filter((e) => e.proc && e.proc.exitCode === null).map((e) => shAsync(`${q(DOCKER)} -H ${q(`unix://${e.sock}`)} ps -q | xargs -r ${q(DOCKER)} -H ${q(`unix://${e.sock}`)} kill`, 'docker kill').catch(() => undefined)));
-      dbg('containers killed');
-      await Promise.all(engines.map((e) => lab.stopEngine(e)));
-      dbg('engines stopped');
-      for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-      releaseGatewayPorts();
-      // overlay mounts under data-root are gone once dockerd stopped; remove what is left
-      try { execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], { stdio: 'ignore' }); } catch { /* none */ }
-      dbg('unmounted');
-      // on tmpfs nothing is left but the mount point; on disk rm(1) beats node's recursive rmSync
-      await shAsync(`rm -rf ${q(dir)}`, 'rm -rf').catch(() => rmSync(dir, { recursive: true, force: true }));
-      dbg('removed');
+      try { await closeLab(); } finally { await unlock?.(); unlock = null; }
     },
+  };
+  const closeLab = async () => {
+    const t0 = Date.now();
+    const dbg = (m: string) => { if (process.env.SAYCLAW_LAB_DEBUG) process.stderr.write(`lab close: ${m} at ${Date.now() - t0} ms\n`); };
+    for (const s of servers) s.proc.kill('SIGTERM');
+    // dockerd would wait 10 s for containers whose PID 1 ignores SIGTERM (busybox) and real
+    // gateways drain for seconds: the lab needs neither
+    await Promise.all(engines.filter((e) => e.proc && e.proc.exitCode === null).map((e) => shAsync(`${q(DOCKER)} -H ${q(`unix://${e.sock}`)} ps -q | xargs -r ${q(DOCKER)} -H ${q(`unix://${e.sock}`)} kill`, 'docker kill').catch(() => undefined)));
+    dbg('containers killed');
+    await Promise.all(engines.map((e) => lab.stopEngine(e)));
+    dbg('engines stopped');
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    releaseGatewayPorts();
+    // overlay mounts under data-root are gone once dockerd stopped; remove what is left
+    unmountUnder(dir);
+    dbg('unmounted');
+    // on tmpfs nothing is left but the mount point; on disk rm(1) beats node's recursive rmSync
+    await shAsync(`rm -rf ${q(dir)}`, 'rm -rf').catch(() => rmSync(dir, { recursive: true, force: true }));
+    dbg('removed');
   };
 
   try {
+    if (opts.realGateways && opts.lockAtStart !== false) await lab.holdRealGateways();
     // engines in parallel; the image is imported into each (no registry, no pull)
     const tar = join(dir, 'busybox-gateway.tar');
     if (nEngines > 0) execFileSync('tar', ['-C', buildRootfs(dir), '-cf', tar, '.']);
@@ -487,7 +646,16 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       mkdirSync(edir);
       engines.push({ index: i, dir: edir, sock: join(edir, 'd.sock'), proc: null, tlsPort: opts.tls ? await freePort() : undefined });
     }
+    const nReal = Math.min(opts.realGateways ?? 0, nEngines);
+    const tpl = nReal > 0 ? await openclawDataRoot() : null;
     await Promise.all(engines.map(async (e) => {
+      if (tpl && e.index < nReal) {
+        // both real images in place before dockerd starts (see openclawDataRoot)
+        await shAsync(`cp -a ${q(tpl.root)} ${q(join(e.dir, 'data'))}`, 'cp -a of the real gateway data-root');
+        for (const id of readdirSync(tpl.layers)) symlinkSync(join(tpl.layers, id), join(e.dir, 'data', 'overlay2', id, 'diff'));
+        openclawImports.set(`${e.index}:1`, Promise.resolve(OPENCLAW_IMAGE));
+        openclawImports.set(`${e.index}:2`, Promise.resolve(OPENCLAW_IMAGE_2));
+      }
       await lab.startEngine(e);
       const dk = `${q(DOCKER)} -H ${q(`unix://${e.sock}`)}`;
       const cmd = `-c ${q('CMD ["/bin/gateway"]')}`;

@@ -1,6 +1,7 @@
 // judgeProbes on the bodies the real gateway sends (src/gateway/server-http-probes.ts of
 // openclaw 2026.9.6: with and without details), an old image's HTML, and transport failures.
-import { bearerAllowed, judgeProbes, NO_PROBE_REASON, type HttpResult } from '../../src/remote/probe.js';
+import { createServer, type Server } from 'node:http';
+import { bearerAllowed, judgeProbes, NO_PROBE_REASON, waitReady, type HttpResult } from '../../src/remote/probe.js';
 
 const ans = (path: string, http_status: number | null, body: string, content_type: string | null = 'application/json; charset=utf-8', error: string | null = null): HttpResult =>
   ({ path, http_status, body, content_type, error, latency_ms: 3 });
@@ -60,4 +61,48 @@ test('the token only over https or SSH to the loopback', () => {
   // through SSH, but the server then crosses a network in plain http
   expect(bearerAllowed('http://10.0.2.9:18789', true)).toBe(false);
   expect(bearerAllowed('https://10.0.2.9:18789', true)).toBe(true);
+});
+
+describe('waitReady against a gateway on 127.0.0.1 that answers not ready, then stops answering', () => {
+  let server: Server;
+  let port = 0;
+  let answered = 0;
+  let answerUpTo = 0;
+  let hangReadyOnly = false;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      // one probe = /healthz + /readyz; after answerUpTo probes the gateway hangs (no answer at all)
+      // hangReadyOnly: after answerUpTo probes /healthz still answers, /readyz hangs
+      if (answered >= answerUpTo * 2 && !(hangReadyOnly && req.url === '/healthz')) return;
+      answered++;
+      if (req.url === '/healthz') res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"status":"live"}');
+      else res.writeHead(503, { 'content-type': 'application/json' }).end('{"ready":false,"failing":["startup-sidecars"]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); });
+
+  test('a last probe cut short by the end of the wait is not the verdict: the answer before it is', async () => {
+    answered = 0; answerUpTo = 2;
+    const seen: string[] = [];
+    const h = await waitReady({ base: `http://127.0.0.1:${port}` }, 1500, undefined, (x) => seen.push(x.state), { intervalMs: 200 });
+    expect(h).toMatchObject({ state: 'not_ready', reason: 'startup-sidecars' });
+    // the cut probe is not reported as progress either
+    expect(seen).toEqual(['not_ready']);
+  });
+
+  test('the same when only /readyz stops answering: not "readyz: timed out", the answer before', async () => {
+    answered = 0; answerUpTo = 2; hangReadyOnly = true;
+    const h = await waitReady({ base: `http://127.0.0.1:${port}` }, 1500, undefined, undefined, { intervalMs: 200 });
+    hangReadyOnly = false;
+    expect(h).toMatchObject({ state: 'not_ready', reason: 'startup-sidecars' });
+  });
+
+  test('a probe that timed out with its whole own timeout still counts: unreachable', async () => {
+    answered = 0; answerUpTo = 1;
+    const h = await waitReady({ base: `http://127.0.0.1:${port}` }, 3000, undefined, undefined, { intervalMs: 100, probeTimeoutMs: 400 });
+    expect(h.state).toBe('unreachable');
+    expect(h.reason).toMatch(/timed out after 400 ms/);
+  });
 });
