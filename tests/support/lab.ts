@@ -25,7 +25,7 @@ export const OPENCLAW_IMAGE_2 = 'sayclaw-lab-openclaw:2';
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => existsSync(p)) ?? 'docker';
 const HOW = 'install the lab packages with: bash scripts/lab.sh install';
 
-const ROOTFS_REVISION = 1;
+const ROOTFS_REVISION = 2;
 
 /** The gateway root filesystem tarball that `scripts/lab.sh install` builds (same names there). */
 export function openclawTarball(env: Record<string, string | undefined> = process.env): string {
