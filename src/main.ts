@@ -19,8 +19,17 @@ const onSignal = () => {
   controller.abort(new Error('interrupted'));
   process.stderr.write('\ninterrupted; cleaning up (Ctrl-C again to force)\n');
 };
+// bin/sayclaw notes a signal that came while the bundle loaded (see there): taken over here.
+// Ours are added before its are removed: a signal with no listener left would stop node's
+// watcher and lose one still pending.
+const early = (globalThis as Record<symbol, unknown>)[Symbol.for('sayclaw.earlySignal')] as { at: number; note: () => void } | undefined;
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+if (early) {
+  process.off('SIGINT', early.note);
+  process.off('SIGTERM', early.note);
+}
+if (early?.at) onSignal();
 // A closed pipe (sayclaw ... | head) is not an error; any other write error is (exit 1).
 let stdoutError: NodeJS.ErrnoException | null = null;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

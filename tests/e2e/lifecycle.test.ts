@@ -258,8 +258,10 @@ describe('faults', () => {
   test('Ctrl-C while waiting for ready: exit 130, container removed, nothing committed', async () => {
     const before = await rowCounts();
     const ac = new AbortController();
-    const p = t.run(['instances', 'create', 'oc-lc-95', '--template', 'never', '--server', 'lc-02', '--wait', '60s'], { signal: ac.signal });
-    for (let i = 0; i < 200 && !containers(1).includes('oc-lc-95 running'); i++) await new Promise((res) => setTimeout(res, 50));
+    // the subject is the interrupted wait: the SSH connect gets the time a starved machine needs
+    // (seen in CI at load 12: over 10 s), and the container up to 60 s to be running
+    const p = t.run(['--set', 'ssh.connectTimeoutMs=30000', 'instances', 'create', 'oc-lc-95', '--template', 'never', '--server', 'lc-02', '--wait', '120s'], { signal: ac.signal });
+    for (const t0 = Date.now(); Date.now() - t0 < 60000 && !containers(1).includes('oc-lc-95 running');) await new Promise((res) => setTimeout(res, 50));
     await new Promise((res) => setTimeout(res, 500));
     ac.abort();
     const r = await p;

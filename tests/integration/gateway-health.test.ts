@@ -141,74 +141,79 @@ test('the real gateway: not ready (startup-sidecars) while starting, then health
   expect(progress.map((p) => p.state)).toEqual(['healthy']);
 }, 480000);
 
-test('a gateway that never gets ready: not_ready with its failing list in the table; waitReady gives up with it', async () => {
-  const r = await t.run(['instances', 'health', 'oc-gw-never']);
-  expect(r.code).toBe(3);
-  expect(r.stdout).toMatch(/oc-gw-never\s+gw-01\s+not_ready\s+yes\s+no\s+\d+\s+startup-sidecars/);
-  expect(r.stderr).toMatch(/1 instance: 1 not_ready/);
-  const h = await waitReady({ base: `http://127.0.0.1:${ports['oc-gw-never']}` }, 1200, undefined, undefined, { intervalMs: 200 });
-  expect(h).toMatchObject({ state: 'not_ready', failing: ['startup-sidecars'], reason: 'startup-sidecars' });
-});
+// Stand-ins and loopback servers from here: the real-gateway lock goes back (the real one idles).
+describe('stand-ins only', () => {
+  beforeAll(() => lab.releaseRealGateways());
 
-test('an old image answering 200 HTML everywhere is no_probe, never healthy', async () => {
-  const r = await health(['oc-gw-old', '--record']);
-  expect(r.code).toBe(3);
-  expect(r.rows[0]).toMatchObject({ state: 'no_probe', status: 'unhealthy', live: false, http_status: 200, reason: NO_PROBE_REASON });
-  const log = await t.db.selectFrom('admin.oc_health_logs').select(['status', 'error']).where('instance_id', '=', 'oc-gw-old').executeTakeFirstOrThrow();
-  expect(log).toEqual({ status: 'no_probe', error: NO_PROBE_REASON });
-  const inst = await t.db.selectFrom('admin.oc_instances').select(['health_status', 'health_fail_count']).where('id', '=', 'oc-gw-old').executeTakeFirstOrThrow();
-  expect(inst).toEqual({ health_status: 'unhealthy', health_fail_count: 1 });
-  // instances show reports the same state and reason from the history
-  const s = await t.run(['instances', 'show', 'oc-gw-old', '-o', 'json']);
-  expect(JSON.parse(s.stdout).health_history[0]).toMatchObject({ status: 'no_probe', error: NO_PROBE_REASON });
-});
+  test('a gateway that never gets ready: not_ready with its failing list in the table; waitReady gives up with it', async () => {
+    const r = await t.run(['instances', 'health', 'oc-gw-never']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/oc-gw-never\s+gw-01\s+not_ready\s+yes\s+no\s+\d+\s+startup-sidecars/);
+    expect(r.stderr).toMatch(/1 instance: 1 not_ready/);
+    const h = await waitReady({ base: `http://127.0.0.1:${ports['oc-gw-never']}` }, 1200, undefined, undefined, { intervalMs: 200 });
+    expect(h).toMatchObject({ state: 'not_ready', failing: ['startup-sidecars'], reason: 'startup-sidecars' });
+  });
 
-test('https: refused without the CA; healthy with gateway.caFile, the token sent; an unreadable caFile is exit 5', async () => {
-  tlsRec.seen.length = 0;
-  let r = await health(['oc-gw-tls']);
-  expect(r.code).toBe(3);
-  expect(r.rows[0]).toMatchObject({ state: 'unreachable', live: null });
-  expect(r.rows[0]!.reason).toMatch(/^healthz: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/);
-  r = await health(['oc-gw-tls', '--set', `gateway.caFile=${caFile}`]);
-  expect(r.code).toBe(0);
-  expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
-  expect(tlsRec.seen.map((x) => `${x.path} ${x.headers.authorization}`).sort()).toEqual([
-    '/healthz Bearer gwt_oc-gw-tls_secret_0123456789', '/readyz Bearer gwt_oc-gw-tls_secret_0123456789']);
-  // the operating system's store: a CA installed into the bundle OpenSSL reads ($SSL_CERT_FILE, else
-  // /etc/ssl/certs/ca-certificates.crt) is trusted without gateway.caFile, on every Node version
-  r = await health(['oc-gw-tls'], { SSL_CERT_FILE: caFile });
-  expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
-  // https inside the SSH channel: still TLS end to end, the certificate still checked
-  r = await health(['oc-gw-tls', '--via', 'ssh', '--set', `gateway.caFile=${caFile}`]);
-  expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
-  r = await health(['oc-gw-tls', '--via', 'ssh']);
-  expect(r.rows[0]!.state).toBe('unreachable');
-  const bad = await t.run(['instances', 'health', 'oc-gw-tls', '--set', `gateway.caFile=${join(t.tmp, 'missing.pem')}`]);
-  expect(bad.code).toBe(5);
-  expect(bad.stderr).toMatch(/cannot read gateway.caFile .*missing\.pem: ENOENT/);
-  expect(bad.stdout).toBe('');
-});
+  test('an old image answering 200 HTML everywhere is no_probe, never healthy', async () => {
+    const r = await health(['oc-gw-old', '--record']);
+    expect(r.code).toBe(3);
+    expect(r.rows[0]).toMatchObject({ state: 'no_probe', status: 'unhealthy', live: false, http_status: 200, reason: NO_PROBE_REASON });
+    const log = await t.db.selectFrom('admin.oc_health_logs').select(['status', 'error']).where('instance_id', '=', 'oc-gw-old').executeTakeFirstOrThrow();
+    expect(log).toEqual({ status: 'no_probe', error: NO_PROBE_REASON });
+    const inst = await t.db.selectFrom('admin.oc_instances').select(['health_status', 'health_fail_count']).where('id', '=', 'oc-gw-old').executeTakeFirstOrThrow();
+    expect(inst).toEqual({ health_status: 'unhealthy', health_fail_count: 1 });
+    // instances show reports the same state and reason from the history
+    const s = await t.run(['instances', 'show', 'oc-gw-old', '-o', 'json']);
+    expect(JSON.parse(s.stdout).health_history[0]).toMatchObject({ status: 'no_probe', error: NO_PROBE_REASON });
+  });
 
-test('the token never travels over plain http; through SSH to the loopback it does; the probe really uses the SSH channel', async () => {
-  plain.seen.length = 0;
-  let r = await health(['oc-gw-plain']);
-  expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: false });
-  expect(plain.seen.length).toBe(2);
-  expect(plain.seen.every((x) => x.headers.authorization === undefined)).toBe(true);
-  plain.seen.length = 0;
-  r = await health(['oc-gw-plain', '--via', 'ssh']);
-  expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true, reason: null });
-  expect(plain.seen.map((x) => x.headers.authorization)).toEqual(['Bearer gwt_oc-gw-plain_secret_0123456789', 'Bearer gwt_oc-gw-plain_secret_0123456789']);
-  // server 2's sshd forwards nothing: the probe fails there (a probe that connected from here
-  // instead would have found the gateway and said healthy)
-  plain.seen.length = 0;
-  r = await health(['oc-gw-noforward', '--via', 'ssh']);
-  expect(r.rows[0]).toMatchObject({ state: 'unreachable', token_sent: false });
-  expect(r.rows[0]!.reason).toMatch(/prohibited|open failed/i);
-  expect(plain.seen.length).toBe(0);
-  // and no token or secret in any output
-  for (const f of ['table', 'wide', 'json', 'yaml', 'csv']) {
-    const o = await t.run(['instances', 'health', '--prefix', 'oc-gw-', '--via', 'ssh', '-o', f]);
-    expect(o.stdout + o.stderr).not.toMatch(/gwt_/);
-  }
+  test('https: refused without the CA; healthy with gateway.caFile, the token sent; an unreadable caFile is exit 5', async () => {
+    tlsRec.seen.length = 0;
+    let r = await health(['oc-gw-tls']);
+    expect(r.code).toBe(3);
+    expect(r.rows[0]).toMatchObject({ state: 'unreachable', live: null });
+    expect(r.rows[0]!.reason).toMatch(/^healthz: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/);
+    r = await health(['oc-gw-tls', '--set', `gateway.caFile=${caFile}`]);
+    expect(r.code).toBe(0);
+    expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
+    expect(tlsRec.seen.map((x) => `${x.path} ${x.headers.authorization}`).sort()).toEqual([
+      '/healthz Bearer gwt_oc-gw-tls_secret_0123456789', '/readyz Bearer gwt_oc-gw-tls_secret_0123456789']);
+    // the operating system's store: a CA installed into the bundle OpenSSL reads ($SSL_CERT_FILE, else
+    // /etc/ssl/certs/ca-certificates.crt) is trusted without gateway.caFile, on every Node version
+    r = await health(['oc-gw-tls'], { SSL_CERT_FILE: caFile });
+    expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
+    // https inside the SSH channel: still TLS end to end, the certificate still checked
+    r = await health(['oc-gw-tls', '--via', 'ssh', '--set', `gateway.caFile=${caFile}`]);
+    expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true });
+    r = await health(['oc-gw-tls', '--via', 'ssh']);
+    expect(r.rows[0]!.state).toBe('unreachable');
+    const bad = await t.run(['instances', 'health', 'oc-gw-tls', '--set', `gateway.caFile=${join(t.tmp, 'missing.pem')}`]);
+    expect(bad.code).toBe(5);
+    expect(bad.stderr).toMatch(/cannot read gateway.caFile .*missing\.pem: ENOENT/);
+    expect(bad.stdout).toBe('');
+  });
+
+  test('the token never travels over plain http; through SSH to the loopback it does; the probe really uses the SSH channel', async () => {
+    plain.seen.length = 0;
+    let r = await health(['oc-gw-plain']);
+    expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: false });
+    expect(plain.seen.length).toBe(2);
+    expect(plain.seen.every((x) => x.headers.authorization === undefined)).toBe(true);
+    plain.seen.length = 0;
+    r = await health(['oc-gw-plain', '--via', 'ssh']);
+    expect(r.rows[0]).toMatchObject({ state: 'healthy', token_sent: true, reason: null });
+    expect(plain.seen.map((x) => x.headers.authorization)).toEqual(['Bearer gwt_oc-gw-plain_secret_0123456789', 'Bearer gwt_oc-gw-plain_secret_0123456789']);
+    // server 2's sshd forwards nothing: the probe fails there (a probe that connected from here
+    // instead would have found the gateway and said healthy)
+    plain.seen.length = 0;
+    r = await health(['oc-gw-noforward', '--via', 'ssh']);
+    expect(r.rows[0]).toMatchObject({ state: 'unreachable', token_sent: false });
+    expect(r.rows[0]!.reason).toMatch(/prohibited|open failed/i);
+    expect(plain.seen.length).toBe(0);
+    // and no token or secret in any output
+    for (const f of ['table', 'wide', 'json', 'yaml', 'csv']) {
+      const o = await t.run(['instances', 'health', '--prefix', 'oc-gw-', '--via', 'ssh', '-o', f]);
+      expect(o.stdout + o.stderr).not.toMatch(/gwt_/);
+    }
+  });
 });

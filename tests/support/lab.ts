@@ -108,6 +108,12 @@ export interface Lab {
   runOpenclaw(s: LabServer, name: string, port: number, o: OpenclawOptions): Promise<string>;
   /** take the machine-wide real-gateway lock now (realGatewayLock), if this lab does not hold it yet; held until close() */
   holdRealGateways(): Promise<void>;
+  /**
+   * give the lock back before close(), for a file whose remaining tests start no real gateway:
+   * its running ones idle (~2% of a core each) while another file's start. A later
+   * holdRealGateways() takes it again.
+   */
+  releaseRealGateways(): Promise<void>;
   stopEngine(e: LabEngine): Promise<void>;
   startEngine(e: LabEngine): Promise<void>;
   /** "Accepted publickey" lines in the server's sshd log */
@@ -575,6 +581,11 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         try { setPriority(before); } catch { /* as it is */ }
         await release();
       };
+    },
+    async releaseRealGateways() {
+      const u = unlock;
+      unlock = null;
+      await u?.();
     },
     async stopEngine(e) {
       const p = e.proc;
