@@ -24,8 +24,8 @@ CACHE="${SAYCLAW_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sayclaw-lab}"
 # A V8 compile cache in the image's /tmp, as a gateway leaves it there: openclaw.mjs turns on
 # Node's module compile cache in os.tmpdir()/node-compile-cache/openclaw/<version>/<package.json
 # mtime-size>/<node version, flags, uid>, and a container starts from the image's /tmp, so each
-# gateway compiled its ~6,000 modules afresh. Measured in a lab engine (2 cores, idle): ready in
-# 16-17 s on 19-21 CPU-s with the cache, 20-23 s on 23-24 CPU-s without. The gateway runs once in
+# gateway compiled its ~5,800 modules afresh. Measured in a lab engine (2 cores, 3 alternating
+# starts each, noisy): 20-22 CPU-s to ready with the cache, 21.5-25 without (~2 CPU-s, ~1.5 s). The gateway runs once in
 # the root filesystem (chroot as uid 1000, loopback only, its state in a directory removed after)
 # until /readyz says ready and is stopped with SIGTERM (node writes the cache as it exits); only
 # the cache is kept. A cache that could not be made is a warning: the image works without it.
@@ -74,7 +74,7 @@ warm_compile_cache() {
   find "$r/tmp" -mindepth 1 -maxdepth 1 ! -name node-compile-cache -exec rm -rf {} +
   if [ "$rc" -ne 0 ] || [ ! -d "$r/tmp/node-compile-cache" ]; then
     rm -rf "$r/tmp/node-compile-cache"
-    echo "lab: warning: the gateway did not get ready in its root filesystem (log: $log); the image has no compile cache (every start ~5 s slower)" >&2
+    echo "lab: warning: the gateway did not get ready in its root filesystem (log: $log); the image has no compile cache (every start ~2 CPU-s slower)" >&2
     return 0
   fi
   echo "lab: compile cache warmed ($(find "$r/tmp/node-compile-cache" -type f | wc -l) modules, $(du -sm "$r/tmp/node-compile-cache" | cut -f1) MB)"
