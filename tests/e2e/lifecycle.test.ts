@@ -261,7 +261,10 @@ describe('faults', () => {
     // the subject is the interrupted wait: the SSH connect gets the time a starved machine needs
     // (seen in CI at load 12: over 10 s), and the container up to 60 s to be running
     const p = t.run(['--set', 'ssh.connectTimeoutMs=30000', 'instances', 'create', 'oc-lc-95', '--template', 'never', '--server', 'lc-02', '--wait', '120s'], { signal: ac.signal });
-    for (const t0 = Date.now(); Date.now() - t0 < 60000 && !containers(1).includes('oc-lc-95 running');) await new Promise((res) => setTimeout(res, 50));
+    // polled with the docker CLI run asynchronously: a synchronous poll would hold up the verb,
+    // which runs in this process (its SSH handshake included)
+    const running = async () => (await lab.dockerAsync(lab.servers[1]!, ['ps', '--filter', 'name=^oc-lc-95$', '--format', '{{.State}}']).catch(() => '')) === 'running';
+    for (const t0 = Date.now(); Date.now() - t0 < 60000 && !(await running());) await new Promise((res) => setTimeout(res, 100));
     await new Promise((res) => setTimeout(res, 500));
     ac.abort();
     const r = await p;

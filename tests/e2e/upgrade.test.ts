@@ -25,6 +25,21 @@ interface Inspect { Id: string; Name: string; Image: string; State: { Status: st
   HostConfig: { Binds: string[] | null; RestartPolicy: { Name: string; MaximumRetryCount: number }; Memory: number; NetworkMode: string }; Mounts: Array<{ Type: string; Name?: string; Destination: string }> }
 const inspect = (s: LabServer, ref: string): Inspect => JSON.parse(lab.docker(s, ['inspect', ref]))[0];
 const exists = (s: LabServer, ref: string) => { try { lab.docker(s, ['inspect', ref]); return true; } catch { return false; } };
+/**
+ * Wait (up to 3 minutes) until a container other than oldId runs under `name`, while the verb
+ * `run` runs in this process: the docker CLI is called asynchronously so the verb's own event
+ * loop is never held up by the poll. False when the verb settled first or the time ran out.
+ */
+async function newContainerRuns(s: LabServer, name: string, oldId: string, run: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void run.then(() => { settled = true; }, () => { settled = true; });
+  for (const end = Date.now() + 180_000; Date.now() < end && !settled;) {
+    const cur = await lab.dockerAsync(s, ['inspect', name]).then((x) => (JSON.parse(x) as Inspect[])[0], () => null);
+    if (cur && cur.Id !== oldId && cur.State.Running) return true;
+    await new Promise((x) => setTimeout(x, 100));
+  }
+  return false;
+}
 /** Read a file in a real gateway's container: on a loaded machine the gateway may be restarting
  * (its restart policy) just then, so try a few times. */
 async function readIn(s: LabServer, id: string, path: string): Promise<string> {
@@ -291,14 +306,10 @@ describe('stand-ins only', () => {
     const ac = new AbortController();
     const p = t.run(['instances', 'upgrade', 'oc-up-s2', '--image', LAB_IMAGE_NEVER_READY, '--health-timeout', '90s', '--yes', '-o', 'json'], { signal: ac.signal });
     // abort once the new container runs (its name taken by a container other than the old one)
-    for (let i = 0; i < 200; i++) {
-      const cur = exists(s2, 'oc-up-s2') ? inspect(s2, 'oc-up-s2') : null;
-      if (cur && cur.Id !== old.Id && cur.State.Running) break;
-      await new Promise((x) => setTimeout(x, 100));
-    }
+    const seen = await newContainerRuns(s2, 'oc-up-s2', old.Id, p);
     ac.abort();
     const r = await p;
-    expect(r.code).toBe(130);
+    expect({ seen, code: r.code, stderr: r.code === 130 ? '' : r.stderr }).toEqual({ seen: true, code: 130, stderr: '' });
     expect(r.stderr).toMatch(/interrupted: the batch in flight was settled/);
     expect(JSON.parse(r.stdout)[0]).toMatchObject({ id: 'oc-up-s2', result: 'rolled-back', error: 'new container interrupted before it was ready' });
     const now = inspect(s2, 'oc-up-s2');
@@ -323,15 +334,11 @@ describe('stand-ins only', () => {
   test('the server lost in the middle of a batch: the rollback cannot finish and says so, per step (exit 3)', async () => {
     const old = inspect(s2, 'oc-up-s4');
     const p = t.run(['instances', 'upgrade', 'oc-up-s4', '--image', LAB_IMAGE_NEVER_READY, '--health-timeout', '15s', '--stop-timeout', '1', '--yes', '-o', 'json']);
-    for (let i = 0; i < 300; i++) {
-      const cur = exists(s2, 'oc-up-s4') ? inspect(s2, 'oc-up-s4') : null;
-      if (cur && cur.Id !== old.Id && cur.State.Running) break;
-      await new Promise((x) => setTimeout(x, 100));
-    }
+    const seen = await newContainerRuns(s2, 'oc-up-s4', old.Id, p);
     await lab.stopEngine(s2.engine);
     const r = await p;
     await lab.startEngine(s2.engine);
-    expect(r.code).toBe(3);
+    expect({ seen, code: r.code }).toEqual({ seen: true, code: 3 });
     const [res] = JSON.parse(r.stdout);
     expect(res).toMatchObject({ id: 'oc-up-s4', result: 'rollback-failed' });
     expect(res.error).toMatch(/^new container not ready within 15 s: .*; rollback: remove the new container: .*rename oc-up-s4\.prev back: /);

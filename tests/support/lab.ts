@@ -4,7 +4,7 @@
 // busybox stand-ins: ready, never ready, an "old image" answering HTML everywhere), and several
 // OpenSSH servers on 127.0.0.1 ports whose sessions get DOCKER_HOST pointing at "their" engine.
 // Used by the tests (and bundled on the fly by bench/servers.mjs). Fails loudly, never skips.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { request } from 'node:http';
@@ -97,6 +97,8 @@ export interface Lab {
   engines: LabEngine[];
   /** docker CLI against one engine */
   docker(s: LabServer | LabEngine, args: string[]): string;
+  /** the same without blocking the event loop: for polls that run beside an in-process CLI run */
+  dockerAsync(s: LabServer | LabEngine, args: string[]): Promise<string>;
   /** start a busybox stand-in gateway container named `name` on 127.0.0.1:port; returns the container id */
   runGateway(s: LabServer, name: string, port: number, o?: GatewayOptions): string;
   /**
@@ -546,6 +548,11 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     docker(s, args) {
       const sock = 'engine' in s ? s.engine.sock : s.sock;
       return execFileSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    },
+    dockerAsync(s, args) {
+      const sock = 'engine' in s ? s.engine.sock : s.sock;
+      return new Promise((resolve, reject) => execFile(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8' }, (err, out, errOut) =>
+        (err ? reject(new Error(`docker ${args.join(' ')}: ${errOut.trim() || err.message}`)) : resolve(out.trim()))));
     },
     runGateway(s, name, port, o = {}) {
       return lab.docker(s, ['run', '-d', '--name', name, '--network', 'host', '--restart', 'no',
