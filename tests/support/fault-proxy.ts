@@ -8,8 +8,11 @@
 //
 // Faults (each rule fires `times` times, once by default):
 //   cut          the statement is never forwarded; both sides are closed at once
-//   drop-reply   the statement is forwarded, its reply never reaches the client (the client side
-//                is closed at once; the server side once the server has answered)
+//   drop-reply   the statement is forwarded, its reply never reaches the client: once the server
+//                has answered, both sides are closed (so the statement did run: a COMMIT whose OK
+//                was lost. Closing the client side at once raced with sayclaw's KILL of the old
+//                session: on a loaded machine the KILL could land before the server had read the
+//                COMMIT, which then never ran; CI saw the test wait forever for the reply)
 //   replyBytes N the statement is forwarded and the connection is cut after N bytes of its reply
 //   error        the statement is not forwarded; the client gets this MySQL error instead (e.g. a
 //                1213 deadlock or 1205 lock wait timeout; the connection stays usable)
@@ -172,8 +175,12 @@ export class FaultProxy {
     const kill = () => { client.destroy(); server.destroy(); };
     client.on('error', () => server.destroy());
     server.on('error', () => client.destroy());
-    client.on('close', () => { this.conns.delete(client); if (!reply?.drop) server.destroy(); });
-    server.on('close', () => { this.conns.delete(server); this.pairs.delete(id); client.destroy(); });
+    client.on('close', () => { this.conns.delete(client); server.destroy(); });
+    server.on('close', () => {
+      this.conns.delete(server); this.pairs.delete(id); client.destroy();
+      // the server went before it answered a dropped reply: the rule has fired all the same
+      if (reply?.drop) { const r = reply.rule!; reply = null; this.fired(r); }
+    });
 
     client.on('data', (chunk: Buffer) => {
       if (this.raw) { server.write(chunk); return; }
@@ -197,9 +204,9 @@ export class FaultProxy {
             if (rule.action === 'drop-reply') {
               reply = { drop: true, cutAfter: null, seen: 0, rule };
               server.write(p.raw);
-              // the client never hears back: its side goes now, the server's once it answered
-              client.destroy();
-              continue;
+              // the client never hears back; both sides go once the server has answered
+              // (fromServerData), or when the server closes first (its 'close' below)
+              return;
             }
             if ('error' in rule.action) {
               const { errno, sqlState, message } = rule.action.error;
@@ -223,10 +230,10 @@ export class FaultProxy {
     const fromServerData = (chunk: Buffer) => {
       serverBytes += chunk.length;
       if (reply?.drop) {
-        // the server answered the statement whose reply is dropped: now close its side too
+        // the server answered the statement whose reply is dropped: the client never sees it
         const r = reply.rule!;
         reply = null;
-        server.destroy();
+        kill();
         this.fired(r);
         return;
       }
