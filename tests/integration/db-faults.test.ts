@@ -129,6 +129,22 @@ describe('a lost COMMIT reply: the outcome is looked up, never guessed', () => {
     expect(await audit('users.revoke', u.id)).toHaveLength(1);
   });
 
+  test('the client side goes the moment COMMIT is sent (the KILL races with the COMMIT): what sayclaw says matches the database', async () => {
+    // whichever way the race goes (KILL before the server read the COMMIT: rolled back; during
+    // or after it: committed), the verb reports what the lookup found, never a guess
+    for (const n of [1, 2, 3, 4, 5]) {
+      await mkInstance(`lc-race-${n}`);
+      const fired = proxy.add({ match: COMMIT, action: 'drop-reply', clientGoesAtOnce: true });
+      const r = await viaProxy(['instances', 'rm', `lc-race-${n}`, '--yes', '-o', 'json']);
+      await fired;
+      const committed = (await deletedAt(`lc-race-${n}`)) !== null;
+      expect({ n, code: r.code, said: /it was committed/.test(r.stderr) ? 'committed' : /rolled back/.test(r.stderr) ? 'rolled back' : r.stderr })
+        .toEqual({ n, code: committed ? 0 : 5, said: committed ? 'committed' : 'rolled back' });
+      expect(await audit('instances.rm', `lc-race-${n}`)).toHaveLength(committed ? 1 : 0);
+      proxy.clear();
+    }
+  });
+
   test('keys reencrypt: lost COMMIT reply: committed, exit 0 (the new key file is what the keys now need)', async () => {
     const mk1 = join(t.tmp, 'fault-mk1.key');
     const mk2 = join(t.tmp, 'fault-mk2.key');

@@ -30,6 +30,9 @@ export interface FaultRule {
   /** when it fires, the database becomes unreachable: new connections are refused and every
    * other open connection is cut */
   thenRefuse?: boolean;
+  /** drop-reply only: close the client side as soon as the statement is forwarded, not once the
+   * server has answered (sayclaw's KILL of the old session then races with the statement) */
+  clientGoesAtOnce?: boolean;
 }
 
 interface ArmedRule extends FaultRule { left: number; fired: number; resolve: () => void; done: Promise<void> }
@@ -206,6 +209,7 @@ export class FaultProxy {
               server.write(p.raw);
               // the client never hears back; both sides go once the server has answered
               // (fromServerData), or when the server closes first (its 'close' below)
+              if (rule.clientGoesAtOnce) { client.removeAllListeners('close'); client.on('close', () => this.conns.delete(client)); client.destroy(); }
               return;
             }
             if ('error' in rule.action) {
