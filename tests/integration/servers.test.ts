@@ -2,6 +2,7 @@
 // file's databases. Registry verbs, check with drift, exec fan-out, inventory via the real
 // ansible-inventory, host-key policy, and the faults (server down, engine stopped, Ctrl-C).
 import { execFileSync } from 'node:child_process';
+import { jest } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestEnv, type TestEnv } from '../support/testenv.js';
@@ -133,6 +134,27 @@ describe('remote', () => {
     r = await t.run(['servers', 'exec', '--all', '--group', '--', 'docker ps --format "{{.Names}}" | sort']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/=== lab-02 \(ok, exit 0, \d+ ms\)\noc-lab-03\noc-stray-09\n/);
+  });
+
+  test('the SSH connection is TCP_NODELAY (without ssh2\'s native crypto binding each packet is three writes, which Nagle held for the server\'s delayed ACK)', async () => {
+    // the binding fails to load whenever it was built for another Node (CI's Node 24 pass) or not
+    // at all; each handshake and channel round trip then waited ~40 ms. Node keeps the setting
+    // until the socket connects and applies it then (checked with strace: setsockopt TCP_NODELAY
+    // on the sshd's socket before connect, on Node 20 and 24).
+    const net = await import('node:net');
+    const seen: Array<import('node:net').Socket> = [];
+    const orig = net.Socket.prototype.setNoDelay;
+    const spy = jest.spyOn(net.Socket.prototype, 'setNoDelay').mockImplementation(function (this: import('node:net').Socket, on?: boolean) {
+      if (on !== false) seen.push(this);
+      return orig.call(this, on);
+    });
+    try {
+      const r = await t.run(['servers', 'exec', 'lab-01', '--', 'true']);
+      expect(r.code).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen.map((s) => s.remotePort)).toContain(lab.servers[0]!.sshPort);
   });
 
   test('exec --timeout stops a slow command on that server only', async () => {
