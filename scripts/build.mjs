@@ -139,6 +139,20 @@ module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in l
     }));
   },
 };
+// mysql2 tries require('cardinal') at load (an optional SQL highlighter for its debug output,
+// which sayclaw never turns on); the failed lookup walks every node_modules directory up to /
+// (~0.3-0.7 ms of each start). In the chunk it fails at once, as it does when not installed.
+const noCardinal = {
+  name: 'mysql2-no-cardinal',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]mysql2[/\\]lib[/\\]helpers\.js$/ }, (a) => {
+      const src = readFileSync(a.path, 'utf8');
+      const call = 'require(`cardinal${REQUIRE_TERMINATOR}`)';
+      if (!src.includes(call)) throw new Error(`build: ${a.path} no longer requires cardinal as expected; check the mysql2-no-cardinal plugin`);
+      return { loader: 'js', contents: src.replace(call, "(() => { throw new Error('cardinal is not loaded by sayclaw'); })()") };
+    });
+  },
+};
 await build({
   ...common,
   entryPoints: [fileURLToPath(new URL(`../node_modules/${MYSQL2_ERRORS}`, import.meta.url))],
@@ -151,7 +165,7 @@ await build({
 for (const name of CHUNKS) {
   await build({
     ...common,
-    ...(name === 'mysql2' ? { plugins: [...common.plugins, lazyMysqlErrors] } : {}),
+    ...(name === 'mysql2' ? { plugins: [...common.plugins, lazyMysqlErrors, noCardinal] } : {}),
     entryPoints: [name],
     outfile: `dist/vendor/${name}.cjs`,
     minifyWhitespace: !process.env.SAYCLAW_BUILD_PLAIN,

@@ -206,9 +206,10 @@ export class Context {
       this.closers.push(() => h.close());
       const { reportTransactionsTo } = await import('./db/transaction.js');
       reportTransactionsTo(h.db, { info: (s) => this.info(s), warn: (s) => this.warn(s) });
-      const { sql } = await import('kysely');
       try {
-        await sql`SELECT 1`.execute(h.db);
+        // connect (handshake and session setup) without a query of its own: one round trip
+        // fewer than a `SELECT 1`; the connection goes back to the pool for the verb's queries
+        await h.db.connection().execute(async () => undefined);
       } catch (err) {
         throw connectionFailure('MySQL', `${lc.config.mysql.user}@${lc.config.mysql.host}:${lc.config.mysql.port}`, err);
       }

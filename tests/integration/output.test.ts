@@ -30,6 +30,10 @@ beforeAll(async () => {
 afterAll(async () => { await t?.close(); });
 
 describe('streamed instances ls', () => {
+  const FILTERS: InstanceFilter[] = [
+    {}, { sort: '-id' }, { sort: 'tokens' }, { sort: '-user' }, { sort: 'model', limit: 13 }, { limit: 1 },
+    { prefix: 'oc-ai-jp-2-' }, { state: 'all', sort: '-created' }, { state: 'deleted' }, { prefix: 'no-such-' },
+  ];
   const collect = async (f: InstanceFilter, batch: number) => {
     const got: InstanceListRow[] = [];
     const sizes: number[] = [];
@@ -37,15 +41,29 @@ describe('streamed instances ls', () => {
     return { got, sizes };
   };
 
-  test.each<InstanceFilter>([
-    {}, { sort: '-id' }, { sort: 'tokens' }, { sort: '-user' }, { sort: 'model', limit: 13 }, { limit: 1 },
-    { prefix: 'oc-ai-jp-2-' }, { state: 'all', sort: '-created' }, { state: 'deleted' }, { prefix: 'no-such-' },
-  ])('%j: the same rows in the same order as one query, in batches', async (f) => {
+  test.each(FILTERS)('%j: the same rows in the same order as one query, in batches', async (f) => {
     const want = await listInstances(t.db, f);
     const { got, sizes } = await collect(f, 7);
     expect(got).toEqual(want);
     expect(sizes.every((n) => n <= 7)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(want.length);
+  });
+
+  test.each(FILTERS)('%j: at most one batch of rows (read by one query, without a transaction): the same rows in the same order', async (f) => {
+    const want = await listInstances(t.db, f);
+    const { got, sizes } = await collect(f, 1000);
+    expect(got).toEqual(want);
+    expect(sizes).toEqual(want.length ? [want.length] : []);
+  });
+
+  test('one more row than a batch: the listing streams in batches, as one query would have returned it', async () => {
+    const n = (await listInstances(t.db, {})).length;
+    for (const batch of [n - 1, n]) {
+      const want = await listInstances(t.db, {});
+      const { got, sizes } = await collect({}, batch);
+      expect(got).toEqual(want);
+      expect(sizes).toEqual(batch === n ? [n] : [n - 1, 1]);
+    }
   });
 
   test('natural order across batches: oc-ai-jp-2-9 before -10 before -100, jp-2 before jp-10', async () => {
