@@ -130,6 +130,8 @@ function yamlScalarFast(v: unknown): string | null {
     if (v === '') return '""';
     if (YAML_PLAIN.test(v)) return v.endsWith(':') || YAML_KEYWORDS.has(v) ? null : v;
     if (/^\d+$/.test(v)) return `"${v}"`;
+    // a masked secret (`****wxyz`): `*` would start an alias, so the library double-quotes it
+    if (v.length <= 40 && /^\*[A-Za-z0-9*._-]*$/.test(v)) return `"${v}"`;
     return ISO_TIME.test(v) ? v : null;
   }
   if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? String(v) : null;
