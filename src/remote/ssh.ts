@@ -204,13 +204,29 @@ export class SshConn {
         ch.on('close', rel);
         if ('exec' in spec) {
           let errText = '';
+          let errEnded = false;
           ch.stderr.on('data', (d: Buffer) => { const x = d.toString('utf8'); errText += x; spec.onStderr?.(x); });
+          ch.stderr.once('end', () => { errEnded = true; });
           ch.on('exit', (c: number | null) => {
             if (!c) return;
-            // the remote docker CLI says why (engine down, no docker): surface that, not "socket hang up"
-            this.lastDialError = errText.trim().split('\n').pop() || `${spec.exec} exited ${c}`;
-            ch.emit('error', new RemoteError('docker', `docker: ${this.lastDialError}`));
-            ch.destroy();
+            // the remote docker CLI says why (engine down, no docker): surface that, not "socket
+            // hang up". sshd can send the exit status before the last of the command's stderr
+            // (CI, Node 24 pass: "exited 1" without the CLI's reason), so wait for stderr's end
+            // (or the channel's close; 500 ms at most) before taking the reason
+            let told = false;
+            const tell = () => {
+              if (told) return;
+              told = true;
+              this.lastDialError = errText.trim().split('\n').pop() || `${spec.exec} exited ${c}`;
+              // by now the HTTP client may have seen the channel end and let go of it (then
+              // dockerFailure reads lastDialError); an 'error' nobody listens to would be thrown
+              if (ch.listenerCount('error') > 0) ch.emit('error', new RemoteError('docker', `docker: ${this.lastDialError}`));
+              ch.destroy();
+            };
+            if (errEnded) { tell(); return; }
+            ch.stderr.once('end', tell);
+            ch.once('close', tell);
+            setTimeout(tell, 500).unref();
           });
         }
         // node's http client expects a few net.Socket methods
