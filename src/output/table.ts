@@ -3,8 +3,31 @@
 // Linear in the cells: a cell's display width is measured once when it is added (cli-table3,
 // used before, laid out every cell against every other for row/col spans: quadratic, 15.7 s for
 // 10,000 rows). Rows are kept as one string each until the widths are known.
+import { eastAsianWidth } from 'get-east-asian-width';
+
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const SGR = /\x1b\[[0-9;]*m/g;
+/**
+ * Text whose every code point is its own grapheme cluster, visible, no emoji, no combining mark,
+ * no Hangul jamo: printable ASCII, Latin-1 letters and signs (not the soft hyphen, (c), (R)),
+ * Greek, Cyrillic (not its combining marks), general punctuation U+2010-2027, CJK symbols and
+ * punctuation (not the tone marks U+302A-302F, not the emoji U+3030 and U+303D), kana (not the
+ * combining voiced marks), CJK ideographs, Hangul syllables, fullwidth forms. For such text
+ * string-width's answer is the sum of each code point's East Asian Width (get-east-asian-width,
+ * string-width's own table; ambiguous as narrow, as string-width counts by default), and a test
+ * checks that for every code point of these ranges. Chinese names, departments and models are
+ * measured this way without string-width, whose Intl.Segmenter and emoji tables cost ~20 ms to
+ * set up (a table with one such cell paid it: `instances ls` of a fleet with CJK model names).
+ */
+export const SIMPLE_WIDE = /^[\x20-\x7e\u00a0-\u00a8\u00aa-\u00ac\u00af-\u00ff\u0370-\u03ff\u0400-\u0482\u048a-\u04ff\u2010-\u2027\u3000-\u3029\u3031-\u303c\u303e\u303f\u3041-\u3096\u309b-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uff01-\uff60\uffe0-\uffe6]*$/;
+function simpleWidth(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x7f ? 1 : eastAsianWidth(c);
+  }
+  return n;
+}
 
 /**
  * string-width, for text beyond printable ASCII. Building its Unicode tables takes ~27 ms of
@@ -15,12 +38,12 @@ export async function loadDisplayWidth(): Promise<void> {
   wideWidth ??= (await import('string-width')).default;
 }
 
-/** The width of printable ASCII with or without colour codes; null for anything else. */
+/** The width of printable ASCII or SIMPLE_WIDE text, with or without colour codes; null for anything else. */
 function asciiWidth(s: string): number | null {
   if (PRINTABLE_ASCII.test(s)) return s.length;
-  if (!s.includes('\x1b')) return null;
-  const t = s.replace(SGR, '');
-  return PRINTABLE_ASCII.test(t) ? t.length : null;
+  const t = s.includes('\x1b') ? s.replace(SGR, '') : s;
+  if (PRINTABLE_ASCII.test(t)) return t.length;
+  return SIMPLE_WIDE.test(t) ? simpleWidth(t) : null;
 }
 
 /** Columns a string takes on a terminal (CJK and most emoji two each); ANSI colour codes none. */
