@@ -92,13 +92,16 @@ try {
   await ctx.close();
 
   // idle CPU of the built binary in a real terminal, between refreshes
-  const sock = `sayclaw-bench-top-${process.pid}`;
+  // a tmux server (socket) per measurement: a new session on the socket of a server that
+  // kill-server is still taking down fails with "server exited unexpectedly"
+  let sock = '';
   const tmux = (...a) => execFileSync('tmux', ['-L', sock, ...a], { encoding: 'utf8' });
   const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
   const cpuOf = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / ticks; };
   const envArgs = Object.entries({ ...env, TERM: 'xterm-256color', LANG: 'C.UTF-8' }).map(([k, v]) => `${k}=${v}`);
   const measure = async (label, cmdline, waitMs, spanMs) => {
     const pidFile = join(tmp, `${label.replace(/\W+/g, '_')}.pid`);
+    sock = `sayclaw-bench-top-${process.pid}-${label.replace(/\W+/g, '_').slice(0, 40)}`;
     tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'b', '-x', '160', '-y', '50', 'env', '-i', ...envArgs, 'sh', '-c', `echo $$ > ${pidFile}; exec ${cmdline}`);
     try {
       await new Promise((r) => setTimeout(r, waitMs));
