@@ -55,29 +55,36 @@ if (up) {
 }
 const RELAY = `
 const net = require('node:net');
-const [half, ...pairs] = process.argv.slice(1).map(Number);
+const [half, ...targets] = process.argv.slice(1).map(Number);
 const pipe = (from, to) => { let last = 0; from.on('data', (d) => { const at = Math.max(Date.now() + half, last); last = at;
   setTimeout(() => to.write(d), at - Date.now()); }); from.on('end', () => setTimeout(() => to.end(), Math.max(0, last - Date.now()) + half));
   from.on('error', () => to.destroy()); };
-for (let i = 0; i < pairs.length; i += 2) net.createServer((c) => { const u = net.connect(pairs[i + 1], '127.0.0.1'); pipe(c, u); pipe(u, c); })
-  .listen(pairs[i], '127.0.0.1');
-process.stdout.write('ready\\n');
+// each relay listens on a port the kernel picks (a port found free beforehand can be taken by an
+// outgoing connection before it is bound: EADDRINUSE); the ports are reported in target order
+Promise.all(targets.map((target) => new Promise((resolve, reject) => {
+  const srv = net.createServer((c) => { const u = net.connect(target, '127.0.0.1'); pipe(c, u); pipe(u, c); });
+  srv.on('error', reject);
+  srv.listen(0, '127.0.0.1', () => resolve(srv.address().port));
+}))).then((ports) => process.stdout.write(ports.join(' ') + '\\n'), (err) => { process.stderr.write('relay: ' + err.message + '\\n'); process.exit(1); });
 `;
 let relay = null;
+let relayGone = null;
 const cgroups = [];
 try {
   await lab.register(t.db);
   if (rtt > 0) {
     const { spawn } = await import('node:child_process');
-    const pairs = [];
-    for (const s of lab.servers) {
-      const p = await lab.freePort();
-      pairs.push(p, s.sshPort);
-      await t.db.updateTable('admin.servers').set({ ssh_port: p }).where('id', '=', s.id).execute();
-      s.sshPort = p;
+    relay = spawn(process.execPath, ['-e', RELAY, String(rtt / 2), ...lab.servers.map((s) => String(s.sshPort))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise((resolve, reject) => {
+      relay.stdout.once('data', (d) => resolve(String(d)));
+      relay.once('exit', (code) => reject(new Error(`servers bench: the delaying relay exited (${code}) before it listened`)));
+    });
+    relay.once('exit', (code, sig) => { relayGone = `the delaying relay exited (${code ?? sig}) during the runs`; });
+    const ports = line.trim().split(' ').map(Number);
+    for (const [i, s] of lab.servers.entries()) {
+      await t.db.updateTable('admin.servers').set({ ssh_port: ports[i] }).where('id', '=', s.id).execute();
+      s.sshPort = ports[i];
     }
-    relay = spawn(process.execPath, ['-e', RELAY, String(rtt / 2), ...pairs.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((r) => relay.stdout.once('data', r));
     console.log(`with a relay adding ${rtt} ms round-trip time in front of every sshd`);
   }
   const bin = join(root, 'bin', 'sayclaw');
@@ -172,6 +179,7 @@ try {
   const fails = readFileSync(failLog, 'utf8').split('\n').filter(Boolean).length;
   if (fails) console.log(`baseline ssh failures (exit != 0) over all runs: ${fails}`);
   if (sayclawFails) console.log(`sayclaw exec runs with a failed server over all runs: ${sayclawFails}`);
+  if (relayGone) { console.log(`servers bench: ${relayGone}; these figures are not valid`); process.exitCode = 1; }
   console.log(`summary: exec ${r1.ratio}x of xargs -P (target <= 1.2; ${r1k.ratio}x with the same KEX), ${(r3.baseline_ms / r3.candidate_ms).toFixed(1)}x faster than sequential (target >= 10); `
     + `check ${r2.ratio}x of xargs -P, ${(r4.baseline_ms / r4.candidate_ms).toFixed(1)}x faster than sequential (target >= 10), ${r5.ratio}x of itself over dial-stdio; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
