@@ -76,7 +76,8 @@ try {
     const { spawn } = await import('node:child_process');
     relay = spawn(process.execPath, ['-e', RELAY, String(rtt / 2), ...lab.servers.map((s) => String(s.sshPort))], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise((resolve, reject) => {
-      relay.stdout.once('data', (d) => resolve(String(d)));
+      let got = '';
+      relay.stdout.on('data', (d) => { got += d; if (got.includes('\n')) resolve(got); });
       relay.once('exit', (code) => reject(new Error(`servers bench: the delaying relay exited (${code}) before it listened`)));
     });
     relay.once('exit', (code, sig) => { relayGone = `the delaying relay exited (${code ?? sig}) during the runs`; });
